@@ -1,0 +1,34 @@
+# hookpost -- `make run` to start it, `make test` to test it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export HOOKPOST_DATABASE_URL ?= sqlite:///./hookpost.db
+
+.PHONY: run install test lint typecheck bench clean
+
+$(BIN)/hookpost: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/hookpost
+
+run: install
+	$(BIN)/hookpost migrate
+	$(BIN)/hookpost serve --port $(PORT)
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/bench_delivery.py
+
+clean:
+	rm -rf $(VENV) hookpost.db hookpost.db-wal hookpost.db-shm .hookpost

@@ -1,0 +1,148 @@
+"""Every error is JSON: ``{"error": code, "message": text, "detail": [...]}``.
+
+Validation errors name the field (``"message": "url: must be an http:// or
+https:// URL"``), so an integrator can fix the request without guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hookpost.store import Conflict, NotFound
+
+log = logging.getLogger("hookpost.api")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int, message: str, detail: list[dict[str, Any]] | None = None, code: str | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": code or _CODES.get(status, "error"), "message": message, "detail": detail or []},
+        status_code=status,
+    )
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            return error_response(
+                400,
+                f"body: invalid JSON ({ctx.get('error', 'cannot parse')})",
+                code="invalid_json",
+            )
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        detail.append({"field": _field(loc), "message": msg, "type": err.get("type")})
+    message = "; ".join(f"{d['field']}: {d['message']}" for d in detail) or "invalid request"
+    return error_response(422, message, detail)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    resp = error_response(exc.status_code, message)
+    if exc.headers:
+        resp.headers.update(exc.headers)
+    return resp
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(404, f"{exc} not found")
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(409, str(exc))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Conflict, _conflict)
+
+
+class BodyLimitMiddleware:
+    """Answer 413 for request bodies over ``max_bytes``, before any parsing.
+
+    Checks Content-Length up front and counts streamed (chunked) bodies too,
+    so a huge upload is refused without being held in memory.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._reject(scope, receive, send)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._reject(scope, receive, send)
+                return
+            chunks.append(body)
+            more = message.get("more_body", False)
+        whole = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        resp = error_response(413, f"body: request body is larger than {self.max_bytes} bytes")
+        await resp(scope, receive, send)

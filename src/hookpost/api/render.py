@@ -1,0 +1,74 @@
+"""Store rows -> API shapes. Secrets are only ever added by the caller that may show them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hookpost.api.schemas import iso
+
+
+def project(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "created_at": iso(row["created_at"])}
+
+
+def endpoint(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "project_id": row["project_id"],
+        "url": row["url"],
+        "description": row["description"],
+        "event_types": row["event_types"] or [],
+        "profile": row["profile"],
+        "headers": row["headers"] or {},
+        "max_attempts": row["max_attempts"],
+        "timeout_seconds": row["timeout_seconds"],
+        "enabled": bool(row["enabled"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def event(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "event_type": row["event_type"],
+        "payload": json.loads(row["payload"]),
+        "sequence": row["seq"],
+        "created_at": iso(row["created_at"]),
+        "timestamp": int(row["created_at"]),
+    }
+
+
+def delivery(row: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "event_id": row["event_id"],
+        "endpoint_id": row["endpoint_id"],
+        "event_type": row["event_type"],
+        "status": row["status"],
+        "attempt_count": row["attempt_count"],
+        "next_attempt_at": iso(row["next_attempt_at"]),
+        "last_status_code": row["last_status_code"],
+        "last_error": row["last_error"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+    if "attempts" in row:
+        out["attempts"] = [attempt(a) for a in row["attempts"]]
+    return out
+
+
+def attempt(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "number": row["number"],
+        "started_at": iso(row["started_at"]),
+        "url": row["url"],
+        "status_code": row["status_code"],
+        "duration_ms": round(float(row["duration_ms"]), 3),
+        "error": row["error"],
+        "request_headers": row["request_headers"],
+        "request_body": row["request_body"],
+        "response_headers": row["response_headers"],
+        "response_body": row["response_body"],
+    }

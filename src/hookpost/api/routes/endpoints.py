@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from hookpost.api import render
+from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.api.schemas import (
+    EndpointCreated,
+    EndpointIn,
+    EndpointOut,
+    EndpointPatch,
+    EventAccepted,
+    ListOut,
+    RecoverIn,
+    RecoverOut,
+    RotateIn,
+    TestIn,
+)
+from hookpost.core import jsonenc
+from hookpost.core.signing import generate_secret
+from hookpost.profiles import get_profile
+
+router = APIRouter(prefix="/projects/{project_id}/endpoints", tags=["endpoints"])
+
+
+def _secret_for(profile: str, given: str | None) -> str:
+    if given is None:
+        return generate_secret()
+    problem = get_profile(profile).validate_secret(given)
+    if problem:
+        raise HTTPException(422, f"secret: {problem}")
+    return given
+
+
+def wake(request: Request) -> None:
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+
+
+@router.post("", status_code=201, response_model=EndpointCreated)
+async def create_endpoint(
+    project_id: ProjectScope, body: EndpointIn, store: StoreDep
+) -> dict[str, Any]:
+    secret = _secret_for(body.profile, body.secret)
+    values = body.model_dump(exclude={"secret"})
+    values["event_types"] = values["event_types"] or []
+    values["headers"] = values["headers"] or {}
+    row = await store.create_endpoint(project_id, {**values, "secret": secret, "filter": None})
+    return {**render.endpoint(row), "secret": secret}
+
+
+@router.get("", response_model=ListOut[EndpointOut])
+async def list_endpoints(
+    project_id: ProjectScope, store: StoreDep, page: PagingDep
+) -> dict[str, Any]:
+    result = await store.list_endpoints(project_id, limit=page.limit, cursor=page.cursor)
+    return {"data": [render.endpoint(e) for e in result.data], "next_cursor": result.next_cursor}
+
+
+@router.get("/{endpoint_id}", response_model=EndpointOut)
+async def get_endpoint(
+    project_id: ProjectScope, endpoint_id: str, store: StoreDep
+) -> dict[str, Any]:
+    return render.endpoint(await store.get_endpoint(project_id, endpoint_id))
+
+
+@router.patch("/{endpoint_id}", response_model=EndpointOut)
+async def update_endpoint(
+    project_id: ProjectScope, endpoint_id: str, body: EndpointPatch, store: StoreDep
+) -> dict[str, Any]:
+    values = body.model_dump(exclude_unset=True)
+    for not_null in ("url", "description", "enabled"):
+        if not_null in values and values[not_null] is None:
+            raise HTTPException(422, f"{not_null}: may not be null")
+    if "event_types" in values:
+        values["event_types"] = values["event_types"] or []
+    if "headers" in values:
+        values["headers"] = values["headers"] or {}
+    return render.endpoint(await store.update_endpoint(project_id, endpoint_id, values))
+
+
+@router.delete("/{endpoint_id}", status_code=204, response_class=Response)
+async def delete_endpoint(project_id: ProjectScope, endpoint_id: str, store: StoreDep) -> Response:
+    await store.delete_endpoint(project_id, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.post("/{endpoint_id}/rotate-secret", response_model=EndpointCreated)
+async def rotate_secret(
+    project_id: ProjectScope, endpoint_id: str, store: StoreDep, body: RotateIn | None = None
+) -> dict[str, Any]:
+    body = body or RotateIn()
+    ep = await store.get_endpoint(project_id, endpoint_id)
+    secret = _secret_for(ep["profile"], body.secret)
+    row = await store.rotate_secret(project_id, endpoint_id, secret, body.grace_period_seconds)
+    return {**render.endpoint(row), "secret": secret}
+
+
+@router.post("/{endpoint_id}/recover", status_code=202, response_model=RecoverOut)
+async def recover(
+    project_id: ProjectScope, endpoint_id: str, body: RecoverIn, store: StoreDep, request: Request
+) -> dict[str, Any]:
+    until = body.until.timestamp() if body.until else None
+    n = await store.recover(project_id, endpoint_id, body.since.timestamp(), until)
+    wake(request)
+    return {"recovered": n}
+
+
+@router.post("/{endpoint_id}/test", status_code=202, response_model=EventAccepted)
+async def send_test(
+    project_id: ProjectScope,
+    endpoint_id: str,
+    store: StoreDep,
+    request: Request,
+    body: TestIn | None = None,
+) -> dict[str, Any]:
+    body = body or TestIn()
+    await store.get_endpoint(project_id, endpoint_id)
+    payload = body.payload if body.payload is not None else {"message": "test event from hookpost"}
+    event, count, _ = await store.publish(
+        project_id,
+        body.event_type,
+        jsonenc.dumps(payload).decode(),
+        only_endpoint=endpoint_id,
+    )
+    wake(request)
+    return {**render.event(event), "deliveries": count}

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from hookpost.api import render
+from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.api.routes.endpoints import wake
+from hookpost.api.schemas import EventAccepted, EventIn, EventOut, ListOut
+from hookpost.core import jsonenc
+from hookpost.observability import metrics
+
+router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=EventAccepted,
+    responses={
+        200: {"model": EventAccepted, "description": "A repeated event_id: the first event"}
+    },
+)
+async def publish(
+    project_id: ProjectScope, body: EventIn, store: StoreDep, request: Request
+) -> Any:
+    """Store the event and its deliveries in one transaction, then answer 202.
+
+    An ``event_id`` seen before in this project answers 200 with the first
+    event and creates nothing.
+    """
+    event, count, created = await store.publish(
+        project_id, body.event_type, jsonenc.dumps(body.payload).decode(), body.event_id
+    )
+    out = {**render.event(event), "deliveries": count}
+    if not created:
+        return JSONResponse(out, status_code=200)
+    metrics.events.inc()
+    metrics.deliveries_created.inc(count)
+    wake(request)
+    return out
+
+
+@router.get("", response_model=ListOut[EventOut])
+async def list_events(
+    project_id: ProjectScope,
+    store: StoreDep,
+    page: PagingDep,
+    event_type: Annotated[str | None, Query(max_length=255)] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="Only events with a larger sequence (catch-up).")
+    ] = None,
+    order: Literal["asc", "desc"] = "desc",
+) -> dict[str, Any]:
+    """Newest first by default; ``?order=asc&after=<sequence>`` to catch up on missed events."""
+    result = await store.list_events(
+        project_id,
+        limit=page.limit,
+        cursor=page.cursor,
+        event_type=event_type,
+        after=after,
+        order=order,
+    )
+    return {"data": [render.event(e) for e in result.data], "next_cursor": result.next_cursor}
+
+
+@router.get("/{event_id}", response_model=EventOut)
+async def get_event(project_id: ProjectScope, event_id: str, store: StoreDep) -> dict[str, Any]:
+    return render.event(await store.get_event(project_id, event_id))

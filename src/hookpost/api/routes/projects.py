@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from hookpost.api import render
+from hookpost.api.deps import (
+    PagingDep,
+    Principal,
+    PrincipalDep,
+    ProjectScope,
+    StoreDep,
+    require_admin,
+)
+from hookpost.api.schemas import ListOut, ProjectCreated, ProjectIn, ProjectOut
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@router.post("", status_code=201, response_model=ProjectCreated)
+async def create_project(
+    body: ProjectIn, store: StoreDep, _admin: Annotated[Principal, Depends(require_admin)]
+) -> dict[str, Any]:
+    project, key = await store.create_project(body.name)
+    return {**render.project(project), "api_key": key}
+
+
+@router.get("", response_model=ListOut[ProjectOut])
+async def list_projects(
+    store: StoreDep, principal: PrincipalDep, page: PagingDep
+) -> dict[str, Any]:
+    result = await store.list_projects(
+        limit=page.limit, cursor=page.cursor, only=None if principal.admin else principal.project_id
+    )
+    return {"data": [render.project(p) for p in result.data], "next_cursor": result.next_cursor}
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+async def get_project(project_id: ProjectScope, store: StoreDep) -> dict[str, Any]:
+    return render.project(await store.get_project(project_id))
+
+
+@router.patch("/{project_id}", response_model=ProjectOut)
+async def update_project(
+    project_id: ProjectScope, body: ProjectIn, store: StoreDep
+) -> dict[str, Any]:
+    return render.project(await store.update_project(project_id, body.name))
+
+
+@router.delete("/{project_id}", status_code=204, response_class=Response)
+async def delete_project(
+    project_id: ProjectScope, store: StoreDep, _admin: Annotated[Principal, Depends(require_admin)]
+) -> Response:
+    await store.delete_project(project_id)
+    return Response(status_code=204)

@@ -1,0 +1,256 @@
+"""Request and response bodies of the REST API (pydantic v2).
+
+Request models forbid unknown fields, so a typo is a 422 naming the field
+rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hookpost.profiles import PROFILE_NAMES
+
+EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
+SUBSCRIPTION_RE = r"^(\*|[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*(\.\*)?)$"
+EVENT_ID_RE = r"^[A-Za-z0-9_\-.:]+$"
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Headers the signature scheme or HTTP itself owns.
+RESERVED_HEADERS = {
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+}
+
+DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed"]
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    if len(url) > 2048:
+        raise ValueError("must be at most 2048 characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must include a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials")
+    if port == 0:
+        raise ValueError("has an invalid port")
+    return url
+
+
+def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    if len(headers) > 20:
+        raise ValueError("at most 20 custom headers")
+    for name, value in headers.items():
+        if not HEADER_NAME_RE.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"{name!r} is set by hookpost and cannot be overridden")
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ValueError(f"the value of {name!r} contains a line break")
+        if len(name) + len(value) > 1024:
+            raise ValueError(f"{name!r} is too long")
+    return headers
+
+
+Subscription = Annotated[str, Field(pattern=SUBSCRIPTION_RE, max_length=255)]
+
+
+class ProjectIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+
+
+class ProjectCreated(ProjectOut):
+    api_key: str = Field(description="Shown only once.")
+
+
+class EndpointIn(_In):
+    url: str
+    event_types: list[Subscription] | None = Field(
+        default=None, max_length=100, description="Absent or empty: every event type."
+    )
+    profile: str = "standard"
+    secret: str | None = Field(default=None, min_length=8, max_length=256)
+    description: str = Field(default="", max_length=1000)
+    headers: dict[str, str] | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=50)
+    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_headers(v)
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        if v not in PROFILE_NAMES:
+            raise ValueError(f"unknown profile; known: {', '.join(PROFILE_NAMES)}")
+        return v
+
+
+class EndpointPatch(_In):
+    url: str | None = None
+    event_types: list[Subscription] | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    headers: dict[str, str] | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=50)
+    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
+    enabled: bool | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_url(v)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_headers(v)
+
+
+class EndpointOut(BaseModel):
+    id: str
+    project_id: str
+    url: str
+    description: str
+    event_types: list[str]
+    profile: str
+    headers: dict[str, str]
+    max_attempts: int | None
+    timeout_seconds: float | None
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="Shown only on creation and rotation.")
+
+
+class RotateIn(_In):
+    secret: str | None = Field(default=None, min_length=8, max_length=256)
+    grace_period_seconds: int = Field(default=86400, ge=0, le=7 * 86400)
+
+
+class RecoverIn(_In):
+    since: datetime
+    until: datetime | None = None
+
+
+class RecoverOut(BaseModel):
+    recovered: int
+
+
+class TestIn(_In):
+    event_type: str = Field(default="hookpost.test", pattern=EVENT_TYPE_RE, max_length=255)
+    payload: dict[str, Any] | None = None
+
+
+class EventIn(_In):
+    event_type: str = Field(pattern=EVENT_TYPE_RE, max_length=255)
+    payload: dict[str, Any]
+    event_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=EVENT_ID_RE)
+
+
+class EventOut(BaseModel):
+    id: str
+    event_type: str
+    payload: dict[str, Any]
+    sequence: int
+    created_at: str
+    timestamp: int
+
+
+class EventAccepted(EventOut):
+    deliveries: int
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event_id: str
+    endpoint_id: str
+    event_type: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+class AttemptOut(BaseModel):
+    number: int
+    started_at: str
+    url: str
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+    request_headers: dict[str, str]
+    request_body: str
+    response_headers: dict[str, str] | None
+    response_body: str | None
+
+
+class DeliveryDetail(DeliveryOut):
+    attempts: list[AttemptOut]
+
+
+T = TypeVar("T")
+
+
+class ListOut(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    detail: list[dict[str, Any]] = []

@@ -1,0 +1,270 @@
+"""``hookpost serve | worker | migrate | send | listen | verify | bench``.
+
+Every option also reads its ``HOOKPOST_*`` environment variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hookpost.config import Settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _admin_token(settings: Settings) -> tuple[str, bool]:
+    """The configured admin token, or one generated once and kept in the data dir."""
+    if settings.admin_token:
+        return settings.admin_token, False
+    path = Path(settings.data_dir) / ".hookpost" / "admin_token"
+    if path.exists():
+        return path.read_text().strip(), True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = "hpadm_" + secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token, True
+
+
+def _check_schema(settings: Settings) -> None:
+    from hookpost.store.migrate import SchemaMismatch, check_schema
+
+    try:
+        asyncio.run(check_schema(settings.database_url))
+    except SchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hookpost")
+def main() -> None:
+    """hookpost: webhook delivery -- publish events, hookpost signs, delivers and retries."""
+
+
+@main.command()
+@click.option(
+    "--database-url", envvar="HOOKPOST_DATABASE_URL", help="Default: SQLite in ./hookpost.db"
+)
+def migrate(database_url: str | None) -> None:
+    """Create or upgrade the database schema."""
+    from hookpost.store.migrate import upgrade
+
+    settings = _settings(database_url=database_url)
+    upgrade(settings.database_url)
+    click.echo(f"database is at the current schema ({_redact(settings.database_url)})")
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+@main.command()
+@click.option("--host", envvar="HOOKPOST_HOST")
+@click.option("--port", envvar="HOOKPOST_PORT", type=int)
+@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
+@click.option("--admin-token", envvar="HOOKPOST_ADMIN_TOKEN")
+@click.option("--no-workers", is_flag=True, help="API only; run `hookpost worker` elsewhere.")
+@click.option("--log-level", envvar="HOOKPOST_LOG_LEVEL", default="info")
+def serve(
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    admin_token: str | None,
+    no_workers: bool,
+    log_level: str,
+) -> None:
+    """Run the API and the delivery workers in one process."""
+    import uvicorn
+
+    from hookpost.api.app import create_app
+
+    settings = _settings(host=host, port=port, database_url=database_url, admin_token=admin_token)
+    if no_workers:
+        settings = settings.with_(workers=False)
+    token, generated = _admin_token(settings)
+    settings = settings.with_(admin_token=token)
+    _setup_logging(log_level)
+    _check_schema(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"hookpost {'API' if no_workers else 'API + workers'} on {base}")
+    click.echo(f"  API docs:    {base}/docs")
+    click.echo(f"  database:    {_redact(settings.database_url)}")
+    if generated:
+        click.echo(f"  admin token: {token}   (kept in {settings.data_dir}/.hookpost/admin_token)")
+    app = create_app(settings, check_migrations=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@main.command()
+@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
+@click.option("--log-level", envvar="HOOKPOST_LOG_LEVEL", default="info")
+def worker(database_url: str | None, log_level: str) -> None:
+    """Run delivery workers only (no API)."""
+    from hookpost.delivery import Dispatcher
+    from hookpost.store import Store
+
+    settings = _settings(database_url=database_url)
+    _setup_logging(log_level)
+    _check_schema(settings)
+
+    async def run() -> None:
+        store = Store.from_url(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        dispatcher = Dispatcher(store, settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, dispatcher.stop)
+        try:
+            await dispatcher.run()
+        finally:
+            await store.close()
+
+    click.echo("hookpost worker: delivering (Ctrl-C to stop)")
+    asyncio.run(run())
+
+
+@main.command()
+@click.option(
+    "--url", "base_url", envvar="HOOKPOST_URL", default="http://127.0.0.1:8000", show_default=True
+)
+@click.option(
+    "--token", envvar="HOOKPOST_TOKEN", required=True, help="A project API key or the admin token."
+)
+@click.option("--project", "project_id", envvar="HOOKPOST_PROJECT", required=True)
+@click.option("--type", "event_type", required=True, help="e.g. user.created")
+@click.option("--data", default="{}", help="The payload, a JSON object ('-' reads stdin).")
+@click.option("--event-id", default=None, help="Idempotency key; a repeat is not delivered twice.")
+def send(
+    base_url: str, token: str, project_id: str, event_type: str, data: str, event_id: str | None
+) -> None:
+    """Publish one event from the shell."""
+    from hookpost.client import Client, HookpostError
+
+    raw = sys.stdin.read() if data == "-" else data
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+    with Client(base_url, token=token) as client:
+        try:
+            result = client.publish(project_id, event_type, payload, event_id=event_id)
+        except HookpostError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--secret", envvar="HOOKPOST_LISTEN_SECRET", required=True)
+@click.option("--profile", default="standard", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9000, show_default=True, type=int)
+@click.option("--tolerance", default=300, show_default=True, type=int)
+def listen(secret: str, profile: str, host: str, port: int, tolerance: int) -> None:
+    """A local receiver that verifies and pretty-prints each delivery."""
+    from hookpost.cli.listen import run_listener
+
+    asyncio.run(
+        run_listener(secret=secret, profile=profile, host=host, port=port, tolerance=tolerance)
+    )
+
+
+@main.command("verify")
+@click.option("--secret", required=True, multiple=True)
+@click.option("--profile", default="standard", show_default=True)
+@click.option(
+    "--headers",
+    "headers_file",
+    type=click.File("r"),
+    required=True,
+    help="Headers as JSON or 'Name: value' lines ('-' for stdin).",
+)
+@click.option(
+    "--body", "body_file", type=click.File("rb"), default="-", help="The raw body (default: stdin)."
+)
+@click.option("--tolerance", default=300, show_default=True, type=int)
+def verify_cmd(
+    secret: tuple[str, ...], profile: str, headers_file: Any, body_file: Any, tolerance: int
+) -> None:
+    """Check a webhook's signature; exit 0 if valid, 1 if not."""
+    from hookpost.verify import WebhookVerificationError, verify
+
+    headers = parse_headers(headers_file.read())
+    body = body_file.read()
+    try:
+        event = verify(body, headers, list(secret), profile=profile, tolerance=tolerance)
+    except WebhookVerificationError as exc:
+        click.echo(f"invalid: {exc}", err=True)
+        sys.exit(1)
+    click.echo("valid")
+    click.echo(json.dumps(event, indent=2, ensure_ascii=False))
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    text = text.strip()
+    if text.startswith("{"):
+        data = json.loads(text)
+        return {str(k): str(v) for k, v in data.items()}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            out[name.strip()] = value.strip()
+    return out
+
+
+@main.command()
+@click.option("--events", "n_events", default=5000, show_default=True, type=int)
+@click.option(
+    "--endpoints",
+    "fanouts",
+    default="1,10",
+    show_default=True,
+    help="Comma-separated endpoint counts, one scenario each.",
+)
+@click.option(
+    "--rate", default=500, show_default=True, type=int, help="Events/s for the latency run."
+)
+@click.option("--output", type=click.Path(), default=None, help="Write results as JSON here.")
+def bench(n_events: int, fanouts: str, rate: int, output: str | None) -> None:
+    """Measure throughput and latency against a local receiver."""
+    from hookpost.bench import main as bench_main
+
+    bench_main(
+        n_events=n_events, fanouts=[int(x) for x in fanouts.split(",")], rate=rate, output=output
+    )

@@ -1,0 +1,245 @@
+"""The dispatcher: the loop that turns pending deliveries into HTTP requests.
+
+    claim (a batch, leased) -> sign -> send (concurrently) -> record (batched) -> reschedule
+
+Claiming and recording are batched so the database sees a few statements per
+hundreds of deliveries; sending is concurrent with a cap, and a slow request
+only occupies one slot. A retry is never a sleep: a failed delivery goes back
+to the store with its next attempt time and the slot is freed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from hookpost.config import Settings
+from hookpost.core import retry
+from hookpost.core.clock import Clock, SystemClock
+from hookpost.delivery.sender import Sender
+from hookpost.observability import metrics
+from hookpost.profiles import EventData, get_profile
+from hookpost.store import Job, Outcome, Store
+
+log = logging.getLogger("hookpost.dispatcher")
+
+_RECORD_BATCH = 512
+
+
+def live_secrets(endpoint: dict[str, Any], now: float) -> list[str]:
+    """The current secret first, then rotated-out ones still in their grace period."""
+    olds = [s["secret"] for s in endpoint.get("old_secrets") or [] if s["expires_at"] > now]
+    return [endpoint["secret"], *olds]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        sender: Sender | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or store.clock or SystemClock()
+        self.sender = sender or Sender(
+            concurrency=self.settings.delivery_concurrency,
+            excerpt_bytes=self.settings.response_excerpt_bytes,
+        )
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._inflight = 0
+        self._results: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+
+    # -- control -------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New work may be due: claim now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._room.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; then finish in-flight requests and record them."""
+        await self.sender.start()
+        recorder = asyncio.create_task(self._record_loop(), name="hookpost-recorder")
+        try:
+            await self._claim_loop()
+        finally:
+            grace = self.settings.default_timeout_seconds + 5
+            if self._tasks:
+                # In-flight requests either finish or are cancelled; a cancelled
+                # one is simply claimed again when its lease expires.
+                _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+                for t in pending:
+                    t.cancel()
+            await self._results.join()
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await self.sender.close()
+
+    async def run_once(self) -> int:
+        """Claim one batch, deliver it and record it (for tests and tools)."""
+        await self.sender.start()
+        jobs = await self.store.claim(self.settings.claim_batch, self.settings.lease_seconds)
+        outcomes = await asyncio.gather(*(self.attempt(j) for j in jobs))
+        await self.store.record(outcomes)
+        return len(jobs)
+
+    # -- loops ---------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        s = self.settings
+        while not self._stopping.is_set():
+            room = s.delivery_concurrency - self._inflight
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            self._wake.clear()
+            try:
+                jobs = await self.store.claim(min(room, s.claim_batch), s.lease_seconds)
+            except Exception:
+                log.exception("claiming deliveries failed; retrying shortly")
+                await self._sleep(s.poll_interval)
+                continue
+            for job in jobs:
+                self._inflight += 1
+                task = asyncio.create_task(self._deliver(job))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if not jobs:
+                await self._sleep(s.poll_interval)
+            else:
+                # Let the new requests start before claiming more.
+                await asyncio.sleep(0)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _deliver(self, job: Job) -> None:
+        try:
+            outcome = await self.attempt(job)
+        except Exception:
+            # A bug, not a delivery failure: leave the lease to expire so the
+            # delivery is retried rather than lost.
+            log.exception("delivery %s crashed", job.delivery_id)
+            self._release(1)
+            return
+        await self._results.put(outcome)
+
+    def _release(self, n: int) -> None:
+        self._inflight -= n
+        self._room.set()
+
+    async def _record_loop(self) -> None:
+        while True:
+            first = await self._results.get()
+            batch = [first]
+            while len(batch) < _RECORD_BATCH and not self._results.empty():
+                batch.append(self._results.get_nowait())
+            try:
+                await self._record_with_retry(batch)
+            finally:
+                for _ in batch:
+                    self._results.task_done()
+                self._release(len(batch))
+
+    async def _record_with_retry(self, batch: list[Outcome]) -> None:
+        for delay in (0.1, 0.5, 2.0, 5.0, None):
+            try:
+                await self.store.record(batch)
+                metrics.record_outcomes(batch)
+                return
+            except Exception:
+                if delay is None or self._stopping.is_set():
+                    # The leases will expire and the deliveries will be retried.
+                    log.exception("recording %d attempts failed; they will be retried", len(batch))
+                    return
+                log.warning("recording attempts failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+
+    # -- one attempt -----------------------------------------------------------
+
+    def _body(self, job: Job, profile_name: str) -> bytes:
+        """Serialize an event once per profile and reuse the bytes on every try."""
+        ev = job.event
+        key = (int(ev["seq"]), profile_name)
+        body = self._bodies.get(key)
+        if body is None:
+            data = EventData(
+                id=ev["id"],
+                type=ev["event_type"],
+                created_at=float(ev["created_at"]),
+                payload=json.loads(ev["payload"]),
+                project_id=ev["project_id"],
+                sequence=int(ev["seq"]),
+            )
+            body = get_profile(profile_name).body(data)
+            self._bodies[key] = body
+            if len(self._bodies) > 4096:
+                self._bodies.popitem(last=False)
+        else:
+            self._bodies.move_to_end(key)
+        return body
+
+    async def attempt(self, job: Job) -> Outcome:
+        ep = job.endpoint
+        profile = get_profile(ep["profile"])
+        body = self._body(job, profile.name)
+        now = self.clock.now()
+        headers = {"Content-Type": "application/json", **(ep.get("headers") or {})}
+        headers.update(
+            profile.sign(
+                msg_id=job.event["id"], timestamp=now, body=body, secrets=live_secrets(ep, now)
+            )
+        )
+        timeout = float(ep.get("timeout_seconds") or self.settings.default_timeout_seconds)
+        result = await self.sender.post(ep["url"], body, headers, timeout)
+        number = job.attempt_count + 1
+        limit = (
+            job.attempt_limit
+            or ep.get("max_attempts")
+            or profile.max_attempts
+            or retry.DEFAULT_MAX_ATTEMPTS
+        )
+        ok = result.status_code is not None and profile.is_success(result.status_code)
+        if ok:
+            status, next_at = "succeeded", None
+        elif number >= limit:
+            status, next_at = "failed", None
+        else:
+            status, next_at = "pending", self.clock.now() + retry.next_delay(number)
+        error = result.error
+        if error is None and not ok:
+            error = f"unsuccessful status {result.status_code}"
+        return Outcome(
+            delivery_id=job.delivery_id,
+            lease=job.lease,
+            number=number,
+            started_at=now,
+            url=ep["url"],
+            request_headers=headers,
+            request_body=body.decode("utf-8"),
+            status_code=result.status_code,
+            response_headers=result.response_headers,
+            response_body=result.response_body,
+            duration_ms=result.duration_ms,
+            error=error,
+            status=status,
+            next_attempt_at=next_at,
+        )

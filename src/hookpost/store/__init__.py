@@ -1,0 +1,5 @@
+"""Persistence: the tables, the migrations and the one class that speaks SQL."""
+
+from hookpost.store.store import Conflict, Job, NotFound, Outcome, Page, Store
+
+__all__ = ["Conflict", "Job", "NotFound", "Outcome", "Page", "Store"]

@@ -1,0 +1,86 @@
+"""Everything that differs between SQLite and PostgreSQL lives here.
+
+The rest of the store is portable SQLAlchemy Core; adding a backend means
+teaching this module its connection set-up and its claim statement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from hookpost.config import normalize_database_url
+
+
+def create_engine(
+    url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10
+) -> AsyncEngine:
+    url = normalize_database_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, sqlite_synchronous)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, synchronous: str) -> AsyncEngine:
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"HOOKPOST_SQLITE_SYNCHRONOUS: unknown mode {synchronous!r}")
+    # One connection: SQLite has a single writer anyway, and funnelling every
+    # statement through one connection means no "database is locked" errors
+    # inside the process; transactions are kept short so nobody waits long.
+    engine = create_async_engine(
+        url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args={"timeout": 30},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so another process (a CLI
+        # command, a second server) waits instead of failing halfway.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+_CLAIM = """
+UPDATE deliveries
+   SET status = 'delivering', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
+ WHERE id IN (
+        SELECT id FROM deliveries
+         WHERE status IN ('pending', 'delivering') AND next_attempt_at <= :now
+         ORDER BY next_attempt_at
+         LIMIT :limit {lock}
+       )
+RETURNING id, event_seq, endpoint_id, attempt_count
+"""
+
+
+def claim_statement(engine: AsyncEngine) -> Any:
+    """Lease a batch of due deliveries in one statement.
+
+    Due means pending and scheduled, or delivering with an expired lease (its
+    worker died). PostgreSQL skips rows another worker is claiming right now.
+    """
+    lock = "" if is_sqlite(engine) else "FOR UPDATE SKIP LOCKED"
+    return text(_CLAIM.format(lock=lock))

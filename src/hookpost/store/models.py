@@ -1,0 +1,145 @@
+"""Table definitions (SQLAlchemy Core). The Alembic migrations create the same.
+
+Times are stored as epoch seconds (double precision): the same type and the
+same comparisons on SQLite and PostgreSQL, and cheap to index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+Epoch = Float(precision=53)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Epoch, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Epoch, nullable=False),
+    Column("revoked_at", Epoch),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("event_types", JSON, nullable=False),  # [] = every event type
+    Column("profile", String(40), nullable=False),
+    Column("secret", Text, nullable=False),
+    # Secrets retired by rotation that still sign until ``expires_at``: [{secret, expires_at}]
+    Column("old_secrets", JSON, nullable=False),
+    Column("filter", JSON),
+    Column("headers", JSON, nullable=False),
+    Column("max_attempts", Integer),
+    Column("timeout_seconds", Float),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Epoch, nullable=False),
+    Column("updated_at", Epoch, nullable=False),
+    Index("ix_endpoints_project", "project_id", "id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # Monotonic sequence: the internal key and the catch-up cursor.
+    Column("seq", BigInt, primary_key=True, autoincrement=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("id", String(255), nullable=False),
+    Column("event_type", String(255), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON text as received (re-serialized compactly)
+    Column("created_at", Epoch, nullable=False),
+    UniqueConstraint("project_id", "id", name="uq_events_project_id"),
+    Index("ix_events_project_seq", "project_id", "seq"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), nullable=False),
+    Column("event_seq", BigInt, ForeignKey("events.seq", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("event_type", String(255), nullable=False),
+    Column(
+        "endpoint_id", String(40), ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False
+    ),
+    # pending | delivering | succeeded | failed
+    Column("status", String(16), nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    # Set by resend/recover: the delivery may make attempts up to this number
+    # (one more than it had), overriding the endpoint's max_attempts.
+    Column("attempt_limit", Integer),
+    # For pending: when the next attempt is due. For delivering: when the lease
+    # expires and another worker may take it over. NULL once final.
+    Column("next_attempt_at", Epoch),
+    # Fencing token of the current lease: a worker only records its result if
+    # the lease is still its own.
+    Column("lease", String(32)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", Epoch, nullable=False),
+    Column("updated_at", Epoch, nullable=False),
+    Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status IN ('pending', 'delivering')"),
+        postgresql_where=text("status IN ('pending', 'delivering')"),
+    ),
+    Index("ix_deliveries_project_id", "project_id", "id"),
+    Index("ix_deliveries_project_status", "project_id", "status", "id"),
+    Index("ix_deliveries_endpoint", "endpoint_id", "id"),
+    Index("ix_deliveries_endpoint_status", "endpoint_id", "status", "updated_at"),
+    Index("ix_deliveries_event", "event_seq"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigInt, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id", String(40), ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("number", Integer, nullable=False),
+    Column("started_at", Epoch, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("request_headers", JSON, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("response_headers", JSON),
+    Column("response_body", Text),
+    Column("duration_ms", Float, nullable=False),
+    Column("error", Text),
+    Index("ix_attempts_delivery", "delivery_id", "number"),
+)

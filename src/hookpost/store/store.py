@@ -1,0 +1,667 @@
+"""All SQL in one place.
+
+The API calls these methods, the dispatcher calls :meth:`Store.claim` and
+:meth:`Store.record`. Every write that must be atomic (an event and its
+deliveries; a batch of attempts and their deliveries' new state) is one
+transaction here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hookpost.core.clock import Clock, SystemClock
+from hookpost.core.ids import new_id, new_token
+from hookpost.store import _backend
+from hookpost.store.models import api_keys, attempts, deliveries, endpoints, events, projects
+
+
+class NotFound(Exception):
+    """The object does not exist, or not in the caller's project (same answer)."""
+
+
+class Conflict(Exception):
+    """The request clashes with the object's current state."""
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def encode_cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("cursor is not valid") from None
+
+
+@dataclass(slots=True)
+class Page:
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class Job:
+    """A claimed delivery with everything needed to send it."""
+
+    delivery_id: str
+    lease: str
+    attempt_count: int
+    attempt_limit: int | None
+    endpoint: dict[str, Any]
+    event: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one attempt, to be recorded by :meth:`Store.record`."""
+
+    delivery_id: str
+    lease: str
+    number: int
+    started_at: float
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    status_code: int | None
+    response_headers: dict[str, str] | None
+    response_body: str | None
+    duration_ms: float
+    error: str | None
+    #: The delivery's new state: succeeded, failed or pending (with next_attempt_at).
+    status: str
+    next_attempt_at: float | None
+
+
+def event_types_match(subscribed: Sequence[str], event_type: str) -> bool:
+    """``[]`` subscribes to everything; ``"user.*"`` to every ``user.`` type."""
+    if not subscribed:
+        return True
+    for pattern in subscribed:
+        if pattern == event_type or pattern == "*":
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self._claim_sql = _backend.claim_statement(engine)
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None, **kwargs: Any) -> Store:
+        return cls(_backend.create_engine(url, **kwargs), clock)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- projects and keys -------------------------------------------------
+
+    async def create_project(self, name: str) -> tuple[dict[str, Any], str]:
+        now = self.clock.now()
+        project = {"id": new_id("proj"), "name": name, "created_at": now}
+        key = new_token("hpk")
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(projects).values(**project))
+            await conn.execute(
+                insert(api_keys).values(
+                    id=new_id("key"),
+                    project_id=project["id"],
+                    prefix=key[:10],
+                    key_hash=hash_key(key),
+                    created_at=now,
+                )
+            )
+        return project, key
+
+    async def project_for_key(self, key: str) -> str | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(api_keys.c.project_id).where(
+                        api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
+                    )
+                )
+            ).first()
+        return None if row is None else str(row.project_id)
+
+    async def list_projects(
+        self, *, limit: int, cursor: str | None, only: str | None = None
+    ) -> Page:
+        stmt = select(projects)
+        if only is not None:
+            stmt = stmt.where(projects.c.id == only)
+        return await self._page(stmt, projects.c.id, limit, cursor)
+
+    async def get_project(self, project_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(projects).where(projects.c.id == project_id))).first()
+        if row is None:
+            raise NotFound("project")
+        return dict(row._mapping)
+
+    async def update_project(self, project_id: str, name: str) -> dict[str, Any]:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(projects).where(projects.c.id == project_id).values(name=name)
+            )
+            if res.rowcount == 0:
+                raise NotFound("project")
+        return await self.get_project(project_id)
+
+    async def delete_project(self, project_id: str) -> None:
+        async with self.engine.begin() as conn:
+            # Explicit order: SQLite only cascades when foreign keys are on,
+            # and deleting children first keeps each statement index-driven.
+            dsub = select(deliveries.c.id).where(deliveries.c.project_id == project_id)
+            await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
+            await conn.execute(delete(deliveries).where(deliveries.c.project_id == project_id))
+            await conn.execute(delete(events).where(events.c.project_id == project_id))
+            await conn.execute(delete(endpoints).where(endpoints.c.project_id == project_id))
+            await conn.execute(delete(api_keys).where(api_keys.c.project_id == project_id))
+            res = await conn.execute(delete(projects).where(projects.c.id == project_id))
+            if res.rowcount == 0:
+                raise NotFound("project")
+
+    # -- endpoints -----------------------------------------------------------
+
+    async def create_endpoint(self, project_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now()
+        row = {
+            "id": new_id("ep"),
+            "project_id": project_id,
+            "old_secrets": [],
+            "created_at": now,
+            "updated_at": now,
+            **values,
+        }
+        async with self.engine.begin() as conn:
+            await self._require_project(conn, project_id)
+            await conn.execute(insert(endpoints).values(**row))
+        return row
+
+    async def list_endpoints(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
+        stmt = select(endpoints).where(endpoints.c.project_id == project_id)
+        return await self._page(stmt, endpoints.c.id, limit, cursor)
+
+    async def get_endpoint(self, project_id: str, endpoint_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            return await self._endpoint(conn, project_id, endpoint_id)
+
+    async def update_endpoint(
+        self, project_id: str, endpoint_id: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        async with self.engine.begin() as conn:
+            await self._endpoint(conn, project_id, endpoint_id)
+            if values:
+                await conn.execute(
+                    update(endpoints)
+                    .where(endpoints.c.id == endpoint_id)
+                    .values(**values, updated_at=self.clock.now())
+                )
+            return await self._endpoint(conn, project_id, endpoint_id)
+
+    async def delete_endpoint(self, project_id: str, endpoint_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await self._endpoint(conn, project_id, endpoint_id)
+            dsub = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint_id)
+            await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
+            await conn.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint_id))
+            await conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id))
+
+    async def rotate_secret(
+        self, project_id: str, endpoint_id: str, new_secret: str, grace_seconds: float
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            ep = await self._endpoint(conn, project_id, endpoint_id)
+            old = [s for s in ep["old_secrets"] if s["expires_at"] > now]
+            if grace_seconds > 0:
+                old.append({"secret": ep["secret"], "expires_at": now + grace_seconds})
+            await conn.execute(
+                update(endpoints)
+                .where(endpoints.c.id == endpoint_id)
+                .values(secret=new_secret, old_secrets=old, updated_at=now)
+            )
+            return await self._endpoint(conn, project_id, endpoint_id)
+
+    async def _endpoint(
+        self, conn: AsyncConnection, project_id: str, endpoint_id: str
+    ) -> dict[str, Any]:
+        row = (
+            await conn.execute(
+                select(endpoints).where(
+                    endpoints.c.id == endpoint_id, endpoints.c.project_id == project_id
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFound("endpoint")
+        return dict(row._mapping)
+
+    async def _require_project(self, conn: AsyncConnection, project_id: str) -> None:
+        found = (
+            await conn.execute(select(projects.c.id).where(projects.c.id == project_id))
+        ).first()
+        if found is None:
+            raise NotFound("project")
+
+    # -- events --------------------------------------------------------------
+
+    async def publish(
+        self,
+        project_id: str,
+        event_type: str,
+        payload: str,
+        event_id: str | None = None,
+        *,
+        only_endpoint: str | None = None,
+    ) -> tuple[dict[str, Any], int, bool]:
+        """Store an event and one pending delivery per matching enabled endpoint.
+
+        Returns ``(event, deliveries, created)``. A repeated ``event_id`` returns
+        the first event with ``created=False`` and makes no deliveries.
+        """
+        now = self.clock.now()
+        eid = event_id or new_id("msg")
+        try:
+            async with self.engine.begin() as conn:
+                if event_id is not None:
+                    found = await self._existing_event(conn, project_id, event_id)
+                    if found is not None:
+                        return found
+                ep_stmt = select(endpoints.c.id, endpoints.c.event_types).where(
+                    endpoints.c.project_id == project_id, endpoints.c.enabled.is_(True)
+                )
+                if only_endpoint is not None:
+                    ep_stmt = select(endpoints.c.id, endpoints.c.event_types).where(
+                        endpoints.c.project_id == project_id, endpoints.c.id == only_endpoint
+                    )
+                targets = [
+                    r.id
+                    for r in (await conn.execute(ep_stmt)).all()
+                    if only_endpoint is not None or event_types_match(r.event_types, event_type)
+                ]
+                seq = (
+                    await conn.execute(
+                        insert(events)
+                        .values(
+                            project_id=project_id,
+                            id=eid,
+                            event_type=event_type,
+                            payload=payload,
+                            created_at=now,
+                        )
+                        .returning(events.c.seq)
+                    )
+                ).scalar_one()
+                if targets:
+                    await conn.execute(
+                        insert(deliveries),
+                        [
+                            {
+                                "id": new_id("dlv"),
+                                "project_id": project_id,
+                                "event_seq": seq,
+                                "event_id": eid,
+                                "event_type": event_type,
+                                "endpoint_id": ep_id,
+                                "status": "pending",
+                                "attempt_count": 0,
+                                "next_attempt_at": now,
+                                "created_at": now,
+                                "updated_at": now,
+                            }
+                            for ep_id in targets
+                        ],
+                    )
+        except IntegrityError:
+            # Lost a race with a concurrent publish of the same event_id.
+            async with self.engine.connect() as conn:
+                found = await self._existing_event(conn, project_id, eid)
+            if found is None:
+                raise
+            return found
+        event = {
+            "seq": seq,
+            "project_id": project_id,
+            "id": eid,
+            "event_type": event_type,
+            "payload": payload,
+            "created_at": now,
+        }
+        return event, len(targets), True
+
+    async def _existing_event(
+        self, conn: AsyncConnection, project_id: str, event_id: str
+    ) -> tuple[dict[str, Any], int, bool] | None:
+        row = (
+            await conn.execute(
+                select(events).where(events.c.project_id == project_id, events.c.id == event_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        count = (
+            await conn.execute(
+                select(func.count())
+                .select_from(deliveries)
+                .where(deliveries.c.event_seq == row.seq)
+            )
+        ).scalar_one()
+        return dict(row._mapping), int(count), False
+
+    async def list_events(
+        self,
+        project_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        event_type: str | None = None,
+        after: int | None = None,
+        order: str = "desc",
+    ) -> Page:
+        stmt = select(events).where(events.c.project_id == project_id)
+        if event_type:
+            stmt = stmt.where(events.c.event_type == event_type)
+        if after is not None:
+            stmt = stmt.where(events.c.seq > after)
+        return await self._page(
+            stmt, events.c.seq, limit, cursor, desc=order == "desc", numeric=True
+        )
+
+    async def get_event(self, project_id: str, event_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(events).where(events.c.project_id == project_id, events.c.id == event_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("event")
+        return dict(row._mapping)
+
+    # -- deliveries ------------------------------------------------------------
+
+    async def list_deliveries(
+        self,
+        project_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None = None,
+        endpoint_id: str | None = None,
+        event_type: str | None = None,
+        event_id: str | None = None,
+    ) -> Page:
+        stmt = select(deliveries).where(deliveries.c.project_id == project_id)
+        if status:
+            stmt = stmt.where(deliveries.c.status == status)
+        if endpoint_id:
+            stmt = stmt.where(deliveries.c.endpoint_id == endpoint_id)
+        if event_type:
+            stmt = stmt.where(deliveries.c.event_type == event_type)
+        if event_id:
+            stmt = stmt.where(deliveries.c.event_id == event_id)
+        return await self._page(stmt, deliveries.c.id, limit, cursor)
+
+    async def get_delivery(self, project_id: str, delivery_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(deliveries).where(
+                        deliveries.c.id == delivery_id, deliveries.c.project_id == project_id
+                    )
+                )
+            ).first()
+            if row is None:
+                raise NotFound("delivery")
+            tries = (
+                await conn.execute(
+                    select(attempts)
+                    .where(attempts.c.delivery_id == delivery_id)
+                    .order_by(attempts.c.number, attempts.c.id)
+                )
+            ).all()
+        out = dict(row._mapping)
+        out["attempts"] = [dict(t._mapping) for t in tries]
+        return out
+
+    async def resend(self, project_id: str, delivery_id: str) -> dict[str, Any]:
+        """Make a delivery due now with one more attempt on top of those made."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == delivery_id,
+                    deliveries.c.project_id == project_id,
+                    deliveries.c.status != "delivering",
+                )
+                .values(
+                    status="pending",
+                    next_attempt_at=now,
+                    attempt_limit=deliveries.c.attempt_count + 1,
+                    updated_at=now,
+                )
+            )
+            if res.rowcount == 0:
+                exists = (
+                    await conn.execute(
+                        select(deliveries.c.status).where(
+                            deliveries.c.id == delivery_id, deliveries.c.project_id == project_id
+                        )
+                    )
+                ).first()
+                if exists is None:
+                    raise NotFound("delivery")
+                raise Conflict("the delivery is being attempted right now")
+        return await self.get_delivery(project_id, delivery_id)
+
+    async def recover(
+        self, project_id: str, endpoint_id: str, since: float, until: float | None
+    ) -> int:
+        """Resend every failed delivery of an endpoint created in ``[since, until)``."""
+        now = self.clock.now()
+        conds = [
+            deliveries.c.endpoint_id == endpoint_id,
+            deliveries.c.status == "failed",
+            deliveries.c.created_at >= since,
+        ]
+        if until is not None:
+            conds.append(deliveries.c.created_at < until)
+        async with self.engine.begin() as conn:
+            await self._endpoint(conn, project_id, endpoint_id)
+            res = await conn.execute(
+                update(deliveries)
+                .where(and_(*conds))
+                .values(
+                    status="pending",
+                    next_attempt_at=now,
+                    attempt_limit=deliveries.c.attempt_count + 1,
+                    updated_at=now,
+                )
+            )
+        return int(res.rowcount)
+
+    # -- the dispatcher's side -------------------------------------------------
+
+    async def claim(self, limit: int, lease_seconds: float) -> list[Job]:
+        """Lease up to ``limit`` due deliveries and load what sending them needs."""
+        now = self.clock.now()
+        lease = new_id("ls")[3:]
+        async with self.engine.begin() as conn:
+            claimed = (
+                await conn.execute(
+                    self._claim_sql,
+                    {
+                        "now": now,
+                        "lease_until": now + lease_seconds,
+                        "lease": lease,
+                        "limit": limit,
+                    },
+                )
+            ).all()
+            if not claimed:
+                return []
+            seqs = {r.event_seq for r in claimed}
+            ep_ids = {r.endpoint_id for r in claimed}
+            evs = {
+                r.seq: dict(r._mapping)
+                for r in (await conn.execute(select(events).where(events.c.seq.in_(seqs)))).all()
+            }
+            eps = {
+                r.id: dict(r._mapping)
+                for r in (
+                    await conn.execute(select(endpoints).where(endpoints.c.id.in_(ep_ids)))
+                ).all()
+            }
+            limits = {
+                r.id: r.attempt_limit
+                for r in (
+                    await conn.execute(
+                        select(deliveries.c.id, deliveries.c.attempt_limit).where(
+                            deliveries.c.id.in_([r.id for r in claimed]),
+                            deliveries.c.attempt_limit.is_not(None),
+                        )
+                    )
+                ).all()
+            }
+        return [
+            Job(
+                delivery_id=r.id,
+                lease=lease,
+                attempt_count=r.attempt_count,
+                attempt_limit=limits.get(r.id),
+                endpoint=eps[r.endpoint_id],
+                event=evs[r.event_seq],
+            )
+            for r in claimed
+        ]
+
+    async def record(self, outcomes: Iterable[Outcome]) -> None:
+        """Write a batch of attempts and their deliveries' new state atomically.
+
+        A delivery whose lease is no longer ours (it expired and another worker
+        took it) keeps its attempt in the log but its state is left alone.
+        """
+        batch = list(outcomes)
+        if not batch:
+            return
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(attempts),
+                [
+                    {
+                        "delivery_id": o.delivery_id,
+                        "number": o.number,
+                        "started_at": o.started_at,
+                        "url": o.url,
+                        "request_headers": o.request_headers,
+                        "request_body": o.request_body,
+                        "status_code": o.status_code,
+                        "response_headers": o.response_headers,
+                        "response_body": o.response_body,
+                        "duration_ms": o.duration_ms,
+                        "error": o.error,
+                    }
+                    for o in batch
+                ],
+            )
+            await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == bindparam("b_id"),
+                    deliveries.c.lease == bindparam("b_lease"),
+                )
+                .values(
+                    status=bindparam("b_status"),
+                    attempt_count=bindparam("b_number"),
+                    next_attempt_at=bindparam("b_next"),
+                    lease=None,
+                    last_status_code=bindparam("b_code"),
+                    last_error=bindparam("b_error"),
+                    updated_at=now,
+                ),
+                [
+                    {
+                        "b_id": o.delivery_id,
+                        "b_lease": o.lease,
+                        "b_status": o.status,
+                        "b_number": o.number,
+                        "b_next": o.next_attempt_at,
+                        "b_code": o.status_code,
+                        "b_error": o.error,
+                    }
+                    for o in batch
+                ],
+            )
+
+    async def next_due_at(self) -> float | None:
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(func.min(deliveries.c.next_attempt_at)).where(
+                        deliveries.c.status.in_(("pending", "delivering"))
+                    )
+                )
+            ).scalar_one_or_none()
+        return None if value is None else float(value)
+
+    # -- helpers ---------------------------------------------------------------
+
+    async def _page(
+        self,
+        stmt: Any,
+        key: Any,
+        limit: int,
+        cursor: str | None,
+        *,
+        desc: bool = True,
+        numeric: bool = False,
+    ) -> Page:
+        """Keyset pagination: ``WHERE key < cursor ORDER BY key DESC LIMIT n+1``."""
+        if cursor:
+            raw = decode_cursor(cursor)
+            value: Any = raw
+            if numeric:
+                try:
+                    value = int(raw)
+                except ValueError:
+                    raise ValueError("cursor is not valid") from None
+            stmt = stmt.where(key < value if desc else key > value)
+        stmt = stmt.order_by(key.desc() if desc else key.asc()).limit(limit + 1)
+        async with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][key.name]) if more and rows else None
+        return Page(rows, next_cursor)
+
+
+__all__ = [
+    "Conflict",
+    "Job",
+    "NotFound",
+    "Outcome",
+    "Page",
+    "Store",
+    "event_types_match",
+]
