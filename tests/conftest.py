@@ -1,0 +1,249 @@
+"""Shared fixtures: a real hookpost server and real receivers on 127.0.0.1.
+
+Nothing is mocked on the wire: the API is served by uvicorn on a free port,
+the dispatcher sends with aiohttp, receivers are aiohttp servers. Time can be
+moved with ``hookpost.core.clock.ManualClock`` so retry tests don't sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiohttp import web
+
+from hookpost.api.app import create_app
+from hookpost.config import Settings
+from hookpost.core.clock import ManualClock
+from hookpost.store import Store
+from hookpost.store.migrate import upgrade
+
+ADMIN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- receivers ---------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+Behaviour = Callable[[web.Request, int], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Receiver:
+    """An HTTP server that records every request and answers as each path is told.
+
+    ``receiver.on("/x", [500, 200])`` answers 500 to the first request on /x
+    and 200 to every later one; ``on("/x", handler)`` runs a coroutine instead.
+    """
+
+    port: int = 0
+    requests: list[Received] = field(default_factory=list)
+    _plans: dict[str, Any] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def on(self, path: str, plan: list[int] | Behaviour) -> str:
+        self._plans[path] = plan
+        return self.url(path)
+
+    def at(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path == path]
+
+    async def wait_for(
+        self, n: int, path: str | None = None, timeout: float = 10
+    ) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.requests if path is None else self.at(path)
+            if len(got) >= n:
+                return got
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"expected {n} requests on {path or 'any path'}, got {len(got)}"
+                )
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), 0.05)
+            except TimeoutError:
+                pass
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        n = self._counts.get(request.path, 0)
+        self._counts[request.path] = n + 1
+        self.requests.append(Received(request.path, dict(request.headers), body, time.time()))
+        self._arrived.set()
+        plan = self._plans.get(request.path, [200])
+        if callable(plan):
+            return await plan(request, n)
+        status = plan[min(n, len(plan) - 1)]
+        return web.Response(status=status, text=f"answer {status}")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", rec.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    rec.port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", rec.port)
+    await site.start()
+    yield rec
+    await runner.cleanup()
+
+
+# -- hookpost ----------------------------------------------------------------
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/hookpost.db"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@dataclass
+class Hookpost:
+    """A running server plus an HTTP client holding the admin token."""
+
+    base_url: str
+    http: httpx.AsyncClient
+    store: Store
+    clock: ManualClock
+    app: Any
+    settings: Settings
+
+    async def project(self) -> tuple[str, str]:
+        r = await self.http.post("/api/v1/projects", json={"name": "acme"})
+        assert r.status_code == 201, r.text
+        return r.json()["id"], r.json()["api_key"]
+
+    async def endpoint(self, project_id: str, url: str, **fields: Any) -> dict[str, Any]:
+        r = await self.http.post(
+            f"/api/v1/projects/{project_id}/endpoints", json={"url": url, **fields}
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def publish(self, project_id: str, event_type: str = "user.created", **kw: Any) -> Any:
+        body = {"event_type": event_type, "payload": kw.pop("payload", {"id": 1}), **kw}
+        r = await self.http.post(f"/api/v1/projects/{project_id}/events", json=body)
+        assert r.status_code in (200, 202), r.text
+        return r.json()
+
+    async def deliveries(self, project_id: str, **params: Any) -> list[dict[str, Any]]:
+        r = await self.http.get(f"/api/v1/projects/{project_id}/deliveries", params=params)
+        assert r.status_code == 200, r.text
+        return list(r.json()["data"])
+
+    async def delivery(self, project_id: str, delivery_id: str) -> dict[str, Any]:
+        r = await self.http.get(f"/api/v1/projects/{project_id}/deliveries/{delivery_id}")
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def wake(self) -> None:
+        if self.app.state.dispatcher is not None:
+            self.app.state.dispatcher.wake()
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward and let the dispatcher see it."""
+        self.clock.advance(seconds)
+        self.wake()
+        await asyncio.sleep(0)
+
+    async def wait_status(
+        self, project_id: str, delivery_id: str, status: str, timeout: float = 10
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            d = await self.delivery(project_id, delivery_id)
+            if d["status"] == status:
+                return d
+            if time.monotonic() > deadline:
+                raise AssertionError(f"delivery stayed {d['status']}, wanted {status}: {d}")
+            await asyncio.sleep(0.03)
+
+
+async def start_hookpost(
+    db_url: str, clock: ManualClock, *, workers: bool = True, **settings: Any
+) -> AsyncIterator[Hookpost]:
+    port = free_port()
+    cfg = Settings(
+        database_url=db_url,
+        admin_token=ADMIN,
+        port=port,
+        poll_interval=0.05,
+        sqlite_synchronous="NORMAL",
+        **settings,
+    )
+    store = Store.from_url(db_url, clock, sqlite_synchronous=cfg.sqlite_synchronous)
+    app = create_app(cfg, store=store, clock=clock, run_workers=workers)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if task.done():
+            task.result()
+        if time.monotonic() > deadline:
+            raise RuntimeError("hookpost did not start")
+        await asyncio.sleep(0.01)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+    ) as http:
+        yield Hookpost(base, http, store, clock, app, cfg)
+    server.should_exit = True
+    await task
+    await store.close()
+
+
+@pytest.fixture
+async def hookpost(db_url: str, clock: ManualClock) -> AsyncIterator[Hookpost]:
+    async for hp in start_hookpost(db_url, clock):
+        yield hp
+
+
+@pytest.fixture
+async def hookpost_noworkers(db_url: str, clock: ManualClock) -> AsyncIterator[Hookpost]:
+    async for hp in start_hookpost(db_url, clock, workers=False):
+        yield hp
+
+
+def env_with(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env
