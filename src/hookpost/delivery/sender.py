@@ -83,7 +83,7 @@ class Sender:
         url: str,
         body: bytes,
         headers: dict[str, str],
-        timeout: float,  # noqa: ASYNC109 - per-request, given to aiohttp
+        timeout: float,
     ) -> SendResult:
         assert self._session is not None, "Sender.start() first"
         t0 = time.perf_counter()
