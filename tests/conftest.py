@@ -8,10 +8,11 @@ moved with ``hookpost.core.clock.ManualClock`` so retry tests don't sleep.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,11 +123,77 @@ async def receiver() -> AsyncIterator[Receiver]:
 # -- hookpost ----------------------------------------------------------------
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+POSTGRES_URL = os.environ.get(
+    "HOOKPOST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+_pg_state: dict[str, Any] = {}
+
+
+def _pg_admin() -> Any:
+    """A sync admin connection to the Postgres server, or None if unreachable."""
+    import asyncpg
+
+    async def check() -> bool:
+        try:
+            conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            _pg_state["error"] = f"{type(exc).__name__}: {exc}"
+            return False
+        await conn.close()
+        return True
+
+    if "ok" not in _pg_state:
+        _pg_state["ok"] = asyncio.run(check())
+    return _pg_state["ok"]
+
+
+def _pg_exec(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def _pg_url(dbname: str) -> str:
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database; each test gets a copy (CREATE DATABASE ... TEMPLATE)."""
+    if not _pg_admin():
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {_pg_state.get('error')}")
+    name = f"hookpost_tmpl_{os.getpid()}"
+    _pg_exec(f"DROP DATABASE IF EXISTS {name}")
+    _pg_exec(f"CREATE DATABASE {name}")
+    upgrade(_pg_url(name))
+    yield name
+    _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test that stores data runs on both backends."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/hookpost.db"
+        upgrade(url)
+        yield url
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"hookpost_t_{os.getpid()}_{next(_counter)}"
+    _pg_exec(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield _pg_url(name)
+    _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

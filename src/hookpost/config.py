@@ -34,6 +34,8 @@ class Settings:
     #: Fallback polling interval when nothing wakes the dispatcher.
     poll_interval: float = 1.0
     default_timeout_seconds: float = 15.0
+    #: On SIGTERM, in-flight requests get this long to finish before being handed back.
+    shutdown_grace_seconds: float = 20.0
     #: Bytes of each response body kept in the attempt log.
     response_excerpt_bytes: int = 4096
     #: ``FULL`` makes each commit survive power loss, not only a process crash.

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 
 from hookpost.config import Settings
@@ -59,6 +59,8 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        #: Lease token -> deliveries of that claim still in flight (heartbeat, release).
+        self._leases: Counter[str] = Counter()
 
     # -- control -------------------------------------------------------------
 
@@ -72,23 +74,39 @@ class Dispatcher:
         self._room.set()
 
     async def run(self) -> None:
-        """Run until :meth:`stop`; then finish in-flight requests and record them."""
+        """Run until :meth:`stop`; then finish in-flight requests and record them.
+
+        Shutdown is bounded: requests still running after the grace period are
+        cancelled and their deliveries handed back as pending, so another
+        worker takes them at once instead of waiting for the lease to expire.
+        """
         await self.sender.start()
-        recorder = asyncio.create_task(self._record_loop(), name="hookpost-recorder")
+        helpers = [
+            asyncio.create_task(self._record_loop(), name="hookpost-recorder"),
+            asyncio.create_task(self._heartbeat_loop(), name="hookpost-heartbeat"),
+        ]
+        listener = self.store.listener(self.settings.database_url, self.wake)
+        if listener is not None:
+            helpers.append(asyncio.create_task(self._listen_loop(listener), name="hookpost-listen"))
         try:
             await self._claim_loop()
         finally:
-            grace = self.settings.default_timeout_seconds + 5
             if self._tasks:
-                # In-flight requests either finish or are cancelled; a cancelled
-                # one is simply claimed again when its lease expires.
-                _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+                _done, pending = await asyncio.wait(
+                    set(self._tasks), timeout=self.settings.shutdown_grace_seconds
+                )
                 for t in pending:
                     t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
             await self._results.join()
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recorder
+            for h in helpers:
+                h.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            if self._leases:
+                with contextlib.suppress(Exception):
+                    await self.store.release_leases(list(self._leases))
+            if listener is not None:
+                await listener.close()
             await self.sender.close()
 
     async def run_once(self) -> int:
@@ -116,6 +134,8 @@ class Dispatcher:
                 log.exception("claiming deliveries failed; retrying shortly")
                 await self._sleep(s.poll_interval)
                 continue
+            if jobs:
+                self._leases[jobs[0].lease] += len(jobs)
             for job in jobs:
                 self._inflight += 1
                 task = asyncio.create_task(self._deliver(job))
@@ -126,6 +146,21 @@ class Dispatcher:
             else:
                 # Let the new requests start before claiming more.
                 await asyncio.sleep(0)
+
+    async def _heartbeat_loop(self) -> None:
+        interval = max(self.settings.lease_seconds / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.store.extend_leases(list(self._leases), self.settings.lease_seconds)
+            except Exception:
+                log.warning("lease heartbeat failed", exc_info=True)
+
+    async def _listen_loop(self, listener: Any) -> None:
+        while True:
+            if await listener.ensure():
+                self._wake.set()  # anything published while we were deaf
+            await asyncio.sleep(5)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -138,12 +173,14 @@ class Dispatcher:
             # A bug, not a delivery failure: leave the lease to expire so the
             # delivery is retried rather than lost.
             log.exception("delivery %s crashed", job.delivery_id)
-            self._release(1)
+            self._release([job.lease])
             return
         await self._results.put(outcome)
 
-    def _release(self, n: int) -> None:
-        self._inflight -= n
+    def _release(self, leases: list[str]) -> None:
+        self._inflight -= len(leases)
+        self._leases.subtract(leases)
+        self._leases += Counter()  # drop the leases that reached zero
         self._room.set()
 
     async def _record_loop(self) -> None:
@@ -157,7 +194,7 @@ class Dispatcher:
             finally:
                 for _ in batch:
                     self._results.task_done()
-                self._release(len(batch))
+                self._release([o.lease for o in batch])
 
     async def _record_with_retry(self, batch: list[Outcome]) -> None:
         for delay in (0.1, 0.5, 2.0, 5.0, None):

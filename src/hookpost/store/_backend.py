@@ -6,6 +6,7 @@ teaching this module its connection set-up and its claim statement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
@@ -74,6 +75,57 @@ UPDATE deliveries
        )
 RETURNING id, event_seq, endpoint_id, attempt_count
 """
+
+
+NOTIFY_CHANNEL = "hookpost_due"
+
+
+def notify_statement(engine: AsyncEngine) -> Any | None:
+    """A statement that wakes every listening worker when its transaction commits.
+
+    PostgreSQL only; on SQLite all workers live in the API's process and are
+    woken in memory.
+    """
+    if is_sqlite(engine):
+        return None
+    return text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+
+
+def asyncpg_dsn(url: str) -> str:
+    return normalize_database_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class Listener:
+    """LISTEN on the wake-up channel with a dedicated asyncpg connection.
+
+    If the connection drops, :meth:`ensure` reconnects; polling covers the gap.
+    """
+
+    def __init__(self, url: str, on_notify: Callable[[], None]) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._on_notify = on_notify
+        self._conn: Any = None
+
+    async def ensure(self) -> bool:
+        import asyncpg
+
+        if self._conn is not None and not self._conn.is_closed():
+            return True
+        try:
+            self._conn = await asyncpg.connect(self._dsn, timeout=10)
+            await self._conn.add_listener(NOTIFY_CHANNEL, self._callback)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            self._conn = None
+            return False
+        return True
+
+    def _callback(self, *_args: Any) -> None:
+        self._on_notify()
+
+    async def close(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        self._conn = None
 
 
 def claim_statement(engine: AsyncEngine) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +103,19 @@ class Store:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self._claim_sql = _backend.claim_statement(engine)
+        self._notify_sql = _backend.notify_statement(engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return _backend.is_sqlite(self.engine)
+
+    def listener(self, url: str, on_notify: Callable[[], None]) -> _backend.Listener | None:
+        """Cross-process wake-ups (PostgreSQL LISTEN/NOTIFY); None on SQLite."""
+        return None if self.is_sqlite else _backend.Listener(url, on_notify)
+
+    async def _notify(self, conn: AsyncConnection) -> None:
+        if self._notify_sql is not None:
+            await conn.execute(self._notify_sql)
 
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None, **kwargs: Any) -> Store:
@@ -331,6 +344,7 @@ class Store:
                             for ep_id in targets
                         ],
                     )
+                    await self._notify(conn)
         except IntegrityError:
             # Lost a race with a concurrent publish of the same event_id.
             async with self.engine.connect() as conn:
@@ -472,6 +486,7 @@ class Store:
                 if exists is None:
                     raise NotFound("delivery")
                 raise Conflict("the delivery is being attempted right now")
+            await self._notify(conn)
         return await self.get_delivery(project_id, delivery_id)
 
     async def recover(
@@ -498,6 +513,8 @@ class Store:
                     updated_at=now,
                 )
             )
+            if res.rowcount:
+                await self._notify(conn)
         return int(res.rowcount)
 
     # -- the dispatcher's side -------------------------------------------------
@@ -613,6 +630,33 @@ class Store:
                     for o in batch
                 ],
             )
+
+    async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
+        """Heartbeat: keep a live worker's long deliveries from being claimed again."""
+        if not leases:
+            return 0
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.status == "delivering", deliveries.c.lease.in_(list(leases)))
+                .values(next_attempt_at=self.clock.now() + lease_seconds)
+            )
+        return int(res.rowcount)
+
+    async def release_leases(self, leases: Sequence[str]) -> int:
+        """Give back deliveries claimed but not attempted (graceful shutdown)."""
+        if not leases:
+            return 0
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.status == "delivering", deliveries.c.lease.in_(list(leases)))
+                .values(status="pending", next_attempt_at=now, lease=None, updated_at=now)
+            )
+            if res.rowcount:
+                await self._notify(conn)
+        return int(res.rowcount)
 
     async def next_due_at(self) -> float | None:
         async with self.engine.connect() as conn:

@@ -1,0 +1,699 @@
+"""Bad input, authentication and tenant isolation over real HTTP.
+
+Every rejected request must get a JSON error naming the offending field, never
+a 500, and must leave nothing behind in the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from hookpost.core.clock import ManualClock
+from hookpost.verify import WebhookVerificationError, verify
+from tests.conftest import Hookpost, Receiver, start_hookpost
+
+VALID_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def expect_error(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+    """Assert a JSON error of ``status``; if ``field`` is given it is named in the message
+    (and, for 422 validation errors, in ``detail[].field``)."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert isinstance(body.get("error"), str) and body["error"], body
+    assert isinstance(body.get("message"), str) and body["message"], body
+    if field is not None:
+        assert field in body["message"], body
+    return dict(body)
+
+
+def expect_field(r: httpx.Response, field: str) -> dict[str, Any]:
+    """A 422 validation error whose message and ``detail[].field`` name ``field``."""
+    body = expect_error(r, 422, field)
+    named = [d["field"] for d in body["detail"]]
+    assert any(f == field or f.startswith(field + ".") for f in named), body
+    return body
+
+
+async def count(hp: Hookpost, pid: str, what: str) -> int:
+    r = await hp.http.get(f"/api/v1/projects/{pid}/{what}", params={"limit": 250})
+    assert r.status_code == 200, r.text
+    return len(r.json()["data"])
+
+
+async def assert_nothing_written(hp: Hookpost, pid: str) -> None:
+    assert await count(hp, pid, "endpoints") == 0
+    assert await count(hp, pid, "events") == 0
+    assert await count(hp, pid, "deliveries") == 0
+
+
+# -- malformed bodies ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"event_type": "user.created", "payload": {', b"{'single': 'quotes'}", b"not json at all"],
+)
+async def test_malformed_json_is_400_naming_body(hookpost_noworkers: Hookpost, raw: bytes) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    for path in (f"/api/v1/projects/{pid}/events", f"/api/v1/projects/{pid}/endpoints"):
+        r = await hp.http.post(path, content=raw, headers={"content-type": "application/json"})
+        body = expect_error(r, 400)
+        assert body["message"].startswith("body"), body
+    await assert_nothing_written(hp, pid)
+
+
+async def test_body_not_an_object_is_422(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    for raw in (b"[1, 2]", b'"a string"', b"42", b"null"):
+        r = await hp.http.post(
+            f"/api/v1/projects/{pid}/events",
+            content=raw,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code in (400, 422), (raw, r.text)
+        assert "body" in r.json()["message"], r.text
+    await assert_nothing_written(hp, pid)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"event_type": "user.created", "payload": "x"}, "payload"),
+        ({"event_type": "user.created", "payload": [1, 2]}, "payload"),
+        ({"event_type": 5, "payload": {}}, "event_type"),
+        ({"event_type": "user.created", "payload": {}, "event_id": 7}, "event_id"),
+        ({"event_type": "user.created"}, "payload"),
+        ({"payload": {}}, "event_type"),
+        ({"event_type": "user.created", "payload": {}, "evnt_id": "x"}, "evnt_id"),
+        ({"event_type": "user created", "payload": {}}, "event_type"),
+        ({"event_type": "", "payload": {}}, "event_type"),
+        ({"event_type": ".user", "payload": {}}, "event_type"),
+        ({"event_type": "user..created", "payload": {}}, "event_type"),
+        ({"event_type": "user.created", "payload": {}, "event_id": "has space"}, "event_id"),
+        ({"event_type": "user.created", "payload": {}, "event_id": ""}, "event_id"),
+    ],
+)
+async def test_bad_event_is_422_naming_field(
+    hookpost_noworkers: Hookpost, body: dict[str, Any], field: str
+) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")  # so a wrongly accepted event would fan out
+    r = await hp.http.post(f"/api/v1/projects/{pid}/events", json=body)
+    expect_field(r, field)
+    assert await count(hp, pid, "events") == 0
+    assert await count(hp, pid, "deliveries") == 0
+
+
+async def test_unknown_field_message_says_so(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/events",
+        json={"event_type": "user.created", "payload": {}, "colour": "red"},
+    )
+    body = expect_field(r, "colour")
+    assert "unknown" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"url": 5}, "url"),
+        ({"url": None}, "url"),
+        ({"max_attempts": "many"}, "max_attempts"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"timeout_seconds": "slow"}, "timeout_seconds"),
+        ({"timeout_seconds": 1000}, "timeout_seconds"),
+        ({"enabled": "perhaps"}, "enabled"),
+        ({"event_types": "user.created"}, "event_types"),
+        ({"event_types": ["user created"]}, "event_types"),
+        ({"headers": ["X-A"]}, "headers"),
+        ({"retries": 3}, "retries"),
+        ({"url": "ftp://example.com/hook"}, "url"),
+        ({"url": "javascript:alert(1)"}, "url"),
+        ({"url": "http://"}, "url"),
+        ({"url": "http:///path-only"}, "url"),
+        ({"url": "example.com/hook"}, "url"),
+        ({"url": "http://user:pw@example.com/hook"}, "url"),
+        ({"url": "http://user@example.com/hook"}, "url"),
+        ({"url": "http://example.com:99999/hook"}, "url"),
+        ({"url": "http://example.com/" + "a" * 3000}, "url"),
+        ({"profile": "nope"}, "profile"),
+        ({"headers": {"webhook-signature": "v1,forged"}}, "headers"),
+        ({"headers": {"Content-Type": "text/plain"}}, "headers"),
+        ({"headers": {"Host": "evil.example"}}, "headers"),
+        ({"headers": {"X-Ok": "a\r\nX-Injected: 1"}}, "headers"),
+        ({"headers": {"X-Ok": "a\nb"}}, "headers"),
+        ({"headers": {"Bad Name": "v"}}, "headers"),
+        ({"headers": {"X-Bad:": "v"}}, "headers"),
+    ],
+)
+async def test_bad_endpoint_is_422_naming_field(
+    hookpost_noworkers: Hookpost, extra: dict[str, Any], field: str
+) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    body = {"url": "http://127.0.0.1:9/hook", **extra}
+    r = await hp.http.post(f"/api/v1/projects/{pid}/endpoints", json=body)
+    expect_field(r, field)
+    assert await count(hp, pid, "endpoints") == 0
+
+
+async def test_endpoint_without_url_is_422(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    r = await hp.http.post(f"/api/v1/projects/{pid}/endpoints", json={"event_types": []})
+    expect_field(r, "url")
+    r = await hp.http.post(f"/api/v1/projects/{pid}/endpoints", json={})
+    expect_field(r, "url")
+    assert await count(hp, pid, "endpoints") == 0
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "my-own-plain-secret",  # no whsec_ prefix
+        "whsec_!!!!not*base64!!!!",
+        "whsec_c2hvcnQ=",  # decodes to 5 bytes: too short a key
+    ],
+)
+async def test_invalid_secret_for_standard_profile(
+    hookpost_noworkers: Hookpost, secret: str
+) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "secret": secret},
+    )
+    body = expect_error(r, 422, "secret")
+    assert secret not in r.text  # the rejected secret is not echoed back
+    assert body["message"].startswith("secret")
+    assert await count(hp, pid, "endpoints") == 0
+
+
+async def test_caller_chosen_valid_secret_is_accepted(hookpost_noworkers: Hookpost) -> None:
+    # the positive control for the rejections above
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, "http://127.0.0.1:9/hook", secret=VALID_SECRET)
+    assert ep["secret"] == VALID_SECRET
+
+
+async def test_bad_patch_changes_nothing(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, "http://127.0.0.1:9/hook", description="before")
+    path = f"/api/v1/projects/{pid}/endpoints/{ep['id']}"
+    for body, field in [
+        ({"url": "ftp://x/y", "description": "after"}, "url"),
+        ({"description": "after", "secret": VALID_SECRET}, "secret"),
+        ({"description": "after", "headers": {"webhook-id": "x"}}, "headers"),
+        ({"description": "after", "url": None}, "url"),
+        ({"description": "after", "enabled": None}, "enabled"),
+    ]:
+        r = await hp.http.patch(path, json=body)
+        expect_error(r, 422, field)
+    got = (await hp.http.get(path)).json()
+    assert got["description"] == "before"
+    assert got["url"] == "http://127.0.0.1:9/hook"
+    assert got["enabled"] is True
+
+
+async def test_bad_rotate_and_recover_bodies(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, "http://127.0.0.1:9/hook", secret=VALID_SECRET)
+    base = f"/api/v1/projects/{pid}/endpoints/{ep['id']}"
+    r = await hp.http.post(f"{base}/rotate-secret", json={"secret": "plain-secret-value"})
+    expect_error(r, 422, "secret")
+    r = await hp.http.post(f"{base}/rotate-secret", json={"grace_period_seconds": -1})
+    expect_field(r, "grace_period_seconds")
+    r = await hp.http.post(f"{base}/recover", json={"since": "yesterday-ish"})
+    expect_field(r, "since")
+    r = await hp.http.post(f"{base}/recover", json={})
+    expect_field(r, "since")
+    r = await hp.http.post(f"{base}/test", json={"event_type": "not valid"})
+    expect_field(r, "event_type")
+    # the secret is still the original one: a rejected rotation rotated nothing
+    r = await hp.http.post(f"{base}/rotate-secret", json={"grace_period_seconds": 0})
+    assert r.status_code == 200, r.text
+    assert r.json()["secret"] != VALID_SECRET
+    assert await count(hp, pid, "events") == 0
+
+
+# -- body size -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def small_limit(db_url: str, clock: ManualClock) -> AsyncIterator[Hookpost]:
+    async for hp in start_hookpost(db_url, clock, workers=False, max_body_bytes=2048):
+        yield hp
+
+
+async def test_body_over_limit_with_content_length_is_413(small_limit: Hookpost) -> None:
+    hp = small_limit
+    pid, _ = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    big = {"event_type": "user.created", "payload": {"blob": "x" * 4000}}
+    r = await hp.http.post(f"/api/v1/projects/{pid}/events", json=big)
+    expect_error(r, 413, "body")
+    assert r.json()["error"] == "payload_too_large"
+    # just under the limit is fine (so the limit is a limit, not a refusal of everything)
+    ok = {"event_type": "user.created", "payload": {"blob": "x" * 1500}}
+    r = await hp.http.post(f"/api/v1/projects/{pid}/events", json=ok)
+    assert r.status_code == 202, r.text
+    assert await count(hp, pid, "events") == 1
+    assert await count(hp, pid, "deliveries") == 1
+
+
+async def test_streamed_body_over_limit_is_413(small_limit: Hookpost) -> None:
+    hp = small_limit
+    pid, _ = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    payload = json.dumps({"event_type": "user.created", "payload": {"blob": "x" * 6000}}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(payload), 500):
+            yield payload[i : i + 500]
+
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/events",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert "content-length" not in r.request.headers
+    assert r.request.headers.get("transfer-encoding") == "chunked"
+    expect_error(r, 413, "body")
+
+    # a small chunked body goes through: chunked uploads are counted, not refused
+    small = json.dumps({"event_type": "user.created", "payload": {"n": 1}}).encode()
+
+    async def one() -> AsyncIterator[bytes]:
+        yield small[:10]
+        yield small[10:]
+
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/events",
+        content=one(),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 202, r.text
+    assert await count(hp, pid, "events") == 1
+
+
+async def test_endpoint_create_over_limit_is_413(small_limit: Hookpost) -> None:
+    hp = small_limit
+    pid, _ = await hp.project()
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "description": "d" * 3000},
+    )
+    expect_error(r, 413)
+    assert await count(hp, pid, "endpoints") == 0
+
+
+# -- query parameters ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("what", "params", "field"),
+    [
+        ("endpoints", {"limit": "0"}, "limit"),
+        ("endpoints", {"limit": "100000"}, "limit"),
+        ("endpoints", {"limit": "abc"}, "limit"),
+        ("endpoints", {"cursor": "a"}, "cursor"),
+        ("endpoints", {"cursor": "_w"}, "cursor"),
+        ("events", {"limit": "-1"}, "limit"),
+        ("events", {"cursor": "a"}, "cursor"),
+        ("events", {"cursor": "YWJj"}, "cursor"),  # base64 of "abc": not a sequence
+        ("events", {"after": "later"}, "after"),
+        ("events", {"after": "-5"}, "after"),
+        ("events", {"order": "sideways"}, "order"),
+        ("deliveries", {"status": "exploded"}, "status"),
+        ("deliveries", {"limit": "1.5"}, "limit"),
+        ("deliveries", {"cursor": "a"}, "cursor"),
+        ("deliveries", {"endpoint_id": "e" * 100}, "endpoint_id"),
+    ],
+)
+async def test_bad_query_params_are_422(
+    hookpost_noworkers: Hookpost, what: str, params: dict[str, str], field: str
+) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    await hp.publish(pid)
+    r = await hp.http.get(f"/api/v1/projects/{pid}/{what}", params=params)
+    expect_error(r, 422, field)
+
+
+async def test_bad_project_list_params_are_422(hookpost_noworkers: Hookpost) -> None:
+    r = await hookpost_noworkers.http.get("/api/v1/projects", params={"limit": "zero"})
+    expect_field(r, "limit")
+    r = await hookpost_noworkers.http.get("/api/v1/projects", params={"cursor": "a"})
+    expect_error(r, 422, "cursor")
+
+
+# -- authentication and tenant isolation -------------------------------------------
+
+
+async def test_missing_or_wrong_token_is_401(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    targets = [
+        ("GET", "/api/v1/projects", None),
+        ("POST", "/api/v1/projects", {"name": "sneaky"}),
+        ("GET", f"/api/v1/projects/{pid}", None),
+        ("GET", f"/api/v1/projects/{pid}/endpoints", None),
+        ("POST", f"/api/v1/projects/{pid}/endpoints", {"url": "http://127.0.0.1:9/x"}),
+        ("POST", f"/api/v1/projects/{pid}/events", {"event_type": "a.b", "payload": {}}),
+        ("GET", f"/api/v1/projects/{pid}/deliveries", None),
+    ]
+    variants: list[dict[str, str]] = [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dGVzdDp0ZXN0"},
+        {"Authorization": "test-admin-token"},  # the right token without the scheme
+    ]
+    async with httpx.AsyncClient(base_url=hp.base_url, timeout=10) as anon:
+        for headers in variants:
+            for method, path, body in targets:
+                r = await anon.request(method, path, json=body, headers=headers)
+                expect_error(r, 401)
+                assert pid not in r.text
+    assert await count(hp, pid, "endpoints") == 0
+    assert await count(hp, pid, "events") == 0
+    projects = (await hp.http.get("/api/v1/projects")).json()["data"]
+    assert [p["id"] for p in projects] == [pid]
+
+
+async def test_project_key_cannot_create_projects_and_sees_only_its_own(
+    hookpost_noworkers: Hookpost,
+) -> None:
+    hp = hookpost_noworkers
+    a_id, a_key = await hp.project()
+    b_id, _ = await hp.project()
+    async with httpx.AsyncClient(
+        base_url=hp.base_url, headers={"Authorization": f"Bearer {a_key}"}, timeout=10
+    ) as a:
+        r = await a.post("/api/v1/projects", json={"name": "mine now"})
+        expect_error(r, 403)
+        r = await a.get("/api/v1/projects")
+        assert r.status_code == 200, r.text
+        assert [p["id"] for p in r.json()["data"]] == [a_id]
+        assert b_id not in r.text
+        r = await a.get(f"/api/v1/projects/{a_id}")
+        assert r.status_code == 200 and r.json()["id"] == a_id
+    r = await hp.http.get("/api/v1/projects")
+    assert sorted(p["id"] for p in r.json()["data"]) == sorted([a_id, b_id])
+
+
+async def test_project_key_of_a_gets_404_on_everything_of_b(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    a_id, a_key = await hp.project()
+    r = await hp.http.post("/api/v1/projects", json={"name": "bravo-secret-name"})
+    b_id = r.json()["id"]
+    b_ep = await hp.endpoint(b_id, "http://127.0.0.1:9/bravo-hook", secret=VALID_SECRET)
+    b_ev = await hp.publish(b_id, event_id="bravo_evt", payload={"bravo": "private"})
+    (b_dlv,) = await hp.deliveries(b_id)
+    secrets_of_b = [
+        "bravo-secret-name",
+        "bravo-hook",
+        "bravo_evt",
+        "private",
+        VALID_SECRET,
+        b_ep["id"],
+        b_dlv["id"],
+    ]
+    ep_ = f"/api/v1/projects/{b_id}/endpoints/{b_ep['id']}"
+    routes: list[tuple[str, str, Any]] = [
+        ("GET", f"/api/v1/projects/{b_id}", None),
+        ("PATCH", f"/api/v1/projects/{b_id}", {"name": "pwned"}),
+        ("DELETE", f"/api/v1/projects/{b_id}", None),
+        ("GET", f"/api/v1/projects/{b_id}/endpoints", None),
+        ("POST", f"/api/v1/projects/{b_id}/endpoints", {"url": "http://127.0.0.1:9/a"}),
+        ("GET", ep_, None),
+        ("PATCH", ep_, {"enabled": False}),
+        ("DELETE", ep_, None),
+        ("POST", f"{ep_}/rotate-secret", {}),
+        ("POST", f"{ep_}/recover", {"since": "2000-01-01T00:00:00Z"}),
+        ("POST", f"{ep_}/test", {}),
+        ("GET", f"/api/v1/projects/{b_id}/events", None),
+        ("GET", f"/api/v1/projects/{b_id}/events/{b_ev['id']}", None),
+        ("POST", f"/api/v1/projects/{b_id}/events", {"event_type": "a.b", "payload": {}}),
+        ("GET", f"/api/v1/projects/{b_id}/deliveries", None),
+        ("GET", f"/api/v1/projects/{b_id}/deliveries/{b_dlv['id']}", None),
+        ("POST", f"/api/v1/projects/{b_id}/deliveries/{b_dlv['id']}/resend", None),
+        # B's ids under A's own project path
+        ("GET", f"/api/v1/projects/{a_id}/endpoints/{b_ep['id']}", None),
+        ("PATCH", f"/api/v1/projects/{a_id}/endpoints/{b_ep['id']}", {"enabled": False}),
+        ("DELETE", f"/api/v1/projects/{a_id}/endpoints/{b_ep['id']}", None),
+        ("POST", f"/api/v1/projects/{a_id}/endpoints/{b_ep['id']}/rotate-secret", {}),
+        ("POST", f"/api/v1/projects/{a_id}/endpoints/{b_ep['id']}/test", {}),
+        (
+            "POST",
+            f"/api/v1/projects/{a_id}/endpoints/{b_ep['id']}/recover",
+            {"since": "2000-01-01T00:00:00Z"},
+        ),
+        ("GET", f"/api/v1/projects/{a_id}/events/{b_ev['id']}", None),
+        ("GET", f"/api/v1/projects/{a_id}/deliveries/{b_dlv['id']}", None),
+        ("POST", f"/api/v1/projects/{a_id}/deliveries/{b_dlv['id']}/resend", None),
+    ]
+    async with httpx.AsyncClient(
+        base_url=hp.base_url, headers={"Authorization": f"Bearer {a_key}"}, timeout=10
+    ) as a:
+        for method, path, body in routes:
+            r = await a.request(method, path, json=body)
+            expect_error(r, 404)
+            leaked = [s for s in secrets_of_b if s in r.text]
+            assert not leaked, (method, path, r.text)
+        # A's own lists stay empty of B's data
+        for what in ("endpoints", "events", "deliveries"):
+            r = await a.get(f"/api/v1/projects/{a_id}/{what}")
+            assert r.status_code == 200 and r.json()["data"] == [], r.text
+    # and B is untouched
+    r = await hp.http.get(f"/api/v1/projects/{b_id}")
+    assert r.json()["name"] == "bravo-secret-name"
+    got = (await hp.http.get(f"/api/v1/projects/{b_id}/endpoints/{b_ep['id']}")).json()
+    assert got["enabled"] is True
+    assert await count(hp, b_id, "endpoints") == 1
+    assert await count(hp, b_id, "events") == 1
+    assert await count(hp, b_id, "deliveries") == 1
+    d = await hp.delivery(b_id, b_dlv["id"])
+    assert d["status"] == "pending" and d["attempt_count"] == 0
+    assert await count(hp, a_id, "endpoints") == 0
+
+
+async def test_unknown_ids_are_404(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    for method, path in [
+        ("GET", "/api/v1/projects/prj_nope"),
+        ("GET", "/api/v1/projects/prj_nope/endpoints"),
+        ("GET", f"/api/v1/projects/{pid}/endpoints/ep_nope"),
+        ("GET", f"/api/v1/projects/{pid}/events/evt_nope"),
+        ("GET", f"/api/v1/projects/{pid}/deliveries/dlv_nope"),
+        ("POST", f"/api/v1/projects/{pid}/deliveries/dlv_nope/resend"),
+        ("POST", f"/api/v1/projects/{pid}/endpoints/ep_nope/test"),
+    ]:
+        expect_error(await hp.http.request(method, path), 404)
+
+
+# -- pagination, catch-up, OpenAPI ----------------------------------------------------
+
+
+async def test_pagination_returns_each_endpoint_once(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    created = [(await hp.endpoint(pid, f"http://127.0.0.1:9/h{i}"))["id"] for i in range(7)]
+    seen: list[str] = []
+    sizes: list[int] = []
+    cursor: str | None = None
+    for _ in range(10):
+        params: dict[str, Any] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        r = await hp.http.get(f"/api/v1/projects/{pid}/endpoints", params=params)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        sizes.append(len(page["data"]))
+        seen += [e["id"] for e in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sizes == [3, 3, 1]
+    assert sorted(seen) == sorted(created)
+    assert len(set(seen)) == 7
+
+
+async def test_events_catch_up_after_sequence(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    evs = [await hp.publish(pid, event_id=f"e{i}", payload={"i": i}) for i in range(5)]
+    seqs = [e["sequence"] for e in evs]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+    r = await hp.http.get(
+        f"/api/v1/projects/{pid}/events", params={"order": "asc", "after": seqs[1]}
+    )
+    assert r.status_code == 200, r.text
+    assert [e["id"] for e in r.json()["data"]] == ["e2", "e3", "e4"]
+    # default order is newest first
+    r = await hp.http.get(f"/api/v1/projects/{pid}/events")
+    assert [e["id"] for e in r.json()["data"]] == ["e4", "e3", "e2", "e1", "e0"]
+    # catch-up also pages: asc with a small limit follows the cursor forward
+    got: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params: dict[str, Any] = {"order": "asc", "after": seqs[0], "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await hp.http.get(f"/api/v1/projects/{pid}/events", params=params)).json()
+        got += [e["id"] for e in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert got == ["e1", "e2", "e3", "e4"]
+    r = await hp.http.get(
+        f"/api/v1/projects/{pid}/events", params={"order": "asc", "after": seqs[-1]}
+    )
+    assert r.json() == {"data": [], "next_cursor": None}
+
+
+async def test_openapi_lists_the_events_path(hookpost_noworkers: Hookpost) -> None:
+    async with httpx.AsyncClient(base_url=hookpost_noworkers.base_url) as anon:
+        r = await anon.get("/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    assert "/api/v1/projects/{project_id}/events" in spec["paths"]
+    assert "post" in spec["paths"]["/api/v1/projects/{project_id}/events"]
+
+
+# -- endpoint lifecycle ------------------------------------------------------------------
+
+
+async def test_disabled_endpoint_gets_no_deliveries(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    assert (await hp.publish(pid))["deliveries"] == 1
+    r = await hp.http.patch(f"/api/v1/projects/{pid}/endpoints/{ep['id']}", json={"enabled": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["enabled"] is False
+    assert (await hp.publish(pid))["deliveries"] == 0
+    assert await count(hp, pid, "deliveries") == 1
+    r = await hp.http.patch(f"/api/v1/projects/{pid}/endpoints/{ep['id']}", json={"enabled": True})
+    assert r.json()["enabled"] is True
+    assert (await hp.publish(pid))["deliveries"] == 1
+
+
+async def test_delete_endpoint(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    keep = await hp.endpoint(pid, "http://127.0.0.1:9/keep")
+    path = f"/api/v1/projects/{pid}/endpoints/{ep['id']}"
+    r = await hp.http.delete(path)
+    assert r.status_code == 204 and r.content == b""
+    expect_error(await hp.http.get(path), 404)
+    expect_error(await hp.http.delete(path), 404)
+    r = await hp.http.get(f"/api/v1/projects/{pid}/endpoints")
+    assert [e["id"] for e in r.json()["data"]] == [keep["id"]]
+    assert (await hp.publish(pid))["deliveries"] == 1
+
+
+# -- secret rotation --------------------------------------------------------------------
+
+
+def _sigs(headers: dict[str, str]) -> list[str]:
+    return headers["webhook-signature"].split()
+
+
+async def test_rotate_secret_signs_with_both_during_grace(
+    hookpost: Hookpost, receiver: Receiver
+) -> None:
+    hp = hookpost
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, receiver.url(), secret=VALID_SECRET)
+    now = hp.clock.now
+
+    await hp.publish(pid, event_id="before")
+    (first,) = await receiver.wait_for(1)
+    assert len(_sigs(first.headers)) == 1
+    verify(first.body, first.headers, VALID_SECRET, now=now())
+
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/endpoints/{ep['id']}/rotate-secret",
+        json={"grace_period_seconds": 3600},
+    )
+    assert r.status_code == 200, r.text
+    new = r.json()["secret"]
+    assert new.startswith("whsec_") and new != VALID_SECRET
+    assert VALID_SECRET not in r.text  # the old secret is not shown again
+    listed = (await hp.http.get(f"/api/v1/projects/{pid}/endpoints/{ep['id']}")).text
+    assert new not in listed and VALID_SECRET not in listed
+
+    await hp.publish(pid, event_id="during")
+    second = (await receiver.wait_for(2))[1]
+    sigs = _sigs(second.headers)
+    assert len(sigs) == 2 and len(set(sigs)) == 2
+    assert all(s.startswith("v1,") for s in sigs)
+    assert verify(second.body, second.headers, new, now=now())["type"] == "user.created"
+    verify(second.body, second.headers, VALID_SECRET, now=now())
+    # each of the two signatures matches exactly one of the two secrets
+    ok = [
+        (secret, sig)
+        for secret in (new, VALID_SECRET)
+        for sig in sigs
+        if _verifies(second.body, {**second.headers, "webhook-signature": sig}, secret, now())
+    ]
+    assert len(ok) == 2 and {s for s, _ in ok} == {new, VALID_SECRET}
+    with pytest.raises(WebhookVerificationError):
+        verify(second.body, second.headers, "whsec_" + "A" * 32, now=now())
+
+    # after the grace period only the new secret signs
+    await hp.advance(3601)
+    await hp.publish(pid, event_id="after")
+    third = (await receiver.wait_for(3))[2]
+    assert len(_sigs(third.headers)) == 1
+    verify(third.body, third.headers, new, now=now())
+    with pytest.raises(WebhookVerificationError):
+        verify(third.body, third.headers, VALID_SECRET, now=now())
+
+
+def _verifies(body: bytes, headers: dict[str, str], secret: str, now: float) -> bool:
+    try:
+        verify(body, headers, secret, now=now)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+async def test_rotate_without_grace_drops_old_secret(
+    hookpost: Hookpost, receiver: Receiver
+) -> None:
+    hp = hookpost
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, receiver.url(), secret=VALID_SECRET)
+    chosen = "whsec_" + "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJC"  # 24 bytes of "B"
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/endpoints/{ep['id']}/rotate-secret",
+        json={"secret": chosen, "grace_period_seconds": 0},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["secret"] == chosen
+    await hp.publish(pid)
+    (req,) = await receiver.wait_for(1)
+    assert len(_sigs(req.headers)) == 1
+    assert _verifies(req.body, req.headers, chosen, hp.clock.now())
+    assert not _verifies(req.body, req.headers, VALID_SECRET, hp.clock.now())
