@@ -20,7 +20,12 @@ What one run does:
 
 Every wait has a deadline; every subprocess is stopped in ``finally``.
 Set ``HOOKPOST_BENCH_PYSPY=<file>`` to attach ``py-spy record`` to the server for the
-whole run (raw collapsed stacks if the name ends in ``.txt``, else a flame graph).
+whole run (raw collapsed stacks if the name ends in ``.txt``, else a flame graph;
+``HOOKPOST_BENCH_PYSPY_ARGS`` adds options, default ``--rate 100``).
+
+Every scenario reports ``other_cpu_util``: CPU (in cores) used meanwhile by processes
+that are not part of the benchmark. On a 2-core machine anything above ~0.1 means
+the figures are depressed by a noisy neighbour; rerun on a quiet machine.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import json
 import os
 import platform
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -97,6 +103,48 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def system_busy_seconds() -> float | None:
+    """CPU time all processes on the machine have used so far (every core, not idle)."""
+    try:
+        parts = Path("/proc/stat").read_text().splitlines()[0].split()
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in parts[1:9])
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuMeter:
+    """CPU used by the server, by our own processes, and by everything else on the machine.
+
+    The last figure flags a noisy run: on 2 cores, anything else running takes
+    CPU from the server, the receiver and the publishers.
+    """
+
+    def __init__(self, serve_pid: int, own_pids: Sequence[int]) -> None:
+        self.pids = [serve_pid, *own_pids]
+        self._t0 = time.monotonic()
+        self._busy0 = system_busy_seconds() or 0.0
+        self._cpu0 = [cpu_seconds(p) or 0.0 for p in self.pids]
+
+    def read(self) -> dict[str, float]:
+        wall = max(1e-9, time.monotonic() - self._t0)
+        cpu = [(cpu_seconds(p) or 0.0) - c0 for p, c0 in zip(self.pids, self._cpu0, strict=True)]
+        busy = (system_busy_seconds() or 0.0) - self._busy0
+        return {
+            "serve_cpu_seconds": round(cpu[0], 2),
+            "serve_cpu_util": round(cpu[0] / wall, 2),
+            "bench_and_receiver_cpu_util": round(sum(cpu[1:]) / wall, 2),
+            "other_cpu_util": round(max(0.0, busy - sum(cpu)) / wall, 2),
+        }
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return None
+
+
 def machine_info() -> dict[str, Any]:
     model = platform.processor() or "unknown"
     with contextlib.suppress(OSError):
@@ -110,6 +158,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "load_average_at_start": load_average(),
     }
 
 
@@ -323,6 +372,7 @@ class Ctx:
     admin_token: str
     receiver: str
     serve_pid: int
+    receiver_pid: int
     serve: subprocess.Popen[bytes]
     session: aiohttp.ClientSession
     console: Any
@@ -562,7 +612,7 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
     errors: Counter[str] = Counter()
     failed_publishes = 0
     next_i = 0
-    cpu0 = cpu_seconds(ctx.serve_pid) or 0.0
+    meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
 
     with _progress(ctx.console) as progress, RssSampler(ctx.serve_pid) as rss:
         pub_task = progress.add_task(f"fan-out {fanout}: publish", total=n_events)
@@ -588,7 +638,7 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
         try:
             await asyncio.wait_for(
                 asyncio.gather(*(publisher() for _ in range(PUBLISH_CONCURRENCY))),
-                timeout=max(120.0, n_events / 20),
+                timeout=max(300.0, n_events / 10),
             )
         finally:
             t_published = time.time()
@@ -599,7 +649,7 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
             time.monotonic() + max(120.0, expected / 100),
             lambda n: progress.update(dlv_task, completed=n),
         )
-    cpu = (cpu_seconds(ctx.serve_pid) or 0.0) - cpu0
+    cpu = meter.read()
     records = await ctx.records()
     lat, dups, unmatched, t_last = _latencies(records, f"/r/{name}/", sent)
     delivered = len(lat)
@@ -624,8 +674,7 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
         "latency_p99_ms": _ms(percentile(lat, 99)),
         "latency_max_ms": _ms(lat[-1] if lat else None),
         "serve_peak_rss_mb": round(rss.peak / 2**20, 1),
-        "serve_cpu_seconds": round(cpu, 2),
-        "serve_cpu_util": round(cpu / (time.time() - t_first), 2),
+        **cpu,
         "verify": verify,
         "complete": delivered == expected and verify["ok"],
     }
@@ -645,7 +694,7 @@ async def _latency_run(ctx: Ctx, rate: int) -> dict[str, Any]:
     max_lag = 0.0
     sem = asyncio.Semaphore(256)
     tasks: set[asyncio.Task[None]] = set()
-    cpu0 = cpu_seconds(ctx.serve_pid) or 0.0
+    meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
 
     with _progress(ctx.console) as progress, RssSampler(ctx.serve_pid) as rss:
         pub_task = progress.add_task(f"latency @{rate}/s: publish", total=n)
@@ -685,10 +734,13 @@ async def _latency_run(ctx: Ctx, rate: int) -> dict[str, Any]:
             await asyncio.wait(set(tasks), timeout=60)
         t_published = time.time()
         t_first = min(sent.values(), default=t_first)
+        # If the server cannot keep up, the run stops at its deadline with fewer events.
+        planned, n = n, len(sent)
+        progress.update(dlv_task, total=n)
         received = await _wait_received(
             ctx, n, time.monotonic() + 60, lambda c: progress.update(dlv_task, completed=c)
         )
-    cpu = (cpu_seconds(ctx.serve_pid) or 0.0) - cpu0
+    cpu = meter.read()
     records = await ctx.records()
     lat, dups, unmatched, t_last = _latencies(records, f"/r/{name}/", sent)
     api_ms.sort()
@@ -697,6 +749,7 @@ async def _latency_run(ctx: Ctx, rate: int) -> dict[str, Any]:
         "scenario": f"latency, {rate} events/s, fan-out 1",
         "fanout": 1,
         "rate": rate,
+        "events_planned": planned,
         "events": n,
         "expected_deliveries": n,
         "received_requests": received,
@@ -716,8 +769,7 @@ async def _latency_run(ctx: Ctx, rate: int) -> dict[str, Any]:
         "latency_p99_ms": _ms(percentile(lat, 99)),
         "latency_max_ms": _ms(lat[-1] if lat else None),
         "serve_peak_rss_mb": round(rss.peak / 2**20, 1),
-        "serve_cpu_seconds": round(cpu, 2),
-        "serve_cpu_util": round(cpu / (time.time() - t_first), 2),
+        **cpu,
         "verify": verify,
         "complete": len(lat) == n and verify["ok"],
     }
@@ -754,11 +806,20 @@ async def _ceiling_run(
         out, err = proc.communicate(timeout=360)
         return proc.returncode, out, err
 
+    meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
     code, out, err = await asyncio.get_running_loop().run_in_executor(None, spawn_and_wait)
+    cpu = meter.read()
     if code != 0:
         raise RuntimeError(f"ceiling process failed: {err.decode(errors='replace')[-2000:]}")
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     result["received_by_receiver"] = await ctx.received()
+    wall = max(1e-9, result["seconds"])
+    result["serve_cpu_util"] = cpu["serve_cpu_util"]
+    result["bench_and_receiver_cpu_util"] = cpu["bench_and_receiver_cpu_util"]
+    # The ceiling process is not one of the meter's pids: take it out of "other".
+    result["other_cpu_util"] = round(
+        max(0.0, cpu["other_cpu_util"] - result["cpu_seconds"] / wall), 2
+    )
     result["scenario"] = f"ceiling: bare aiohttp, concurrency {concurrency}"
     result["fanout"] = fanout
     result["requests_per_s"] = round(result["requests_per_s"], 1)
@@ -771,6 +832,7 @@ async def _run_all(
     receiver: str,
     admin_token: str,
     serve: subprocess.Popen[bytes],
+    receiver_pid: int,
     procs: Procs,
     console: Any,
     log_path: Path,
@@ -785,6 +847,7 @@ async def _run_all(
             admin_token=admin_token,
             receiver=receiver,
             serve_pid=serve.pid,
+            receiver_pid=receiver_pid,
             serve=serve,
             session=session,
             console=console,
@@ -849,7 +912,8 @@ def _pyspy(procs: Procs, pid: int, console: Any) -> Iterator[None]:
         yield
         return
     fmt = "raw" if out.endswith(".txt") else "flamegraph"
-    cmd = [exe, "record", "--pid", str(pid), "--rate", "250", "--format", fmt, "-o", out]
+    extra = shlex.split(os.environ.get("HOOKPOST_BENCH_PYSPY_ARGS", "--rate 100"))
+    cmd = [exe, "record", "--pid", str(pid), *extra, "--format", fmt, "-o", out]
     console.print(f"profiling the server: {' '.join(cmd)}")
     procs.add("py-spy", subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     yield
@@ -925,6 +989,7 @@ def main(n_events: int, fanouts: list[int], rate: int, output: str | None) -> No
                         receiver=f"http://127.0.0.1:{rport}",
                         admin_token=admin_token,
                         serve=serve,
+                        receiver_pid=receiver.pid,
                         procs=procs,
                         console=console,
                         log_path=log_path,
@@ -1005,6 +1070,7 @@ def _print_report(console: Any, report: dict[str, Any]) -> None:
         "max ms",
         "serve RSS MB",
         "serve CPU",
+        "other CPU",
         "all delivered+logged",
     ):
         table.add_column(col, justify="left" if col == "scenario" else "right")
@@ -1022,6 +1088,7 @@ def _print_report(console: Any, report: dict[str, Any]) -> None:
             _fmt(s["latency_max_ms"]),
             _fmt(s["serve_peak_rss_mb"]),
             f"{s['serve_cpu_util'] * 100:.0f}%",
+            f"{s['other_cpu_util'] * 100:.0f}%",
             "yes" if s["complete"] else "NO",
         )
     for c in (report["ceiling"], report["ceiling_at_publish_concurrency"]):
@@ -1034,7 +1101,8 @@ def _print_report(console: Any, report: dict[str, Any]) -> None:
             "-",
             "-",
             "-",
-            "-",
+            f"{c['serve_cpu_util'] * 100:.0f}%",
+            f"{c['other_cpu_util'] * 100:.0f}%",
             "yes" if c["ok"] == c["requests"] == c["received_by_receiver"] else "NO",
         )
     console.print(table)

@@ -40,6 +40,10 @@ class Settings:
     response_excerpt_bytes: int = 4096
     #: ``FULL`` makes each commit survive power loss, not only a process crash.
     sqlite_synchronous: str = "FULL"
+    #: Attempts and finished events older than this are purged (0 keeps everything).
+    retention_days: float = 30.0
+    #: How often each worker process runs the retention purge.
+    purge_interval_seconds: float = 3600.0
     data_dir: str = "."
     log_level: str = "info"
     workers: bool = True

@@ -87,6 +87,37 @@ def _redact(url: str) -> str:
 
 
 @main.command()
+@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
+@click.option(
+    "--older-than-days",
+    type=float,
+    envvar="HOOKPOST_RETENTION_DAYS",
+    default=30,
+    show_default=True,
+    help="Delete attempts and finished events older than this.",
+)
+@click.option("--batch", default=1000, show_default=True, type=int)
+def purge(database_url: str | None, older_than_days: float, batch: int) -> None:
+    """Delete old attempts and finished events in bounded batches."""
+    from hookpost.store import Store
+
+    settings = _settings(database_url=database_url)
+    _check_schema(settings)
+
+    async def run() -> dict[str, int]:
+        store = Store.from_url(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        try:
+            return await store.purge(older_than_days * 86400, batch=batch)
+        finally:
+            await store.close()
+
+    removed = asyncio.run(run())
+    click.echo(f"purged {removed['attempts']} attempts and {removed['events']} events")
+
+
+@main.command()
 @click.option("--host", envvar="HOOKPOST_HOST")
 @click.option("--port", envvar="HOOKPOST_PORT", type=int)
 @click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")

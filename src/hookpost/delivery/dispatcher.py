@@ -85,6 +85,8 @@ class Dispatcher:
             asyncio.create_task(self._record_loop(), name="hookpost-recorder"),
             asyncio.create_task(self._heartbeat_loop(), name="hookpost-heartbeat"),
         ]
+        if self.settings.retention_days > 0:
+            helpers.append(asyncio.create_task(self._retention_loop(), name="hookpost-retention"))
         listener = self.store.listener(self.settings.database_url, self.wake)
         if listener is not None:
             helpers.append(asyncio.create_task(self._listen_loop(listener), name="hookpost-listen"))
@@ -155,6 +157,16 @@ class Dispatcher:
                 await self.store.extend_leases(list(self._leases), self.settings.lease_seconds)
             except Exception:
                 log.warning("lease heartbeat failed", exc_info=True)
+
+    async def _retention_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.purge_interval_seconds)
+            try:
+                removed = await self.store.purge(self.settings.retention_days * 86400)
+                if any(removed.values()):
+                    log.info("retention purge removed %s", removed)
+            except Exception:
+                log.warning("retention purge failed", exc_info=True)
 
     async def _listen_loop(self, listener: Any) -> None:
         while True:

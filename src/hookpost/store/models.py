@@ -82,6 +82,7 @@ events = Table(
     Column("created_at", Epoch, nullable=False),
     UniqueConstraint("project_id", "id", name="uq_events_project_id"),
     Index("ix_events_project_seq", "project_id", "seq"),
+    Index("ix_events_created", "created_at"),
 )
 
 deliveries = Table(
@@ -142,4 +143,5 @@ attempts = Table(
     Column("duration_ms", Float, nullable=False),
     Column("error", Text),
     Index("ix_attempts_delivery", "delivery_id", "number"),
+    Index("ix_attempts_started", "started_at"),
 )

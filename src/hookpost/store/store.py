@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,11 +41,19 @@ def encode_cursor(value: str | int) -> str:
     return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
 
 
+_CURSOR_VALUE = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+
 def decode_cursor(cursor: str) -> str:
+    """The key a cursor encodes (an id or a sequence number); ValueError for anything else,
+    so a forged cursor never reaches the database (PostgreSQL rejects NUL bytes with a 500)."""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise ValueError("cursor is not valid") from None
+    if not _CURSOR_VALUE.fullmatch(value):
+        raise ValueError("cursor is not valid")
+    return value
 
 
 @dataclass(slots=True)
@@ -657,6 +666,50 @@ class Store:
             if res.rowcount:
                 await self._notify(conn)
         return int(res.rowcount)
+
+    async def purge(
+        self, older_than_seconds: float, *, batch: int = 1000, max_batches: int = 10_000
+    ) -> dict[str, int]:
+        """Delete attempts, and finished events with their deliveries, older than the cutoff.
+
+        Works in bounded batches, each its own short transaction, so a purge of
+        millions of rows never holds a long lock. Events with a delivery still
+        pending or in flight are kept whatever their age.
+        """
+        cutoff = self.clock.now() - older_than_seconds
+        removed = {"attempts": 0, "events": 0}
+        for _ in range(max_batches):
+            async with self.engine.begin() as conn:
+                ids = select(attempts.c.id).where(attempts.c.started_at < cutoff).limit(batch)
+                res = await conn.execute(delete(attempts).where(attempts.c.id.in_(ids)))
+            removed["attempts"] += res.rowcount
+            if res.rowcount < batch:
+                break
+        active = select(deliveries.c.event_seq).where(
+            deliveries.c.event_seq == events.c.seq,
+            deliveries.c.status.in_(("pending", "delivering")),
+        )
+        for _ in range(max_batches):
+            async with self.engine.begin() as conn:
+                seqs = [
+                    r.seq
+                    for r in (
+                        await conn.execute(
+                            select(events.c.seq)
+                            .where(events.c.created_at < cutoff, ~active.exists())
+                            .limit(batch)
+                        )
+                    ).all()
+                ]
+                if seqs:
+                    dsub = select(deliveries.c.id).where(deliveries.c.event_seq.in_(seqs))
+                    await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
+                    await conn.execute(delete(deliveries).where(deliveries.c.event_seq.in_(seqs)))
+                    await conn.execute(delete(events).where(events.c.seq.in_(seqs)))
+            removed["events"] += len(seqs)
+            if len(seqs) < batch:
+                break
+        return removed
 
     async def next_due_at(self) -> float | None:
         async with self.engine.connect() as conn:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from hookpost.api import render
@@ -11,6 +11,7 @@ from hookpost.api.routes.endpoints import wake
 from hookpost.api.schemas import EventAccepted, EventIn, EventOut, ListOut
 from hookpost.core import jsonenc
 from hookpost.observability import metrics
+from hookpost.store.store import decode_cursor
 
 router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
 
@@ -55,6 +56,8 @@ async def list_events(
     order: Literal["asc", "desc"] = "desc",
 ) -> dict[str, Any]:
     """Newest first by default; ``?order=asc&after=<sequence>`` to catch up on missed events."""
+    if page.cursor and not decode_cursor(page.cursor).isdigit():  # events page by sequence
+        raise HTTPException(422, "cursor: is not a cursor this API returned")
     result = await store.list_events(
         project_id,
         limit=page.limit,
