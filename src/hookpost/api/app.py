@@ -12,7 +12,15 @@ from fastapi import FastAPI
 
 from hookpost import __version__
 from hookpost.api import errors
-from hookpost.api.routes import deliveries, endpoints, events, projects, system
+from hookpost.api.routes import (
+    deliveries,
+    endpoints,
+    event_types,
+    events,
+    profiles,
+    projects,
+    system,
+)
 from hookpost.config import Settings
 from hookpost.core.clock import Clock
 from hookpost.delivery import Dispatcher
@@ -68,7 +76,7 @@ def create_app(
     app.state.dispatcher = None
     errors.install(app)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (projects, endpoints, events, deliveries):
+    for module in (projects, endpoints, events, deliveries, event_types, profiles):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(system.router)
     return app

@@ -33,6 +33,14 @@ _CODES = {
 }
 
 
+class ValidationProblem(Exception):
+    """A 422 raised by a route after pydantic: ``[(field, message), ...]``."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
 def error_response(
     status: int, message: str, detail: list[dict[str, Any]] | None = None, code: str | None = None
 ) -> JSONResponse:
@@ -82,6 +90,12 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
     return error_response(404, f"{exc} not found")
 
 
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ValidationProblem)
+    detail = [{"field": f, "message": m, "type": "value_error"} for f, m in exc.problems]
+    return error_response(422, str(exc), detail)
+
+
 async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, str(exc))
 
@@ -91,6 +105,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(ValidationProblem, _problem)
 
 
 class BodyLimitMiddleware:

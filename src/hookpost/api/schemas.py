@@ -18,6 +18,7 @@ from hookpost.profiles import PROFILE_NAMES
 EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
 SUBSCRIPTION_RE = r"^(\*|[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*(\.\*)?)$"
 EVENT_ID_RE = r"^[A-Za-z0-9_\-.:]+$"
+PROFILE_NAME_RE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Headers the signature scheme or HTTP itself owns.
 RESERVED_HEADERS = {
@@ -129,8 +130,8 @@ class EndpointIn(_In):
     @field_validator("profile")
     @classmethod
     def _profile(cls, v: str) -> str:
-        if v not in PROFILE_NAMES:
-            raise ValueError(f"unknown profile; known: {', '.join(PROFILE_NAMES)}")
+        if v not in PROFILE_NAMES and not re.match(PROFILE_NAME_RE, v):
+            raise ValueError(f"unknown profile; built in: {', '.join(PROFILE_NAMES)}")
         return v
 
 
@@ -254,3 +255,44 @@ class ErrorOut(BaseModel):
     error: str
     message: str
     detail: list[dict[str, Any]] = []
+
+
+class CustomProfileIn(_In):
+    name: str = Field(pattern=PROFILE_NAME_RE, description="Unique in the project.")
+    definition: dict[str, Any] = Field(
+        description="header, signed_content, encoding, timestamp_unit, envelope, ..."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_builtin(cls, v: str) -> str:
+        if v in PROFILE_NAMES:
+            raise ValueError("is the name of a built-in profile")
+        return v
+
+
+class CustomProfileOut(BaseModel):
+    name: str
+    definition: dict[str, Any]
+    created_at: str
+
+
+class EventTypeIn(_In):
+    name: str = Field(pattern=EVENT_TYPE_RE, max_length=255)
+    description: str = Field(default="", max_length=1000)
+    schema_: dict[str, Any] | None = Field(
+        default=None, alias="schema", description="A JSON Schema the payload must satisfy."
+    )
+
+
+class EventTypeOut(BaseModel):
+    name: str
+    description: str
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    created_at: str
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SeedIn(_In):
+    provider: Literal["galaxyjoy", "gluwa", "justwallet", "byl"]

@@ -22,7 +22,8 @@ from hookpost.core import retry
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.delivery.sender import Sender
 from hookpost.observability import metrics
-from hookpost.profiles import EventData, get_profile
+from hookpost.profiles import EventData, Profile
+from hookpost.profiles._resolve import resolve_profile
 from hookpost.store import Job, Outcome, Store
 
 log = logging.getLogger("hookpost.dispatcher")
@@ -224,10 +225,11 @@ class Dispatcher:
 
     # -- one attempt -----------------------------------------------------------
 
-    def _body(self, job: Job, profile_name: str) -> bytes:
+    def _body(self, job: Job, profile: Profile) -> bytes:
         """Serialize an event once per profile and reuse the bytes on every try."""
         ev = job.event
-        key = (int(ev["seq"]), profile_name)
+        # An event belongs to one project, and profile names are unique in it.
+        key = (int(ev["seq"]), str(job.endpoint["profile"]))
         body = self._bodies.get(key)
         if body is None:
             data = EventData(
@@ -238,7 +240,7 @@ class Dispatcher:
                 project_id=ev["project_id"],
                 sequence=int(ev["seq"]),
             )
-            body = get_profile(profile_name).body(data)
+            body = profile.body(data)
             self._bodies[key] = body
             if len(self._bodies) > 4096:
                 self._bodies.popitem(last=False)
@@ -248,8 +250,8 @@ class Dispatcher:
 
     async def attempt(self, job: Job) -> Outcome:
         ep = job.endpoint
-        profile = get_profile(ep["profile"])
-        body = self._body(job, profile.name)
+        profile = resolve_profile(ep["profile"], ep.get("profile_definition"))
+        body = self._body(job, profile)
         now = self.clock.now()
         headers = {"Content-Type": "application/json", **(ep.get("headers") or {})}
         headers.update(

@@ -145,3 +145,29 @@ attempts = Table(
     Index("ix_attempts_delivery", "delivery_id", "number"),
     Index("ix_attempts_started", "started_at"),
 )
+
+
+profiles = Table(
+    "profiles",
+    metadata,
+    # An operator-defined wire format (hookpost.profiles.custom), per project.
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", Epoch, nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_profiles_project_name"),
+)
+
+event_types = Table(
+    "event_types",
+    metadata,
+    # The project's catalog; a schema, when present, is enforced on publish.
+    Column(
+        "project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("name", String(255), primary_key=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("schema", JSON),
+    Column("created_at", Epoch, nullable=False),
+)

@@ -22,7 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.ids import new_id, new_token
 from hookpost.store import _backend
-from hookpost.store.models import api_keys, attempts, deliveries, endpoints, events, projects
+from hookpost.store.models import (
+    api_keys,
+    attempts,
+    deliveries,
+    endpoints,
+    event_types,
+    events,
+    profiles,
+    projects,
+)
 
 
 class NotFound(Exception):
@@ -196,6 +205,8 @@ class Store:
             await conn.execute(delete(deliveries).where(deliveries.c.project_id == project_id))
             await conn.execute(delete(events).where(events.c.project_id == project_id))
             await conn.execute(delete(endpoints).where(endpoints.c.project_id == project_id))
+            await conn.execute(delete(profiles).where(profiles.c.project_id == project_id))
+            await conn.execute(delete(event_types).where(event_types.c.project_id == project_id))
             await conn.execute(delete(api_keys).where(api_keys.c.project_id == project_id))
             res = await conn.execute(delete(projects).where(projects.c.id == project_id))
             if res.rowcount == 0:
@@ -283,6 +294,140 @@ class Store:
         ).first()
         if found is None:
             raise NotFound("project")
+
+    # -- custom profiles -------------------------------------------------------
+
+    async def create_profile(
+        self, project_id: str, name: str, definition: dict[str, Any]
+    ) -> dict[str, Any]:
+        row = {
+            "id": new_id("prof"),
+            "project_id": project_id,
+            "name": name,
+            "definition": definition,
+            "created_at": self.clock.now(),
+        }
+        try:
+            async with self.engine.begin() as conn:
+                await self._require_project(conn, project_id)
+                await conn.execute(insert(profiles).values(**row))
+        except IntegrityError:
+            raise Conflict(f"a profile named {name!r} already exists") from None
+        return row
+
+    async def list_profiles(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
+        stmt = select(profiles).where(profiles.c.project_id == project_id)
+        return await self._page(stmt, profiles.c.id, limit, cursor)
+
+    async def get_profile(self, project_id: str, name: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(profiles).where(
+                        profiles.c.project_id == project_id, profiles.c.name == name
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound("profile")
+        return dict(row._mapping)
+
+    async def delete_profile(self, project_id: str, name: str) -> None:
+        async with self.engine.begin() as conn:
+            used = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(endpoints)
+                    .where(endpoints.c.project_id == project_id, endpoints.c.profile == name)
+                )
+            ).scalar_one()
+            if used:
+                raise Conflict(f"profile {name!r} is used by {used} endpoint(s)")
+            res = await conn.execute(
+                delete(profiles).where(profiles.c.project_id == project_id, profiles.c.name == name)
+            )
+            if res.rowcount == 0:
+                raise NotFound("profile")
+
+    # -- event type catalog ------------------------------------------------------
+
+    async def upsert_event_types(
+        self, project_id: str, items: Sequence[dict[str, Any]], *, replace: bool
+    ) -> list[dict[str, Any]]:
+        """Add catalog entries; ``replace=False`` refuses (409) a name that exists."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await self._require_project(conn, project_id)
+            names = [i["name"] for i in items]
+            existing = {
+                r.name
+                for r in (
+                    await conn.execute(
+                        select(event_types.c.name).where(
+                            event_types.c.project_id == project_id, event_types.c.name.in_(names)
+                        )
+                    )
+                ).all()
+            }
+            if existing and not replace:
+                raise Conflict(f"event type {sorted(existing)[0]!r} already exists")
+            if existing:
+                await conn.execute(
+                    delete(event_types).where(
+                        event_types.c.project_id == project_id, event_types.c.name.in_(existing)
+                    )
+                )
+            rows = [
+                {
+                    "project_id": project_id,
+                    "name": i["name"],
+                    "description": i.get("description") or "",
+                    "schema": i.get("schema"),
+                    "created_at": now,
+                }
+                for i in items
+            ]
+            if rows:
+                await conn.execute(insert(event_types), rows)
+        return rows
+
+    async def list_event_types(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
+        stmt = select(event_types).where(event_types.c.project_id == project_id)
+        return await self._page(stmt, event_types.c.name, limit, cursor, desc=False)
+
+    async def get_event_type(self, project_id: str, name: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(event_types).where(
+                        event_types.c.project_id == project_id, event_types.c.name == name
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound("event type")
+        return dict(row._mapping)
+
+    async def delete_event_type(self, project_id: str, name: str) -> None:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                delete(event_types).where(
+                    event_types.c.project_id == project_id, event_types.c.name == name
+                )
+            )
+        if res.rowcount == 0:
+            raise NotFound("event type")
+
+    async def event_type_schema(self, project_id: str, name: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(event_types.c.schema).where(
+                        event_types.c.project_id == project_id, event_types.c.name == name
+                    )
+                )
+            ).scalar_one_or_none()
+        return value if isinstance(value, dict) else None
 
     # -- events --------------------------------------------------------------
 
@@ -558,6 +703,19 @@ class Store:
                     await conn.execute(select(endpoints).where(endpoints.c.id.in_(ep_ids)))
                 ).all()
             }
+            projects_of = {e["project_id"] for e in eps.values()}
+            custom = {
+                (r.project_id, r.name): r.definition
+                for r in (
+                    await conn.execute(
+                        select(profiles.c.project_id, profiles.c.name, profiles.c.definition).where(
+                            profiles.c.project_id.in_(projects_of)
+                        )
+                    )
+                ).all()
+            }
+            for e in eps.values():
+                e["profile_definition"] = custom.get((e["project_id"], e["profile"]))
             limits = {
                 r.id: r.attempt_limit
                 for r in (

@@ -20,15 +20,30 @@ from hookpost.api.schemas import (
 )
 from hookpost.core import jsonenc
 from hookpost.core.signing import generate_secret
-from hookpost.profiles import get_profile
+from hookpost.profiles import PROFILE_NAMES, Profile
+from hookpost.profiles._resolve import resolve_profile
+from hookpost.store import NotFound, Store
 
 router = APIRouter(prefix="/projects/{project_id}/endpoints", tags=["endpoints"])
 
 
-def _secret_for(profile: str, given: str | None) -> str:
+async def profile_for(store: Store, project_id: str, name: str) -> Profile:
+    """A built-in profile, or this project's custom profile of that name (else 422)."""
+    if name in PROFILE_NAMES:
+        return resolve_profile(name)
+    try:
+        row = await store.get_profile(project_id, name)
+    except NotFound:
+        raise HTTPException(
+            422, f"profile: unknown profile {name!r}; built in: {', '.join(PROFILE_NAMES)}"
+        ) from None
+    return resolve_profile(name, row["definition"])
+
+
+def _secret_for(profile: Profile, given: str | None) -> str:
     if given is None:
         return generate_secret()
-    problem = get_profile(profile).validate_secret(given)
+    problem = profile.validate_secret(given)
     if problem:
         raise HTTPException(422, f"secret: {problem}")
     return given
@@ -44,7 +59,7 @@ def wake(request: Request) -> None:
 async def create_endpoint(
     project_id: ProjectScope, body: EndpointIn, store: StoreDep
 ) -> dict[str, Any]:
-    secret = _secret_for(body.profile, body.secret)
+    secret = _secret_for(await profile_for(store, project_id, body.profile), body.secret)
     values = body.model_dump(exclude={"secret"})
     values["event_types"] = values["event_types"] or []
     values["headers"] = values["headers"] or {}
@@ -94,7 +109,7 @@ async def rotate_secret(
 ) -> dict[str, Any]:
     body = body or RotateIn()
     ep = await store.get_endpoint(project_id, endpoint_id)
-    secret = _secret_for(ep["profile"], body.secret)
+    secret = _secret_for(await profile_for(store, project_id, ep["profile"]), body.secret)
     row = await store.rotate_secret(project_id, endpoint_id, secret, body.grace_period_seconds)
     return {**render.endpoint(row), "secret": secret}
 

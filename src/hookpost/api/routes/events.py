@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from hookpost.api import render
 from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
 from hookpost.api.routes.endpoints import wake
+from hookpost.api.routes.event_types import validate_payload
 from hookpost.api.schemas import EventAccepted, EventIn, EventOut, ListOut
 from hookpost.core import jsonenc
 from hookpost.observability import metrics
@@ -32,6 +33,7 @@ async def publish(
     An ``event_id`` seen before in this project answers 200 with the first
     event and creates nothing.
     """
+    await validate_payload(store, project_id, body.event_type, body.payload)
     event, count, created = await store.publish(
         project_id, body.event_type, jsonenc.dumps(body.payload).decode(), body.event_id
     )
