@@ -47,10 +47,11 @@ async def test_fan_out_respects_subscriptions_and_enabled(
     await hookpost.endpoint(pid, receiver.url("/invoices"), event_types=["invoice.paid"])
     await hookpost.endpoint(pid, receiver.url("/off"), enabled=False)
     ev = await hookpost.publish(pid, "user.created")
-    assert ev["deliveries"] == 2
+    assert ev["deliveries"] == 3  # two to send, one held for the disabled endpoint
     await receiver.wait_for(2)
     await asyncio.sleep(0.2)
     assert sorted(r.path for r in receiver.requests) == ["/all", "/users"]
+    assert [d["status"] for d in await hookpost.deliveries(pid, status="held")] == ["held"]
 
 
 async def test_retry_after_500_resends_identical_bytes(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from hookpost.core.netguard import parse_networks
+
+if TYPE_CHECKING:
+    from hookpost.store import HealthPolicy
 
 
 def normalize_database_url(url: str) -> str:
@@ -20,7 +25,7 @@ def normalize_database_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./hookpost.db"
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)  # never in a log line
     host: str = "127.0.0.1"
     port: int = 8000
     #: Largest request body the API accepts (413 above it).
@@ -31,6 +36,16 @@ class Settings:
     claim_batch: int = 256
     #: A claimed delivery not finished within this many seconds is claimed again.
     lease_seconds: float = 90.0
+    #: Requests in flight per endpoint per worker (an endpoint's max_concurrency overrides).
+    endpoint_concurrency: int = 32
+    #: Consecutive failures that open an endpoint's circuit breaker.
+    breaker_threshold: int = 10
+    #: Seconds an open circuit holds deliveries before letting one probe through.
+    breaker_cooldown_seconds: float = 30.0
+    #: An endpoint failing continuously for this long is disabled automatically.
+    disable_after_seconds: float = 5 * 86400
+    #: Project id that receives operational events (endpoint.disabled, delivery.exhausted, ...).
+    operations_project: str | None = None
     #: Fallback polling interval when nothing wakes the dispatcher.
     poll_interval: float = 1.0
     default_timeout_seconds: float = 15.0
@@ -47,11 +62,45 @@ class Settings:
     data_dir: str = "."
     log_level: str = "info"
     workers: bool = True
+    #: CIDRs that destinations may be in although private/loopback/... (``make run``
+    #: and the tests allow ``127.0.0.0/8,::1/128``; the service default is none).
+    allowed_networks: str = ""
+    #: Refuse plain-http endpoint URLs, at registration and at delivery.
+    https_only: bool = False
+    #: Send every delivery through this HTTP proxy (static egress IPs).
+    proxy_url: str | None = None
+    #: How long registration waits for DNS when checking a URL's host.
+    dns_timeout_seconds: float = 2.0
+    #: AES-256 key (base64url) that encrypts endpoint secrets at rest; when unset,
+    #: one is generated into ``<data_dir>/.hookpost/secret_key``.
+    secret_key: str | None = field(default=None, repr=False)
+    #: Former keys (comma-separated), still accepted for decryption after a rotation.
+    secret_key_old: str | None = field(default=None, repr=False)
+    #: The "plan limit": endpoints one project may have (0 = unlimited).
+    max_endpoints_per_project: int = 100
+    #: Requests per second per API key (token bucket, burst of one second; 0 = off).
+    api_rate_limit: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # Fail at start-up, naming the variable, not at the first delivery.
+        parse_networks(self.allowed_networks)
 
     @property
     def async_database_url(self) -> str:
         return normalize_database_url(self.database_url)
+
+    @property
+    def health_policy(self) -> HealthPolicy:
+        from hookpost.store import HealthPolicy
+
+        return HealthPolicy(
+            endpoint_concurrency=self.endpoint_concurrency,
+            breaker_threshold=self.breaker_threshold,
+            breaker_cooldown_seconds=self.breaker_cooldown_seconds,
+            disable_after_seconds=self.disable_after_seconds,
+            operations_project=self.operations_project,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from hookpost.api.schemas import iso
@@ -24,8 +25,34 @@ def endpoint(row: dict[str, Any]) -> dict[str, Any]:
         "max_attempts": row["max_attempts"],
         "timeout_seconds": row["timeout_seconds"],
         "enabled": bool(row["enabled"]),
+        "ordering": row["ordering"],
+        "retry_schedule": row["retry_schedule"],
+        "success_rule": row["success_rule"],
+        "rate_limit": row["rate_limit"],
+        "max_concurrency": row["max_concurrency"],
+        "filter": row["filter"],
+        "health": health(row),
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
+    }
+
+
+def health(row: dict[str, Any]) -> dict[str, Any]:
+    now = time.time()
+    open_until = row["circuit_open_until"]
+    if open_until is not None and open_until > now:
+        circuit = "open"
+    elif open_until is not None:
+        circuit = "half-open"
+    else:
+        circuit = "closed"
+    return {
+        "circuit": circuit,
+        "circuit_open_until": iso(open_until),
+        "consecutive_failures": row["consecutive_failures"],
+        "failing_since": iso(row["failing_since"]),
+        "disabled_reason": row["disabled_reason"],
+        "disabled_at": iso(row["disabled_at"]),
     }
 
 

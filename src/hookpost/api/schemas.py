@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hookpost.core import filters
 from hookpost.profiles import PROFILE_NAMES
 
 EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
@@ -37,7 +38,7 @@ RESERVED_HEADERS = {
     "webhook-signature",
 }
 
-DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed"]
+DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "held"]
 
 
 def iso(ts: float | None) -> str | None:
@@ -68,6 +69,16 @@ def _check_url(url: str) -> str:
     if port == 0:
         raise ValueError("has an invalid port")
     return url
+
+
+def _check_filter(flt: dict[str, Any] | None) -> dict[str, Any] | None:
+    if flt is None:
+        return None
+    try:
+        filters.validate(flt, path="filter")
+    except filters.FilterError as exc:
+        raise ValueError(f"{exc.path[len('filter.') :] or 'filter'}: {exc.message}") from None
+    return flt
 
 
 def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
@@ -116,6 +127,30 @@ class EndpointIn(_In):
     max_attempts: int | None = Field(default=None, ge=1, le=50)
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool = True
+    ordering: Literal["none", "fifo"] = "none"
+    retry_schedule: list[Annotated[float, Field(gt=0, le=3 * 86400)]] | None = Field(
+        default=None,
+        max_length=30,
+        description="Seconds to wait after each failed attempt (the last repeats).",
+    )
+    success_rule: Literal["2xx", "200"] | None = Field(
+        default=None, description="What counts as success; default: the profile's rule."
+    )
+    rate_limit: float | None = Field(
+        default=None, gt=0, le=10_000, description="Requests per second, across all workers."
+    )
+    max_concurrency: int | None = Field(
+        default=None, ge=1, le=1024, description="Requests in flight per worker."
+    )
+    filter: dict[str, Any] | None = Field(
+        default=None,
+        description="Payload filter ($eq $neq $in $nin $gt $gte $lt $lte $exists $and $or).",
+    )
+
+    @field_validator("filter")
+    @classmethod
+    def _filter(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _check_filter(v)
 
     @field_validator("url")
     @classmethod
@@ -143,6 +178,30 @@ class EndpointPatch(_In):
     max_attempts: int | None = Field(default=None, ge=1, le=50)
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
+    ordering: Literal["none", "fifo"] | None = None
+    retry_schedule: list[Annotated[float, Field(gt=0, le=3 * 86400)]] | None = Field(
+        default=None,
+        max_length=30,
+        description="Seconds to wait after each failed attempt (the last repeats).",
+    )
+    success_rule: Literal["2xx", "200"] | None = Field(
+        default=None, description="What counts as success; default: the profile's rule."
+    )
+    rate_limit: float | None = Field(
+        default=None, gt=0, le=10_000, description="Requests per second, across all workers."
+    )
+    max_concurrency: int | None = Field(
+        default=None, ge=1, le=1024, description="Requests in flight per worker."
+    )
+    filter: dict[str, Any] | None = Field(
+        default=None,
+        description="Payload filter ($eq $neq $in $nin $gt $gte $lt $lte $exists $and $or).",
+    )
+
+    @field_validator("filter")
+    @classmethod
+    def _filter(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _check_filter(v)
 
     @field_validator("url")
     @classmethod
@@ -166,6 +225,16 @@ class EndpointOut(BaseModel):
     max_attempts: int | None
     timeout_seconds: float | None
     enabled: bool
+    ordering: str
+    retry_schedule: list[float] | None
+    success_rule: str | None
+    rate_limit: float | None
+    max_concurrency: int | None
+    filter: dict[str, Any] | None
+    health: dict[str, Any] = Field(
+        description="circuit (closed|open|half-open), consecutive_failures, failing_since, "
+        "disabled_reason, disabled_at"
+    )
     created_at: str
     updated_at: str
 
@@ -296,3 +365,7 @@ class EventTypeOut(BaseModel):
 
 class SeedIn(_In):
     provider: Literal["galaxyjoy", "gluwa", "justwallet", "byl"]
+
+
+class ReleasedOut(BaseModel):
+    released: int

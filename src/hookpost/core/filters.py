@@ -88,12 +88,11 @@ def _lookup(payload: Any, path: str) -> Any:
 
 def _compare(op: str, value: Any, arg: Any) -> bool:
     # Numbers compare with numbers, strings with strings; anything else is no match.
-    numeric = (int, float)
     if isinstance(value, bool) or isinstance(arg, bool):
         return False
-    if not (
-        (isinstance(value, numeric) and isinstance(arg, numeric))
-        or (isinstance(value, str) and isinstance(arg, str))
+    value_num = isinstance(value, int | float)
+    if value_num != isinstance(arg, int | float) or (
+        not value_num and not (isinstance(value, str) and isinstance(arg, str))
     ):
         return False
     if op == "$gt":

@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import Counter, OrderedDict
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from hookpost.config import Settings
@@ -49,10 +51,7 @@ class Dispatcher:
         self.store = store
         self.settings = settings or Settings()
         self.clock: Clock = clock or store.clock or SystemClock()
-        self.sender = sender or Sender(
-            concurrency=self.settings.delivery_concurrency,
-            excerpt_bytes=self.settings.response_excerpt_bytes,
-        )
+        self.sender = sender or Sender.from_settings(self.settings)
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._inflight = 0
@@ -62,6 +61,9 @@ class Dispatcher:
         self._bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         #: Lease token -> deliveries of that claim still in flight (heartbeat, release).
         self._leases: Counter[str] = Counter()
+        #: Endpoint id -> this worker's requests to it in flight (isolation cap).
+        self._per_endpoint: Counter[str] = Counter()
+        self.policy = self.settings.health_policy
 
     # -- control -------------------------------------------------------------
 
@@ -115,9 +117,11 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch, deliver it and record it (for tests and tools)."""
         await self.sender.start()
-        jobs = await self.store.claim(self.settings.claim_batch, self.settings.lease_seconds)
+        jobs = await self.store.claim(
+            self.settings.claim_batch, self.settings.lease_seconds, policy=self.policy
+        )
         outcomes = await asyncio.gather(*(self.attempt(j) for j in jobs))
-        await self.store.record(outcomes)
+        await self.store.record(outcomes, self.policy)
         return len(jobs)
 
     # -- loops ---------------------------------------------------------------
@@ -132,7 +136,12 @@ class Dispatcher:
                 continue
             self._wake.clear()
             try:
-                jobs = await self.store.claim(min(room, s.claim_batch), s.lease_seconds)
+                jobs = await self.store.claim(
+                    min(room, s.claim_batch),
+                    s.lease_seconds,
+                    inflight=self._per_endpoint,
+                    policy=self.policy,
+                )
             except Exception:
                 log.exception("claiming deliveries failed; retrying shortly")
                 await self._sleep(s.poll_interval)
@@ -141,6 +150,7 @@ class Dispatcher:
                 self._leases[jobs[0].lease] += len(jobs)
             for job in jobs:
                 self._inflight += 1
+                self._per_endpoint[job.endpoint["id"]] += 1
                 task = asyncio.create_task(self._deliver(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -186,14 +196,16 @@ class Dispatcher:
             # A bug, not a delivery failure: leave the lease to expire so the
             # delivery is retried rather than lost.
             log.exception("delivery %s crashed", job.delivery_id)
-            self._release([job.lease])
+            self._release([job.lease], [job.endpoint["id"]])
             return
         await self._results.put(outcome)
 
-    def _release(self, leases: list[str]) -> None:
+    def _release(self, leases: list[str], endpoint_ids: list[str]) -> None:
         self._inflight -= len(leases)
         self._leases.subtract(leases)
         self._leases += Counter()  # drop the leases that reached zero
+        self._per_endpoint.subtract(endpoint_ids)
+        self._per_endpoint += Counter()
         self._room.set()
 
     async def _record_loop(self) -> None:
@@ -207,12 +219,12 @@ class Dispatcher:
             finally:
                 for _ in batch:
                     self._results.task_done()
-                self._release([o.lease for o in batch])
+                self._release([o.lease for o in batch], [o.endpoint_id for o in batch])
 
     async def _record_with_retry(self, batch: list[Outcome]) -> None:
         for delay in (0.1, 0.5, 2.0, 5.0, None):
             try:
-                await self.store.record(batch)
+                await self.store.record(batch, self.policy)
                 metrics.record_outcomes(batch)
                 return
             except Exception:
@@ -268,16 +280,36 @@ class Dispatcher:
             or profile.max_attempts
             or retry.DEFAULT_MAX_ATTEMPTS
         )
-        ok = result.status_code is not None and profile.is_success(result.status_code)
-        if ok:
-            status, next_at = "succeeded", None
-        elif number >= limit:
-            status, next_at = "failed", None
+        code = result.status_code
+        rule = ep.get("success_rule")
+        if code is None:
+            ok = False
+        elif rule == "200":
+            ok = code == 200
+        elif rule == "2xx":
+            ok = 200 <= code < 300
         else:
-            status, next_at = "pending", self.clock.now() + retry.next_delay(number)
+            ok = profile.is_success(code)
+        resp_headers = {k.lower(): v for k, v in (result.response_headers or {}).items()}
+        aborted = not ok and resp_headers.get("webhook-delivery", "").strip().lower() == "abort"
+        gone = code == 410
         error = result.error
         if error is None and not ok:
-            error = f"unsuccessful status {result.status_code}"
+            error = f"unsuccessful status {code}"
+        if aborted:
+            error = f"{error}; receiver asked to stop retrying (webhook-delivery: abort)"
+        if ok:
+            status, next_at = "succeeded", None
+        elif aborted or number >= limit:
+            status, next_at = "failed", None
+        elif gone:
+            # The endpoint is disabled below; the delivery waits with the others.
+            status, next_at = "held", None
+        else:
+            status = "pending"
+            next_at = self.clock.now() + retry_delay(
+                number, ep.get("retry_schedule"), code, resp_headers
+            )
         return Outcome(
             delivery_id=job.delivery_id,
             lease=job.lease,
@@ -286,11 +318,60 @@ class Dispatcher:
             url=ep["url"],
             request_headers=headers,
             request_body=body.decode("utf-8"),
-            status_code=result.status_code,
+            status_code=code,
             response_headers=result.response_headers,
             response_body=result.response_body,
             duration_ms=result.duration_ms,
             error=error,
             status=status,
             next_attempt_at=next_at,
+            endpoint_id=ep["id"],
+            project_id=ep["project_id"],
+            event_id=job.event["id"],
+            success=ok,
+            endpoint_was_failing=bool(ep.get("consecutive_failures"))
+            or ep.get("circuit_open_until") is not None,
+            disable_reason="receiver answered 410 Gone" if gone else None,
         )
+
+
+#: Statuses that mean "you are sending too much": back off harder.
+_OVERLOADED = {429, 502, 503, 504}
+RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3600.0
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() - now
+
+
+def retry_delay(
+    attempts_made: int,
+    schedule: list[float] | None,
+    status: int | None,
+    response_headers: dict[str, str],
+) -> float:
+    """The wait before the next attempt.
+
+    A ``Retry-After`` from the receiver wins (clamped to 1 s .. 1 h); without
+    one, overload answers (429, 502, 503, 504) wait twice the scheduled delay.
+    An endpoint's own ``retry_schedule`` lists the waits after each failure.
+    """
+    if status in (429, 503) or "retry-after" in response_headers:
+        after = parse_retry_after(response_headers.get("retry-after"), time.time())
+        if after is not None:
+            return min(max(after, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
+    steps = (0.0, *schedule) if schedule else retry.DEFAULT_SCHEDULE
+    delay = retry.next_delay(attempts_made, steps)
+    if status in _OVERLOADED:
+        delay *= 2
+    return delay

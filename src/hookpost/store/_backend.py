@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import String, bindparam, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -70,11 +70,51 @@ UPDATE deliveries
  WHERE id IN (
         SELECT id FROM deliveries
          WHERE status IN ('pending', 'delivering') AND next_attempt_at <= :now
+           AND endpoint_id NOT IN (
+                SELECT id FROM endpoints
+                 WHERE enabled = :false OR ordering = 'fifo' OR circuit_open_until > :now
+               )
+           AND endpoint_id NOT IN :busy
          ORDER BY next_attempt_at
          LIMIT :limit {lock}
        )
-RETURNING id, event_seq, endpoint_id, attempt_count
+RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
 """
+
+# Ordered endpoints: only the head of each endpoint's queue (the lowest event
+# sequence not yet final) may be sent, and only when it is due.
+_CLAIM_FIFO = """
+UPDATE deliveries
+   SET status = 'delivering', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
+ WHERE id IN (
+        SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+         WHERE e.ordering = 'fifo' AND e.enabled = :true
+           AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= :now)
+           AND d.status IN ('pending', 'delivering') AND d.next_attempt_at <= :now
+           AND d.event_seq = (
+                SELECT MIN(d2.event_seq) FROM deliveries d2
+                 WHERE d2.endpoint_id = d.endpoint_id AND d2.status IN ('pending', 'delivering')
+               )
+         LIMIT :limit {lock}
+       )
+RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
+"""
+
+
+def claim_statements(engine: AsyncEngine) -> tuple[Any, Any]:
+    """Lease a batch of due deliveries in one statement (and fifo heads in another).
+
+    Due means pending and scheduled, or delivering with an expired lease (its
+    worker died). Disabled endpoints, endpoints whose circuit is open and
+    endpoints this worker already keeps busy are skipped. PostgreSQL skips
+    rows another worker is claiming right now.
+    """
+    sqlite = is_sqlite(engine)
+    general = text(_CLAIM.format(lock="" if sqlite else "FOR UPDATE SKIP LOCKED")).bindparams(
+        bindparam("busy", expanding=True, type_=String())
+    )
+    fifo = text(_CLAIM_FIFO.format(lock="" if sqlite else "FOR UPDATE OF d SKIP LOCKED"))
+    return general, fifo
 
 
 NOTIFY_CHANNEL = "hookpost_due"
@@ -126,13 +166,3 @@ class Listener:
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
         self._conn = None
-
-
-def claim_statement(engine: AsyncEngine) -> Any:
-    """Lease a batch of due deliveries in one statement.
-
-    Due means pending and scheduled, or delivering with an expired lease (its
-    worker died). PostgreSQL skips rows another worker is claiming right now.
-    """
-    lock = "" if is_sqlite(engine) else "FOR UPDATE SKIP LOCKED"
-    return text(_CLAIM.format(lock=lock))

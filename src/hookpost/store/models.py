@@ -43,9 +43,13 @@ api_keys = Table(
     Column("id", String(40), primary_key=True),
     Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("prefix", String(16), nullable=False),
-    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256; never the key
     Column("created_at", Epoch, nullable=False),
     Column("revoked_at", Epoch),
+    Column("name", String(200), nullable=False, server_default=""),
+    # full | read | publish (what the key may do; see hookpost.api.scopes)
+    Column("scope", String(16), nullable=False, server_default="full"),
+    Index("ix_api_keys_project", "project_id", "id"),
 )
 
 endpoints = Table(
@@ -67,6 +71,18 @@ endpoints = Table(
     Column("enabled", Boolean, nullable=False),
     Column("created_at", Epoch, nullable=False),
     Column("updated_at", Epoch, nullable=False),
+    # Per-endpoint delivery policy (NULL: the profile's or the service default).
+    Column("retry_schedule", JSON),  # seconds to wait after each failed attempt
+    Column("success_rule", String(8)),  # "2xx" | "200"
+    Column("rate_limit", Float),  # requests per second, across all workers
+    Column("max_concurrency", Integer),  # requests in flight per worker
+    Column("ordering", String(8), nullable=False, server_default="none"),  # none | fifo
+    # Health: the circuit breaker and automatic disabling.
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("failing_since", Epoch),
+    Column("circuit_open_until", Epoch),
+    Column("disabled_reason", Text),
+    Column("disabled_at", Epoch),
     Index("ix_endpoints_project", "project_id", "id"),
 )
 
@@ -96,7 +112,7 @@ deliveries = Table(
     Column(
         "endpoint_id", String(40), ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False
     ),
-    # pending | delivering | succeeded | failed
+    # pending | delivering | succeeded | failed | held (endpoint disabled)
     Column("status", String(16), nullable=False),
     Column("attempt_count", Integer, nullable=False, server_default="0"),
     # Set by resend/recover: the delivery may make attempts up to this number
@@ -123,6 +139,14 @@ deliveries = Table(
     Index("ix_deliveries_endpoint", "endpoint_id", "id"),
     Index("ix_deliveries_endpoint_status", "endpoint_id", "status", "updated_at"),
     Index("ix_deliveries_event", "event_seq"),
+    # The head of an endpoint's queue, for ordered (fifo) delivery.
+    Index(
+        "ix_deliveries_endpoint_open",
+        "endpoint_id",
+        "event_seq",
+        sqlite_where=text("status IN ('pending', 'delivering')"),
+        postgresql_where=text("status IN ('pending', 'delivering')"),
+    ),
 )
 
 attempts = Table(
@@ -170,4 +194,15 @@ event_types = Table(
     Column("description", Text, nullable=False, server_default=""),
     Column("schema", JSON),
     Column("created_at", Epoch, nullable=False),
+)
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    # Token bucket per rate-limited endpoint, shared by every worker.
+    Column(
+        "endpoint_id", String(40), ForeignKey("endpoints.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", Epoch, nullable=False),
 )

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hookpost.core import filters
 from hookpost.core.clock import Clock, SystemClock
+from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
-from hookpost.store import _backend
+from hookpost.store import _backend, _sealing
 from hookpost.store.models import (
     api_keys,
     attempts,
@@ -31,6 +35,7 @@ from hookpost.store.models import (
     events,
     profiles,
     projects,
+    rate_buckets,
 )
 
 
@@ -40,6 +45,14 @@ class NotFound(Exception):
 
 class Conflict(Exception):
     """The request clashes with the object's current state."""
+
+
+class LimitReached(Conflict):
+    """A per-project quota (the "plan limit") would be exceeded."""
+
+
+#: What a project API key may do (enforced in hookpost.api.deps).
+KEY_SCOPES = ("full", "read", "publish")
 
 
 def hash_key(key: str) -> str:
@@ -102,6 +115,31 @@ class Outcome:
     #: The delivery's new state: succeeded, failed or pending (with next_attempt_at).
     status: str
     next_attempt_at: float | None
+    endpoint_id: str = ""
+    project_id: str = ""
+    event_id: str = ""
+    #: Did the attempt count as a success for the endpoint's health?
+    success: bool = False
+    #: The endpoint had failures before this attempt (so a success resets it).
+    endpoint_was_failing: bool = False
+    #: Set when the answer demands disabling the endpoint (410 Gone).
+    disable_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPolicy:
+    """How the dispatcher protects itself and everyone else from bad endpoints."""
+
+    #: Requests in flight per endpoint per worker, unless the endpoint says otherwise.
+    endpoint_concurrency: int = 32
+    #: Consecutive failures that open the circuit.
+    breaker_threshold: int = 10
+    #: How long an open circuit holds deliveries before one probe is let through.
+    breaker_cooldown_seconds: float = 30.0
+    #: An endpoint failing without a single success for this long is disabled.
+    disable_after_seconds: float = 5 * 86400
+    #: Project that receives operational events (endpoint.disabled, delivery.exhausted...).
+    operations_project: str | None = None
 
 
 def event_types_match(subscribed: Sequence[str], event_type: str) -> bool:
@@ -117,10 +155,14 @@ def event_types_match(subscribed: Sequence[str], event_type: str) -> bool:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock | None = None, *, box: SecretBox | None = None
+    ) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
-        self._claim_sql = _backend.claim_statement(engine)
+        #: Encrypts endpoint secrets at rest; without one, creating endpoints fails.
+        self.box = box
+        self._claim_sql = _backend.claim_statements(engine)
         self._notify_sql = _backend.notify_statement(engine)
 
     @property
@@ -136,8 +178,10 @@ class Store:
             await conn.execute(self._notify_sql)
 
     @classmethod
-    def from_url(cls, url: str, clock: Clock | None = None, **kwargs: Any) -> Store:
-        return cls(_backend.create_engine(url, **kwargs), clock)
+    def from_url(
+        cls, url: str, clock: Clock | None = None, *, box: SecretBox | None = None, **kwargs: Any
+    ) -> Store:
+        return cls(_backend.create_engine(url, **kwargs), clock, box=box)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -147,30 +191,87 @@ class Store:
     async def create_project(self, name: str) -> tuple[dict[str, Any], str]:
         now = self.clock.now()
         project = {"id": new_id("proj"), "name": name, "created_at": now}
-        key = new_token("hpk")
         async with self.engine.begin() as conn:
             await conn.execute(insert(projects).values(**project))
-            await conn.execute(
-                insert(api_keys).values(
-                    id=new_id("key"),
-                    project_id=project["id"],
-                    prefix=key[:10],
-                    key_hash=hash_key(key),
-                    created_at=now,
-                )
-            )
+            _row, key = await self._insert_key(conn, project["id"], "full", "default", now)
         return project, key
 
-    async def project_for_key(self, key: str) -> str | None:
-        async with self.engine.connect() as conn:
+    async def _insert_key(
+        self, conn: AsyncConnection, project_id: str, scope: str, name: str, now: float
+    ) -> tuple[dict[str, Any], str]:
+        """Only the key's SHA-256 is stored; the key itself is returned once."""
+        key = new_token("hpk")
+        row = {
+            "id": new_id("key"),
+            "project_id": project_id,
+            "name": name,
+            "scope": scope,
+            "prefix": key[:10],
+            "key_hash": hash_key(key),
+            "created_at": now,
+            "revoked_at": None,
+        }
+        await conn.execute(insert(api_keys).values(**row))
+        return row, key
+
+    async def create_api_key(
+        self, project_id: str, scope: str, name: str = ""
+    ) -> tuple[dict[str, Any], str]:
+        if scope not in KEY_SCOPES:
+            raise ValueError(f"unknown scope {scope!r}")
+        async with self.engine.begin() as conn:
+            await self._require_project(conn, project_id)
+            return await self._insert_key(conn, project_id, scope, name, self.clock.now())
+
+    async def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
+        stmt = select(api_keys).where(api_keys.c.project_id == project_id)
+        return await self._page(stmt, api_keys.c.id, limit, cursor)
+
+    async def revoke_api_key(self, project_id: str, key_id: str) -> dict[str, Any]:
+        """Revoke (idempotent: a revoked key keeps its first revocation time)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    api_keys.c.project_id == project_id,
+                    api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=self.clock.now())
+            )
             row = (
                 await conn.execute(
-                    select(api_keys.c.project_id).where(
-                        api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
+                    select(api_keys).where(
+                        api_keys.c.id == key_id, api_keys.c.project_id == project_id
                     )
                 )
             ).first()
-        return None if row is None else str(row.project_id)
+        if row is None:
+            raise NotFound("api key")
+        return dict(row._mapping)
+
+    async def key_principal(self, key: str) -> dict[str, Any] | None:
+        """``{id, project_id, scope}`` of a live key, or None.
+
+        Looked up by the key's SHA-256 (a high-entropy token needs no slow
+        hash), then compared again in constant time.
+        """
+        digest = hash_key(key)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        api_keys.c.id, api_keys.c.project_id, api_keys.c.scope, api_keys.c.key_hash
+                    ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+                )
+            ).first()
+        if row is None or not secrets.compare_digest(str(row.key_hash), digest):
+            return None
+        return {"id": row.id, "project_id": row.project_id, "scope": row.scope}
+
+    async def project_for_key(self, key: str) -> str | None:
+        found = await self.key_principal(key)
+        return None if found is None else str(found["project_id"])
 
     async def list_projects(
         self, *, limit: int, cursor: str | None, only: str | None = None
@@ -214,7 +315,10 @@ class Store:
 
     # -- endpoints -----------------------------------------------------------
 
-    async def create_endpoint(self, project_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    async def create_endpoint(
+        self, project_id: str, values: dict[str, Any], *, max_endpoints: int = 0
+    ) -> dict[str, Any]:
+        """Insert an endpoint (its secrets encrypted); LimitReached past ``max_endpoints``."""
         now = self.clock.now()
         row = {
             "id": new_id("ep"),
@@ -225,30 +329,106 @@ class Store:
             **values,
         }
         async with self.engine.begin() as conn:
-            await self._require_project(conn, project_id)
-            await conn.execute(insert(endpoints).values(**row))
-        return row
+            # Locking the project row serialises concurrent creates on PostgreSQL
+            # (SQLite's BEGIN IMMEDIATE already does), so the count is exact.
+            await self._require_project(conn, project_id, for_update=True)
+            if max_endpoints > 0:
+                have = (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(endpoints)
+                        .where(endpoints.c.project_id == project_id)
+                    )
+                ).scalar_one()
+                if have >= max_endpoints:
+                    raise LimitReached(
+                        f"the project has reached its limit of {max_endpoints} endpoints "
+                        "(HOOKPOST_MAX_ENDPOINTS_PER_PROJECT)"
+                    )
+            await conn.execute(
+                insert(endpoints).values(**_sealing.seal(self.box, row["id"], row))
+            )
+            return await self._endpoint(conn, project_id, row["id"])
 
     async def list_endpoints(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
         stmt = select(endpoints).where(endpoints.c.project_id == project_id)
-        return await self._page(stmt, endpoints.c.id, limit, cursor)
+        page = await self._page(stmt, endpoints.c.id, limit, cursor)
+        page.data = [_sealing.unseal(self.box, r) for r in page.data]
+        return page
 
     async def get_endpoint(self, project_id: str, endpoint_id: str) -> dict[str, Any]:
         async with self.engine.connect() as conn:
             return await self._endpoint(conn, project_id, endpoint_id)
 
     async def update_endpoint(
-        self, project_id: str, endpoint_id: str, values: dict[str, Any]
+        self,
+        project_id: str,
+        endpoint_id: str,
+        values: dict[str, Any],
+        *,
+        operations_project: str | None = None,
     ) -> dict[str, Any]:
+        """Change an endpoint. Disabling holds its pending deliveries; re-enabling
+        clears its failure history (held deliveries wait for ``release_held``)."""
+        now = self.clock.now()
         async with self.engine.begin() as conn:
-            await self._endpoint(conn, project_id, endpoint_id)
+            before = await self._endpoint(conn, project_id, endpoint_id)
+            values = dict(values)
+            enabled = values.pop("enabled", None)
             if values:
                 await conn.execute(
                     update(endpoints)
                     .where(endpoints.c.id == endpoint_id)
-                    .values(**values, updated_at=self.clock.now())
+                    .values(**values, updated_at=now)
                 )
-            return await self._endpoint(conn, project_id, endpoint_id)
+            change: str | None = None
+            if enabled is False and before["enabled"]:
+                await self._disable(conn, endpoint_id, "disabled through the API", now)
+                change = "endpoint.disabled"
+            elif enabled is True and not before["enabled"]:
+                await conn.execute(
+                    update(endpoints)
+                    .where(endpoints.c.id == endpoint_id)
+                    .values(
+                        enabled=True,
+                        disabled_reason=None,
+                        disabled_at=None,
+                        consecutive_failures=0,
+                        failing_since=None,
+                        circuit_open_until=None,
+                        updated_at=now,
+                    )
+                )
+                change = "endpoint.enabled"
+            after = await self._endpoint(conn, project_id, endpoint_id)
+            if change and operations_project and operations_project != project_id:
+                await self._ops_event(
+                    conn,
+                    operations_project,
+                    change,
+                    {
+                        "endpoint_id": endpoint_id,
+                        "project_id": project_id,
+                        "url": after["url"],
+                        "reason": after["disabled_reason"],
+                    },
+                )
+            return after
+
+    async def release_held(self, project_id: str, endpoint_id: str) -> int:
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            ep = await self._endpoint(conn, project_id, endpoint_id)
+            if not ep["enabled"]:
+                raise Conflict("the endpoint is disabled: enable it before releasing")
+            res = await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "held")
+                .values(status="pending", next_attempt_at=now, updated_at=now)
+            )
+            if res.rowcount:
+                await self._notify(conn)
+        return int(res.rowcount)
 
     async def delete_endpoint(self, project_id: str, endpoint_id: str) -> None:
         async with self.engine.begin() as conn:
@@ -256,6 +436,9 @@ class Store:
             dsub = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint_id)
             await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
             await conn.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint_id))
+            await conn.execute(
+                delete(rate_buckets).where(rate_buckets.c.endpoint_id == endpoint_id)
+            )
             await conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id))
 
     async def rotate_secret(
@@ -267,10 +450,13 @@ class Store:
             old = [s for s in ep["old_secrets"] if s["expires_at"] > now]
             if grace_seconds > 0:
                 old.append({"secret": ep["secret"], "expires_at": now + grace_seconds})
+            sealed = _sealing.seal(
+                self.box, endpoint_id, {"secret": new_secret, "old_secrets": old}
+            )
             await conn.execute(
                 update(endpoints)
                 .where(endpoints.c.id == endpoint_id)
-                .values(secret=new_secret, old_secrets=old, updated_at=now)
+                .values(**sealed, updated_at=now)
             )
             return await self._endpoint(conn, project_id, endpoint_id)
 
@@ -286,14 +472,57 @@ class Store:
         ).first()
         if row is None:
             raise NotFound("endpoint")
-        return dict(row._mapping)
+        return _sealing.unseal(self.box, dict(row._mapping))
 
-    async def _require_project(self, conn: AsyncConnection, project_id: str) -> None:
-        found = (
-            await conn.execute(select(projects.c.id).where(projects.c.id == project_id))
-        ).first()
+    async def _require_project(
+        self, conn: AsyncConnection, project_id: str, *, for_update: bool = False
+    ) -> None:
+        stmt = select(projects.c.id).where(projects.c.id == project_id)
+        if for_update and not self.is_sqlite:
+            stmt = stmt.with_for_update()
+        found = (await conn.execute(stmt)).first()
         if found is None:
             raise NotFound("project")
+
+    async def reseal_secrets(self, *, batch: int = 200) -> dict[str, int]:
+        """Re-encrypt every endpoint secret under the box's current key (``rotate-key``).
+
+        Values already under the current key are left alone, so a run that was
+        interrupted can simply be repeated. Each batch is its own transaction.
+        """
+        box = _sealing.require_box(self.box)
+        done = {"endpoints": 0, "resealed": 0}
+        after = ""
+        while True:
+            async with self.engine.begin() as conn:
+                rows = [
+                    dict(r._mapping)
+                    for r in (
+                        await conn.execute(
+                            select(endpoints.c.id, endpoints.c.secret, endpoints.c.old_secrets)
+                            .where(endpoints.c.id > after)
+                            .order_by(endpoints.c.id)
+                            .limit(batch)
+                        )
+                    ).all()
+                ]
+                for raw in rows:
+                    done["endpoints"] += 1
+                    if not _sealing.needs_reseal(box, raw):
+                        continue
+                    plain = _sealing.unseal(box, dict(raw))
+                    sealed = _sealing.seal(
+                        box,
+                        raw["id"],
+                        {"secret": plain["secret"], "old_secrets": plain["old_secrets"] or []},
+                    )
+                    await conn.execute(
+                        update(endpoints).where(endpoints.c.id == raw["id"]).values(**sealed)
+                    )
+                    done["resealed"] += 1
+            if len(rows) < batch:
+                return done
+            after = rows[-1]["id"]
 
     # -- custom profiles -------------------------------------------------------
 
@@ -440,12 +669,14 @@ class Store:
         *,
         only_endpoint: str | None = None,
     ) -> tuple[dict[str, Any], int, bool]:
-        """Store an event and one pending delivery per matching enabled endpoint.
+        """Store an event and one delivery per matching endpoint, atomically.
 
-        Returns ``(event, deliveries, created)``. A repeated ``event_id`` returns
-        the first event with ``created=False`` and makes no deliveries.
+        Enabled endpoints get a ``pending`` delivery; disabled ones a ``held``
+        one, kept until the endpoint is re-enabled and its held deliveries are
+        released. Returns ``(event, deliveries, created)``; a repeated
+        ``event_id`` returns the first event with ``created=False`` and makes
+        no deliveries.
         """
-        now = self.clock.now()
         eid = event_id or new_id("msg")
         try:
             async with self.engine.begin() as conn:
@@ -453,52 +684,9 @@ class Store:
                     found = await self._existing_event(conn, project_id, event_id)
                     if found is not None:
                         return found
-                ep_stmt = select(endpoints.c.id, endpoints.c.event_types).where(
-                    endpoints.c.project_id == project_id, endpoints.c.enabled.is_(True)
+                event, count = await self._publish_tx(
+                    conn, project_id, event_type, payload, eid, only_endpoint
                 )
-                if only_endpoint is not None:
-                    ep_stmt = select(endpoints.c.id, endpoints.c.event_types).where(
-                        endpoints.c.project_id == project_id, endpoints.c.id == only_endpoint
-                    )
-                targets = [
-                    r.id
-                    for r in (await conn.execute(ep_stmt)).all()
-                    if only_endpoint is not None or event_types_match(r.event_types, event_type)
-                ]
-                seq = (
-                    await conn.execute(
-                        insert(events)
-                        .values(
-                            project_id=project_id,
-                            id=eid,
-                            event_type=event_type,
-                            payload=payload,
-                            created_at=now,
-                        )
-                        .returning(events.c.seq)
-                    )
-                ).scalar_one()
-                if targets:
-                    await conn.execute(
-                        insert(deliveries),
-                        [
-                            {
-                                "id": new_id("dlv"),
-                                "project_id": project_id,
-                                "event_seq": seq,
-                                "event_id": eid,
-                                "event_type": event_type,
-                                "endpoint_id": ep_id,
-                                "status": "pending",
-                                "attempt_count": 0,
-                                "next_attempt_at": now,
-                                "created_at": now,
-                                "updated_at": now,
-                            }
-                            for ep_id in targets
-                        ],
-                    )
-                    await self._notify(conn)
         except IntegrityError:
             # Lost a race with a concurrent publish of the same event_id.
             async with self.engine.connect() as conn:
@@ -506,6 +694,78 @@ class Store:
             if found is None:
                 raise
             return found
+        return event, count, True
+
+    async def _publish_tx(
+        self,
+        conn: AsyncConnection,
+        project_id: str,
+        event_type: str,
+        payload: str,
+        eid: str,
+        only_endpoint: str | None = None,
+    ) -> tuple[dict[str, Any], int]:
+        now = self.clock.now()
+        cols = (endpoints.c.id, endpoints.c.event_types, endpoints.c.filter, endpoints.c.enabled)
+        if only_endpoint is not None:
+            rows = (
+                await conn.execute(
+                    select(*cols).where(
+                        endpoints.c.project_id == project_id, endpoints.c.id == only_endpoint
+                    )
+                )
+            ).all()
+            targets = [(r.id, bool(r.enabled)) for r in rows]
+        else:
+            rows = (
+                await conn.execute(select(*cols).where(endpoints.c.project_id == project_id))
+            ).all()
+            parsed: Any = None
+            targets = []
+            for r in rows:
+                if not event_types_match(r.event_types, event_type):
+                    continue
+                if r.filter:
+                    if parsed is None:
+                        parsed = json.loads(payload)
+                    if not filters.matches(r.filter, parsed):
+                        continue
+                targets.append((r.id, bool(r.enabled)))
+        seq = (
+            await conn.execute(
+                insert(events)
+                .values(
+                    project_id=project_id,
+                    id=eid,
+                    event_type=event_type,
+                    payload=payload,
+                    created_at=now,
+                )
+                .returning(events.c.seq)
+            )
+        ).scalar_one()
+        if targets:
+            await conn.execute(
+                insert(deliveries),
+                [
+                    {
+                        "id": new_id("dlv"),
+                        "project_id": project_id,
+                        "event_seq": seq,
+                        "event_id": eid,
+                        "event_type": event_type,
+                        "endpoint_id": ep_id,
+                        "status": "pending" if enabled else "held",
+                        "attempt_count": 0,
+                        "next_attempt_at": now if enabled else None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for ep_id, enabled in targets
+                ],
+            )
+            if any(enabled for _, enabled in targets):
+                await self._notify(conn)
         event = {
             "seq": seq,
             "project_id": project_id,
@@ -514,7 +774,7 @@ class Store:
             "payload": payload,
             "created_at": now,
         }
-        return event, len(targets), True
+        return event, len(targets)
 
     async def _existing_event(
         self, conn: AsyncConnection, project_id: str, event_id: str
@@ -673,22 +933,46 @@ class Store:
 
     # -- the dispatcher's side -------------------------------------------------
 
-    async def claim(self, limit: int, lease_seconds: float) -> list[Job]:
-        """Lease up to ``limit`` due deliveries and load what sending them needs."""
+    async def claim(
+        self,
+        limit: int,
+        lease_seconds: float,
+        *,
+        inflight: Mapping[str, int] | None = None,
+        policy: HealthPolicy | None = None,
+    ) -> list[Job]:
+        """Lease up to ``limit`` due deliveries and load what sending them needs.
+
+        ``inflight`` counts this worker's requests per endpoint: endpoints at
+        their concurrency cap are not claimed, so one slow endpoint can never
+        fill every slot. Within the same transaction, claimed rows beyond an
+        endpoint's cap, its rate limit (a token bucket shared by all workers)
+        or its half-open circuit's single probe are handed straight back.
+        """
+        policy = policy or HealthPolicy()
+        inflight = inflight or {}
         now = self.clock.now()
         lease = new_id("ls")[3:]
+        params = {
+            "now": now,
+            "lease_until": now + lease_seconds,
+            "lease": lease,
+            "true": True,
+            "false": False,
+        }
         async with self.engine.begin() as conn:
-            claimed = (
-                await conn.execute(
-                    self._claim_sql,
-                    {
-                        "now": now,
-                        "lease_until": now + lease_seconds,
-                        "lease": lease,
-                        "limit": limit,
-                    },
-                )
-            ).all()
+            busy = [ep for ep, n in inflight.items() if n >= policy.endpoint_concurrency]
+            claimed = list(
+                (
+                    await conn.execute(self._claim_sql[0], {**params, "limit": limit, "busy": busy})
+                ).all()
+            )
+            if len(claimed) < limit:
+                claimed += (
+                    await conn.execute(
+                        self._claim_sql[1], {**params, "limit": limit - len(claimed)}
+                    )
+                ).all()
             if not claimed:
                 return []
             seqs = {r.event_seq for r in claimed}
@@ -698,56 +982,118 @@ class Store:
                 for r in (await conn.execute(select(events).where(events.c.seq.in_(seqs)))).all()
             }
             eps = {
-                r.id: dict(r._mapping)
+                r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
                 for r in (
                     await conn.execute(select(endpoints).where(endpoints.c.id.in_(ep_ids)))
                 ).all()
             }
-            projects_of = {e["project_id"] for e in eps.values()}
-            custom = {
-                (r.project_id, r.name): r.definition
-                for r in (
+            await self._attach_custom_profiles(conn, eps)
+            keep: list[Any] = []
+            back: dict[str, float | None] = {}  # delivery id -> next_attempt_at (None: unchanged)
+            by_endpoint: dict[str, list[Any]] = {}
+            for r in claimed:
+                by_endpoint.setdefault(r.endpoint_id, []).append(r)
+            for ep_id, rows in by_endpoint.items():
+                ep = eps[ep_id]
+                cap = ep["max_concurrency"] or policy.endpoint_concurrency
+                allowed = min(len(rows), max(0, cap - inflight.get(ep_id, 0)))
+                if ep["consecutive_failures"] >= policy.breaker_threshold and allowed:
+                    # Half-open: one probe; everyone else waits for its verdict.
+                    allowed = 1
                     await conn.execute(
-                        select(profiles.c.project_id, profiles.c.name, profiles.c.definition).where(
-                            profiles.c.project_id.in_(projects_of)
-                        )
+                        update(endpoints)
+                        .where(endpoints.c.id == ep_id)
+                        .values(circuit_open_until=now + lease_seconds)
                     )
-                ).all()
-            }
-            for e in eps.values():
-                e["profile_definition"] = custom.get((e["project_id"], e["profile"]))
-            limits = {
-                r.id: r.attempt_limit
-                for r in (
-                    await conn.execute(
-                        select(deliveries.c.id, deliveries.c.attempt_limit).where(
-                            deliveries.c.id.in_([r.id for r in claimed]),
-                            deliveries.c.attempt_limit.is_not(None),
-                        )
+                if ep["rate_limit"] and allowed:
+                    granted = await self._take_tokens(
+                        conn, ep_id, float(ep["rate_limit"]), allowed, now
                     )
-                ).all()
-            }
+                    for i, r in enumerate(rows[granted:allowed]):
+                        back[r.id] = now + (i + 1) / float(ep["rate_limit"])
+                    allowed = granted
+                keep += rows[:allowed]
+                for r in rows[allowed:]:
+                    back.setdefault(r.id, None)
+            if back:
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == lease)
+                    .values(
+                        status="pending",
+                        lease=None,
+                        next_attempt_at=func.coalesce(bindparam("b_next"), now),
+                    ),
+                    [{"b_id": k, "b_next": v} for k, v in back.items()],
+                )
         return [
             Job(
                 delivery_id=r.id,
                 lease=lease,
                 attempt_count=r.attempt_count,
-                attempt_limit=limits.get(r.id),
+                attempt_limit=r.attempt_limit,
                 endpoint=eps[r.endpoint_id],
                 event=evs[r.event_seq],
             )
-            for r in claimed
+            for r in keep
         ]
 
-    async def record(self, outcomes: Iterable[Outcome]) -> None:
-        """Write a batch of attempts and their deliveries' new state atomically.
+    async def _attach_custom_profiles(
+        self, conn: AsyncConnection, eps: dict[str, dict[str, Any]]
+    ) -> None:
+        projects_of = {e["project_id"] for e in eps.values()}
+        custom = {
+            (r.project_id, r.name): r.definition
+            for r in (
+                await conn.execute(
+                    select(profiles.c.project_id, profiles.c.name, profiles.c.definition).where(
+                        profiles.c.project_id.in_(projects_of)
+                    )
+                )
+            ).all()
+        }
+        for e in eps.values():
+            e["profile_definition"] = custom.get((e["project_id"], e["profile"]))
 
-        A delivery whose lease is no longer ours (it expired and another worker
-        took it) keeps its attempt in the log but its state is left alone.
+    async def _take_tokens(
+        self, conn: AsyncConnection, endpoint_id: str, rate: float, want: int, now: float
+    ) -> int:
+        """Take up to ``want`` tokens from the endpoint's bucket (burst: one second's worth)."""
+        burst = max(1.0, rate)
+        row = (
+            await conn.execute(
+                select(rate_buckets.c.tokens, rate_buckets.c.updated_at)
+                .where(rate_buckets.c.endpoint_id == endpoint_id)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            tokens = burst
+        else:
+            tokens = min(burst, float(row.tokens) + max(0.0, now - float(row.updated_at)) * rate)
+        granted = min(want, int(tokens))
+        values = {"tokens": tokens - granted, "updated_at": now}
+        if row is None:
+            await conn.execute(insert(rate_buckets).values(endpoint_id=endpoint_id, **values))
+        else:
+            await conn.execute(
+                update(rate_buckets)
+                .where(rate_buckets.c.endpoint_id == endpoint_id)
+                .values(**values)
+            )
+        return granted
+
+    async def record(self, outcomes: Iterable[Outcome], policy: HealthPolicy | None = None) -> None:
+        """Write a batch of attempts, their deliveries' new state and endpoint health.
+
+        One transaction. A delivery whose lease is no longer ours (it expired
+        and another worker took it) keeps its attempt in the log but its state
+        is left alone.
         """
         batch = list(outcomes)
         if not batch:
             return
+        policy = policy or HealthPolicy()
         now = self.clock.now()
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -797,6 +1143,143 @@ class Store:
                     for o in batch
                 ],
             )
+            await self._update_health(conn, batch, policy, now)
+
+    async def _update_health(
+        self, conn: AsyncConnection, batch: list[Outcome], policy: HealthPolicy, now: float
+    ) -> None:
+        # Per endpoint, in batch order: did it end on a success, and how many
+        # failures came after the last success?
+        verdict: dict[str, tuple[bool, int]] = {}
+        was_failing: set[str] = set()
+        for o in batch:
+            if o.endpoint_was_failing:
+                was_failing.add(o.endpoint_id)
+            if o.success:
+                verdict[o.endpoint_id] = (True, 0)
+            else:
+                reset, n = verdict.get(o.endpoint_id, (False, 0))
+                verdict[o.endpoint_id] = (reset, n + 1)
+        resets = [ep for ep, (r, n) in verdict.items() if r and n == 0 and ep in was_failing]
+        if resets:
+            await conn.execute(
+                update(endpoints)
+                .where(endpoints.c.id.in_(resets))
+                .values(consecutive_failures=0, failing_since=None, circuit_open_until=None)
+            )
+        failing = [(ep, r, n) for ep, (r, n) in verdict.items() if n > 0]
+        if failing:
+            base = endpoints.c.consecutive_failures
+            await conn.execute(
+                update(endpoints)
+                .where(endpoints.c.id == bindparam("b_id"))
+                .values(
+                    consecutive_failures=base * (1 - bindparam("b_reset")) + bindparam("b_n"),
+                    failing_since=case(
+                        (bindparam("b_reset") == 1, now),
+                        else_=func.coalesce(endpoints.c.failing_since, now),
+                    ),
+                    circuit_open_until=case(
+                        (
+                            base * (1 - bindparam("b_reset")) + bindparam("b_n")
+                            >= policy.breaker_threshold,
+                            now + policy.breaker_cooldown_seconds,
+                        ),
+                        else_=None,
+                    ),
+                ),
+                [{"b_id": ep, "b_reset": int(r), "b_n": n} for ep, r, n in failing],
+            )
+        gone = {o.endpoint_id: o.disable_reason for o in batch if o.disable_reason}
+        long_failing = [ep for ep, _r, n in failing if n > 0]
+        disabled: list[tuple[str, str, str]] = []
+        if long_failing:
+            cutoff = now - policy.disable_after_seconds
+            rows = (
+                await conn.execute(
+                    select(endpoints.c.id, endpoints.c.project_id, endpoints.c.failing_since).where(
+                        endpoints.c.id.in_(long_failing),
+                        endpoints.c.enabled.is_(True),
+                        endpoints.c.failing_since <= cutoff,
+                    )
+                )
+            ).all()
+            for r in rows:
+                days = (now - float(r.failing_since)) / 86400
+                gone.setdefault(r.id, f"failing continuously for {days:.1f} days")
+        for ep_id, reason in gone.items():
+            if await self._disable(conn, ep_id, reason, now):
+                disabled.append((ep_id, reason, ""))
+        if policy.operations_project:
+            await self._operational_events(conn, batch, disabled, policy.operations_project)
+
+    async def _disable(
+        self, conn: AsyncConnection, endpoint_id: str, reason: str, now: float
+    ) -> bool:
+        """Disable an endpoint and hold its pending deliveries. False if already disabled."""
+        res = await conn.execute(
+            update(endpoints)
+            .where(endpoints.c.id == endpoint_id, endpoints.c.enabled.is_(True))
+            .values(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
+        )
+        if not res.rowcount:
+            return False
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "pending")
+            .values(status="held", next_attempt_at=None, updated_at=now)
+        )
+        return True
+
+    async def _operational_events(
+        self,
+        conn: AsyncConnection,
+        batch: list[Outcome],
+        disabled: list[tuple[str, str, str]],
+        ops_project: str,
+    ) -> None:
+        """Publish state changes into the operator's project, as ordinary events."""
+        for ep_id, reason, _ in disabled:
+            ep = (await conn.execute(select(endpoints).where(endpoints.c.id == ep_id))).first()
+            if ep is None or ep.project_id == ops_project:
+                continue
+            await self._ops_event(
+                conn,
+                ops_project,
+                "endpoint.disabled",
+                {
+                    "endpoint_id": ep_id,
+                    "project_id": ep.project_id,
+                    "url": ep.url,
+                    "reason": reason,
+                },
+            )
+        for o in batch:
+            if o.status == "failed" and o.project_id != ops_project:
+                await self._ops_event(
+                    conn,
+                    ops_project,
+                    "delivery.exhausted",
+                    {
+                        "delivery_id": o.delivery_id,
+                        "event_id": o.event_id,
+                        "endpoint_id": o.endpoint_id,
+                        "project_id": o.project_id,
+                        "attempts": o.number,
+                        "last_status_code": o.status_code,
+                        "last_error": o.error,
+                    },
+                )
+
+    async def _ops_event(
+        self, conn: AsyncConnection, ops_project: str, event_type: str, payload: dict[str, Any]
+    ) -> None:
+        exists = (
+            await conn.execute(select(projects.c.id).where(projects.c.id == ops_project))
+        ).first()
+        if exists is not None:
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            await self._publish_tx(conn, ops_project, event_type, body, new_id("msg"))
 
     async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
         """Heartbeat: keep a live worker's long deliveries from being claimed again."""
@@ -832,7 +1315,7 @@ class Store:
 
         Works in bounded batches, each its own short transaction, so a purge of
         millions of rows never holds a long lock. Events with a delivery still
-        pending or in flight are kept whatever their age.
+        pending, in flight or held are kept whatever their age.
         """
         cutoff = self.clock.now() - older_than_seconds
         removed = {"attempts": 0, "events": 0}
@@ -845,7 +1328,7 @@ class Store:
                 break
         active = select(deliveries.c.event_seq).where(
             deliveries.c.event_seq == events.c.seq,
-            deliveries.c.status.in_(("pending", "delivering")),
+            deliveries.c.status.in_(("pending", "delivering", "held")),
         )
         for _ in range(max_batches):
             async with self.engine.begin() as conn:
@@ -912,8 +1395,11 @@ class Store:
 
 
 __all__ = [
+    "KEY_SCOPES",
     "Conflict",
+    "HealthPolicy",
     "Job",
+    "LimitReached",
     "NotFound",
     "Outcome",
     "Page",

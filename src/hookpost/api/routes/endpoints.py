@@ -15,6 +15,7 @@ from hookpost.api.schemas import (
     ListOut,
     RecoverIn,
     RecoverOut,
+    ReleasedOut,
     RotateIn,
     TestIn,
 )
@@ -63,7 +64,7 @@ async def create_endpoint(
     values = body.model_dump(exclude={"secret"})
     values["event_types"] = values["event_types"] or []
     values["headers"] = values["headers"] or {}
-    row = await store.create_endpoint(project_id, {**values, "secret": secret, "filter": None})
+    row = await store.create_endpoint(project_id, {**values, "secret": secret})
     return {**render.endpoint(row), "secret": secret}
 
 
@@ -84,17 +85,23 @@ async def get_endpoint(
 
 @router.patch("/{endpoint_id}", response_model=EndpointOut)
 async def update_endpoint(
-    project_id: ProjectScope, endpoint_id: str, body: EndpointPatch, store: StoreDep
+    project_id: ProjectScope,
+    endpoint_id: str,
+    body: EndpointPatch,
+    store: StoreDep,
+    request: Request,
 ) -> dict[str, Any]:
     values = body.model_dump(exclude_unset=True)
-    for not_null in ("url", "description", "enabled"):
+    for not_null in ("url", "description", "enabled", "ordering"):
         if not_null in values and values[not_null] is None:
             raise HTTPException(422, f"{not_null}: may not be null")
     if "event_types" in values:
         values["event_types"] = values["event_types"] or []
     if "headers" in values:
         values["headers"] = values["headers"] or {}
-    return render.endpoint(await store.update_endpoint(project_id, endpoint_id, values))
+    ops = request.app.state.settings.operations_project
+    row = await store.update_endpoint(project_id, endpoint_id, values, operations_project=ops)
+    return render.endpoint(row)
 
 
 @router.delete("/{endpoint_id}", status_code=204, response_class=Response)
@@ -143,3 +150,13 @@ async def send_test(
     )
     wake(request)
     return {**render.event(event), "deliveries": count}
+
+
+@router.post("/{endpoint_id}/release-held", status_code=202, response_model=ReleasedOut)
+async def release_held(
+    project_id: ProjectScope, endpoint_id: str, store: StoreDep, request: Request
+) -> dict[str, Any]:
+    """Queue every delivery held while the endpoint was disabled (409 while it still is)."""
+    n = await store.release_held(project_id, endpoint_id)
+    wake(request)
+    return {"released": n}
