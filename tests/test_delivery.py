@@ -177,8 +177,10 @@ async def test_recover_resends_failed_since(hookpost: Hookpost, receiver: Receiv
         f"/api/v1/projects/{pid}/endpoints/{ep['id']}/recover", json={"since": since.isoformat()}
     )
     assert r.status_code == 202, r.text
-    assert r.json() == {"recovered": 2}
+    assert r.json()["recovered"] == 2 and r.json()["total"] == 2
     await receiver.wait_for(4, "/r")
+    job = (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs/{r.json()['id']}")).json()
+    assert (job["status"], job["done"]) == ("succeeded", 2)
     for d in await hookpost.deliveries(pid, endpoint_id=ep["id"]):
         await hookpost.wait_status(pid, d["id"], "succeeded")
     for d in await hookpost.deliveries(pid, endpoint_id=other["id"]):
@@ -189,7 +191,7 @@ async def test_recover_resends_failed_since(hookpost: Hookpost, receiver: Receiv
     r = await hookpost.http.post(
         f"/api/v1/projects/{pid}/endpoints/{other['id']}/recover", json={"since": later.isoformat()}
     )
-    assert r.json() == {"recovered": 0}
+    assert r.json()["recovered"] == 0 and r.json()["status"] == "succeeded"
 
 
 async def test_idempotent_publish(hookpost: Hookpost, receiver: Receiver) -> None:

@@ -277,3 +277,32 @@ async def test_auto_disable_emits_operational_event(
     (note,) = await receiver.wait_for(1, "/ops")
     body = note.body.decode()
     assert '"type":"endpoint.disabled"' in body and ep["id"] in body
+
+
+async def test_project_wide_recover_job(hookpost: Hookpost, receiver: Receiver) -> None:
+    pid, _ = await hookpost.project()
+    await hookpost.endpoint(pid, receiver.on("/a", [500]), max_attempts=1)
+    await hookpost.endpoint(pid, receiver.on("/b", [500]), max_attempts=1)
+    for i in range(3):
+        await hookpost.publish(pid, event_id=f"p{i}")
+    await receiver.wait_for(6)
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(pid, d["id"], "failed")
+    receiver.on("/a", [200])
+    receiver.on("/b", [200])
+    r = await hookpost.http.post(
+        f"/api/v1/projects/{pid}/recover", json={"since": "2000-01-01T00:00:00Z"}
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["total"] == 6 and r.json()["kind"] == "recover"
+    await receiver.wait_for(12)
+    for _ in range(100):
+        job = (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs/{r.json()['id']}")).json()
+        if job["status"] == "succeeded":
+            break
+        await asyncio.sleep(0.02)
+    assert (job["status"], job["done"], job["total"]) == ("succeeded", 6, 6)
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(pid, d["id"], "succeeded")
+    listed = (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs")).json()["data"]
+    assert [j["id"] for j in listed] == [job["id"]]

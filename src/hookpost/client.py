@@ -144,6 +144,26 @@ class _Api(Generic[R]):
             "POST", f"/api/v1/projects/{project_id}/endpoints/{endpoint_id}/recover", json=body
         )
 
+    def recover_project(
+        self,
+        project_id: str,
+        since: str | datetime,
+        until: str | datetime | None = None,
+        endpoint_id: str | None = None,
+    ) -> R:
+        """Queue a job resending failed deliveries of the project (or one endpoint)."""
+        body = _clean(
+            {
+                "since": since.isoformat() if isinstance(since, datetime) else since,
+                "until": until.isoformat() if isinstance(until, datetime) else until,
+                "endpoint_id": endpoint_id,
+            }
+        )
+        return self._call("POST", f"/api/v1/projects/{project_id}/recover", json=body)
+
+    def get_job(self, project_id: str, job_id: str) -> R:
+        return self._call("GET", f"/api/v1/projects/{project_id}/jobs/{job_id}")
+
     def send_test(
         self,
         project_id: str,

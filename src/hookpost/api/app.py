@@ -8,22 +8,30 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
 from hookpost import __version__
 from hookpost.api import errors
+from hookpost.api.destinations import DestinationPolicy
+from hookpost.api.ratelimit import RateLimiter
 from hookpost.api.routes import (
+    api_keys,
     deliveries,
     endpoints,
     event_types,
     events,
+    jobs,
     profiles,
     projects,
     system,
 )
 from hookpost.config import Settings
 from hookpost.core.clock import Clock
-from hookpost.delivery import Dispatcher
+from hookpost.core.crypto import SecretBox
+from hookpost.core.keyfile import load_secret_box
+from hookpost.core.netguard import NetGuard
+from hookpost.delivery import Dispatcher, Sender
 from hookpost.store import Store
 from hookpost.store.migrate import check_schema
 
@@ -37,10 +45,18 @@ def create_app(
     clock: Clock | None = None,
     run_workers: bool | None = None,
     check_migrations: bool = True,
+    box: SecretBox | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> FastAPI:
-    """Build the app. ``run_workers`` starts the dispatcher inside the server process."""
+    """Build the app. ``run_workers`` starts the dispatcher inside the server process.
+
+    ``box`` encrypts endpoint secrets when the app makes its own store (default:
+    from ``settings``); ``resolver`` replaces DNS for the SSRF checks at
+    registration and delivery (tests answer from a table, never the network).
+    """
     settings = settings or Settings.from_env()
     workers = settings.workers if run_workers is None else run_workers
+    guard = NetGuard.from_text(settings.allowed_networks)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,11 +64,15 @@ def create_app(
             await check_schema(settings.database_url)
         own_store = store is None
         app.state.store = store or Store.from_url(
-            settings.database_url, clock, sqlite_synchronous=settings.sqlite_synchronous
+            settings.database_url,
+            clock,
+            box=box or load_secret_box(settings),
+            sqlite_synchronous=settings.sqlite_synchronous,
         )
         task: asyncio.Task[Any] | None = None
         if workers:
-            dispatcher = Dispatcher(app.state.store, settings, clock=clock)
+            sender = Sender.from_settings(settings, resolver=resolver)
+            dispatcher = Dispatcher(app.state.store, settings, clock=clock, sender=sender)
             app.state.dispatcher = dispatcher
             task = asyncio.create_task(dispatcher.run(), name="hookpost-dispatcher")
         try:
@@ -74,9 +94,25 @@ def create_app(
     )
     app.state.settings = settings
     app.state.dispatcher = None
+    app.state.rate_limiter = RateLimiter(settings.api_rate_limit)
+    app.state.destinations = DestinationPolicy.create(
+        guard,
+        resolver,
+        https_only=settings.https_only,
+        dns_timeout=settings.dns_timeout_seconds,
+    )
     errors.install(app)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (projects, endpoints, events, deliveries, event_types, profiles):
-        app.include_router(module.router, prefix="/api/v1")
+    for module in (
+        projects,
+        api_keys,
+        endpoints,
+        events,
+        deliveries,
+        event_types,
+        profiles,
+        jobs,
+    ):
+        app.include_router(module.router, prefix="/api/v1", responses=errors.documented_errors())
     app.include_router(system.router)
     return app

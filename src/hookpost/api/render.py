@@ -99,3 +99,21 @@ def attempt(row: dict[str, Any]) -> dict[str, Any]:
         "response_headers": row["response_headers"],
         "response_body": row["response_body"],
     }
+
+
+def job(row: dict[str, Any]) -> dict[str, Any]:
+    params = dict(row["params"])
+    for key in ("since", "until"):
+        if params.get(key) is not None:
+            params[key] = iso(params[key])
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "total": row["total"],
+        "done": row["done"],
+        "params": params,
+        "error": row["error"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }

@@ -115,6 +115,28 @@ class ProjectCreated(ProjectOut):
     api_key: str = Field(description="Shown only once.")
 
 
+class ApiKeyIn(_In):
+    scope: Literal["full", "read", "publish"] = Field(
+        default="full",
+        description="full: everything in the project; read: GET only; "
+        "publish: only POST .../events.",
+    )
+    name: str = Field(default="", max_length=200, description="A label, e.g. 'billing backend'.")
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    scope: str
+    prefix: str = Field(description="The key's first characters, to recognise it by.")
+    created_at: str
+    revoked_at: str | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="Shown only once; hookpost keeps only its hash.")
+
+
 class EndpointIn(_In):
     url: str
     event_types: list[Subscription] | None = Field(
@@ -253,8 +275,24 @@ class RecoverIn(_In):
     until: datetime | None = None
 
 
-class RecoverOut(BaseModel):
-    recovered: int
+class ProjectRecoverIn(RecoverIn):
+    endpoint_id: str | None = Field(default=None, max_length=40)
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    total: int
+    done: int
+    params: dict[str, Any]
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+class RecoverOut(JobOut):
+    recovered: int = Field(description="How many failed deliveries the job resends (= total).")
 
 
 class TestIn(_In):

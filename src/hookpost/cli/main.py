@@ -13,11 +13,14 @@ import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hookpost.config import Settings
+
+if TYPE_CHECKING:
+    from hookpost.core.crypto import SecretBox
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -46,6 +49,17 @@ def _admin_token(settings: Settings) -> tuple[str, bool]:
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
     return token, True
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    """The key ring, made (and its file created) before anything starts."""
+    from hookpost.core.crypto import SecretKeyError
+    from hookpost.core.keyfile import load_secret_box
+
+    try:
+        return load_secret_box(settings)
+    except (SecretKeyError, ValueError, OSError) as exc:
+        raise click.UsageError(f"HOOKPOST_SECRET_KEY: {exc}") from None
 
 
 def _check_schema(settings: Settings) -> None:
@@ -144,13 +158,14 @@ def serve(
     settings = settings.with_(admin_token=token)
     _setup_logging(log_level)
     _check_schema(settings)
+    box = _secret_box(settings)
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"hookpost {'API' if no_workers else 'API + workers'} on {base}")
     click.echo(f"  API docs:    {base}/docs")
     click.echo(f"  database:    {_redact(settings.database_url)}")
     if generated:
         click.echo(f"  admin token: {token}   (kept in {settings.data_dir}/.hookpost/admin_token)")
-    app = create_app(settings, check_migrations=False)
+    app = create_app(settings, check_migrations=False, box=box)
     uvicorn.run(
         app,
         host=settings.host,
@@ -172,10 +187,11 @@ def worker(database_url: str | None, log_level: str) -> None:
     settings = _settings(database_url=database_url)
     _setup_logging(log_level)
     _check_schema(settings)
+    box = _secret_box(settings)
 
     async def run() -> None:
         store = Store.from_url(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+            settings.database_url, box=box, sqlite_synchronous=settings.sqlite_synchronous
         )
         dispatcher = Dispatcher(store, settings)
         loop = asyncio.get_running_loop()
@@ -188,6 +204,60 @@ def worker(database_url: str | None, log_level: str) -> None:
 
     click.echo("hookpost worker: delivering (Ctrl-C to stop)")
     asyncio.run(run())
+
+
+@main.command("rotate-key")
+@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
+@click.option(
+    "--generate",
+    is_flag=True,
+    help="First make a new key (in the key file; with HOOKPOST_SECRET_KEY set, print one).",
+)
+def rotate_key(database_url: str | None, generate: bool) -> None:
+    """Re-encrypt every endpoint secret under the current key.
+
+    \b
+    Key file (the default): `hookpost rotate-key --generate` adds a new current
+    key to <data dir>/.hookpost/secret_key (former keys stay for decryption),
+    re-encrypts, and running processes pick the new key up when restarted.
+    HOOKPOST_SECRET_KEY: set the new key there and the former one in
+    HOOKPOST_SECRET_KEY_OLD on every process, restart them, then run this.
+    """
+    from hookpost.core.crypto import generate_key
+    from hookpost.core.keyfile import add_key_to_file, key_path
+    from hookpost.store import Store
+
+    settings = _settings(database_url=database_url)
+    if generate and settings.secret_key:
+        click.echo("HOOKPOST_SECRET_KEY is set, so the key lives in the environment. A new key:")
+        click.echo(f"  {generate_key()}")
+        click.echo(
+            "Set it as HOOKPOST_SECRET_KEY and the current one as HOOKPOST_SECRET_KEY_OLD on "
+            "every hookpost process, restart them, then run `hookpost rotate-key`."
+        )
+        return
+    _check_schema(settings)
+    if generate:
+        kid = add_key_to_file(settings)
+        click.echo(f"new key {kid} in {key_path(settings)}")
+    box = _secret_box(settings)
+
+    async def run() -> dict[str, int]:
+        store = Store.from_url(
+            settings.database_url, box=box, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        try:
+            return await store.reseal_secrets()
+        finally:
+            await store.close()
+
+    done = asyncio.run(run())
+    click.echo(
+        f"re-encrypted {done['resealed']} of {done['endpoints']} endpoints' secrets "
+        f"under key {box.key_id}"
+    )
+    if generate:
+        click.echo("restart running hookpost processes so they use the new key")
 
 
 @main.command()
@@ -218,6 +288,58 @@ def send(
         except HookpostError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.option(
+    "--url", "base_url", envvar="HOOKPOST_URL", default="http://127.0.0.1:8000", show_default=True
+)
+@click.option(
+    "--token", envvar="HOOKPOST_TOKEN", required=True, help="A project API key or the admin token."
+)
+@click.option("--project", "project_id", envvar="HOOKPOST_PROJECT", required=True)
+@click.option("--endpoint", "endpoint_id", default=None, help="Only this endpoint's deliveries.")
+@click.option("--since", required=True, help="ISO 8601 time: resend failures created since then.")
+@click.option("--until", default=None, help="ISO 8601 time (default: now).")
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Follow the job's progress."
+)
+def recover(
+    base_url: str,
+    token: str,
+    project_id: str,
+    endpoint_id: str | None,
+    since: str,
+    until: str | None,
+    wait: bool,
+) -> None:
+    """Resend failed deliveries in bulk, as a background job with a progress bar."""
+    import time
+
+    from rich.progress import Progress
+
+    from hookpost.client import Client, HookpostError
+
+    body: dict[str, Any] = {"since": since, "until": until, "endpoint_id": endpoint_id}
+    with Client(base_url, token=token) as client:
+        try:
+            job = client.recover_project(project_id, **body)
+        except HookpostError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"job {job['id']}: {job['total']} failed deliveries to resend")
+        if not wait:
+            return
+        with Progress() as progress:
+            bar = progress.add_task("resending", total=max(job["total"], 1))
+            deadline = time.monotonic() + 3600
+            while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+                time.sleep(0.5)
+                job = client.get_job(project_id, job["id"])
+                progress.update(bar, completed=job["done"])
+            progress.update(bar, completed=max(job["total"], 1))
+    click.echo(f"job {job['id']} {job['status']}: {job['done']} of {job['total']} queued again")
+    if job["status"] != "succeeded":
+        sys.exit(1)
 
 
 @main.command()

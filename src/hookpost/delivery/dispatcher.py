@@ -88,6 +88,7 @@ class Dispatcher:
             asyncio.create_task(self._record_loop(), name="hookpost-recorder"),
             asyncio.create_task(self._heartbeat_loop(), name="hookpost-heartbeat"),
         ]
+        helpers.append(asyncio.create_task(self._jobs_loop(), name="hookpost-jobs"))
         if self.settings.retention_days > 0:
             helpers.append(asyncio.create_task(self._retention_loop(), name="hookpost-retention"))
         listener = self.store.listener(self.settings.database_url, self.wake)
@@ -168,6 +169,21 @@ class Dispatcher:
                 await self.store.extend_leases(list(self._leases), self.settings.lease_seconds)
             except Exception:
                 log.warning("lease heartbeat failed", exc_info=True)
+
+    async def _jobs_loop(self) -> None:
+        """Run queued bulk jobs (recover) in bounded batches, one at a time."""
+        while True:
+            try:
+                job = await self.store.claim_job(self.settings.lease_seconds)
+                while job is not None and job["status"] == "running":
+                    job = await self.store.run_job_batch(job, self.settings.lease_seconds)
+                    self._wake.set()  # the recovered deliveries are due now
+                    await asyncio.sleep(0)
+                if job is not None:
+                    continue  # there may be more queued
+            except Exception:
+                log.warning("bulk job step failed; it will be resumed", exc_info=True)
+            await asyncio.sleep(self.settings.poll_interval)
 
     async def _retention_loop(self) -> None:
         while True:

@@ -206,3 +206,24 @@ rate_buckets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", Epoch, nullable=False),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # Background bulk actions (recover = resend failed deliveries in a window),
+    # run by any worker in batches; progress is visible through the API.
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | succeeded | failed
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, server_default="0"),
+    Column("cursor", String(40)),  # last delivery id processed
+    Column("lease_until", Epoch),
+    Column("error", Text),
+    Column("created_at", Epoch, nullable=False),
+    Column("updated_at", Epoch, nullable=False),
+    Index("ix_jobs_project", "project_id", "id"),
+    Index("ix_jobs_status", "status", "created_at"),
+)

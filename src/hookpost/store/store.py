@@ -33,6 +33,7 @@ from hookpost.store.models import (
     endpoints,
     event_types,
     events,
+    jobs,
     profiles,
     projects,
     rate_buckets,
@@ -190,10 +191,11 @@ class Store:
 
     async def create_project(self, name: str) -> tuple[dict[str, Any], str]:
         now = self.clock.now()
-        project = {"id": new_id("proj"), "name": name, "created_at": now}
+        project_id = new_id("proj")
+        project: dict[str, Any] = {"id": project_id, "name": name, "created_at": now}
         async with self.engine.begin() as conn:
             await conn.execute(insert(projects).values(**project))
-            _row, key = await self._insert_key(conn, project["id"], "full", "default", now)
+            _row, key = await self._insert_key(conn, project_id, "full", "default", now)
         return project, key
 
     async def _insert_key(
@@ -308,6 +310,7 @@ class Store:
             await conn.execute(delete(endpoints).where(endpoints.c.project_id == project_id))
             await conn.execute(delete(profiles).where(profiles.c.project_id == project_id))
             await conn.execute(delete(event_types).where(event_types.c.project_id == project_id))
+            await conn.execute(delete(jobs).where(jobs.c.project_id == project_id))
             await conn.execute(delete(api_keys).where(api_keys.c.project_id == project_id))
             res = await conn.execute(delete(projects).where(projects.c.id == project_id))
             if res.rowcount == 0:
@@ -345,9 +348,7 @@ class Store:
                         f"the project has reached its limit of {max_endpoints} endpoints "
                         "(HOOKPOST_MAX_ENDPOINTS_PER_PROJECT)"
                     )
-            await conn.execute(
-                insert(endpoints).values(**_sealing.seal(self.box, row["id"], row))
-            )
+            await conn.execute(insert(endpoints).values(**_sealing.seal(self.box, row["id"], row)))
             return await self._endpoint(conn, project_id, row["id"])
 
     async def list_endpoints(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
@@ -903,33 +904,140 @@ class Store:
             await self._notify(conn)
         return await self.get_delivery(project_id, delivery_id)
 
-    async def recover(
-        self, project_id: str, endpoint_id: str, since: float, until: float | None
-    ) -> int:
-        """Resend every failed delivery of an endpoint created in ``[since, until)``."""
-        now = self.clock.now()
+    def _recover_conditions(self, params: dict[str, Any], project_id: str) -> list[Any]:
         conds = [
-            deliveries.c.endpoint_id == endpoint_id,
+            deliveries.c.project_id == project_id,
             deliveries.c.status == "failed",
-            deliveries.c.created_at >= since,
+            deliveries.c.created_at >= params["since"],
         ]
-        if until is not None:
-            conds.append(deliveries.c.created_at < until)
+        if params.get("endpoint_id"):
+            conds.append(deliveries.c.endpoint_id == params["endpoint_id"])
+        if params.get("until") is not None:
+            conds.append(deliveries.c.created_at < params["until"])
+        return conds
+
+    async def create_recover_job(
+        self, project_id: str, endpoint_id: str | None, since: float, until: float | None
+    ) -> dict[str, Any]:
+        """Queue a background job resending failed deliveries created in ``[since, until)``.
+
+        ``total`` is counted now; a worker does the work in bounded batches.
+        """
+        now = self.clock.now()
+        params = {"endpoint_id": endpoint_id, "since": since, "until": until}
         async with self.engine.begin() as conn:
-            await self._endpoint(conn, project_id, endpoint_id)
-            res = await conn.execute(
-                update(deliveries)
-                .where(and_(*conds))
-                .values(
-                    status="pending",
-                    next_attempt_at=now,
-                    attempt_limit=deliveries.c.attempt_count + 1,
-                    updated_at=now,
+            await self._require_project(conn, project_id)
+            if endpoint_id is not None:
+                await self._endpoint(conn, project_id, endpoint_id)
+            total = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(and_(*self._recover_conditions(params, project_id)))
                 )
-            )
-            if res.rowcount:
+            ).scalar_one()
+            job = {
+                "id": new_id("job"),
+                "project_id": project_id,
+                "kind": "recover",
+                "params": params,
+                "status": "queued" if total else "succeeded",
+                "total": int(total),
+                "done": 0,
+                "cursor": None,
+                "lease_until": None,
+                "error": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            await conn.execute(insert(jobs).values(**job))
+            if total:
                 await self._notify(conn)
-        return int(res.rowcount)
+        return job
+
+    async def get_job(self, project_id: str, job_id: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(jobs).where(jobs.c.id == job_id, jobs.c.project_id == project_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("job")
+        return dict(row._mapping)
+
+    async def list_jobs(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
+        stmt = select(jobs).where(jobs.c.project_id == project_id)
+        return await self._page(stmt, jobs.c.id, limit, cursor)
+
+    async def claim_job(self, lease_seconds: float) -> dict[str, Any] | None:
+        """Take the oldest queued job (or one whose worker died) for this worker."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(jobs.c.id)
+                    .where(
+                        (jobs.c.status == "queued")
+                        | ((jobs.c.status == "running") & (jobs.c.lease_until < now))
+                    )
+                    .order_by(jobs.c.created_at)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+            ).first()
+            if row is None:
+                return None
+            await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == row.id)
+                .values(status="running", lease_until=now + lease_seconds, updated_at=now)
+            )
+            job = (await conn.execute(select(jobs).where(jobs.c.id == row.id))).first()
+        return None if job is None else dict(job._mapping)
+
+    async def run_job_batch(
+        self, job: dict[str, Any], lease_seconds: float, batch: int = 500
+    ) -> dict[str, Any]:
+        """Do one bounded step of a recover job in its own short transaction."""
+        now = self.clock.now()
+        conds = self._recover_conditions(job["params"], job["project_id"])
+        if job["cursor"]:
+            conds.append(deliveries.c.id > job["cursor"])
+        async with self.engine.begin() as conn:
+            ids = [
+                r.id
+                for r in (
+                    await conn.execute(
+                        select(deliveries.c.id)
+                        .where(and_(*conds))
+                        .order_by(deliveries.c.id)
+                        .limit(batch)
+                    )
+                ).all()
+            ]
+            if ids:
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(ids), deliveries.c.status == "failed")
+                    .values(
+                        status="pending",
+                        next_attempt_at=now,
+                        attempt_limit=deliveries.c.attempt_count + 1,
+                        updated_at=now,
+                    )
+                )
+                await self._notify(conn)
+            finished = len(ids) < batch
+            values = {
+                "done": job["done"] + len(ids),
+                "cursor": ids[-1] if ids else job["cursor"],
+                "status": "succeeded" if finished else "running",
+                "lease_until": None if finished else now + lease_seconds,
+                "updated_at": now,
+            }
+            await conn.execute(update(jobs).where(jobs.c.id == job["id"]).values(**values))
+        return {**job, **values}
 
     # -- the dispatcher's side -------------------------------------------------
 

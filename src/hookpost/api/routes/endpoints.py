@@ -58,13 +58,19 @@ def wake(request: Request) -> None:
 
 @router.post("", status_code=201, response_model=EndpointCreated)
 async def create_endpoint(
-    project_id: ProjectScope, body: EndpointIn, store: StoreDep
+    project_id: ProjectScope, body: EndpointIn, store: StoreDep, request: Request
 ) -> dict[str, Any]:
+    """409 ``limit_reached`` once the project has HOOKPOST_MAX_ENDPOINTS_PER_PROJECT endpoints."""
+    await request.app.state.destinations.check(body.url)
     secret = _secret_for(await profile_for(store, project_id, body.profile), body.secret)
     values = body.model_dump(exclude={"secret"})
     values["event_types"] = values["event_types"] or []
     values["headers"] = values["headers"] or {}
-    row = await store.create_endpoint(project_id, {**values, "secret": secret})
+    row = await store.create_endpoint(
+        project_id,
+        {**values, "secret": secret},
+        max_endpoints=request.app.state.settings.max_endpoints_per_project,
+    )
     return {**render.endpoint(row), "secret": secret}
 
 
@@ -95,6 +101,8 @@ async def update_endpoint(
     for not_null in ("url", "description", "enabled", "ordering"):
         if not_null in values and values[not_null] is None:
             raise HTTPException(422, f"{not_null}: may not be null")
+    if values.get("url"):
+        await request.app.state.destinations.check(values["url"])
     if "event_types" in values:
         values["event_types"] = values["event_types"] or []
     if "headers" in values:
@@ -125,10 +133,11 @@ async def rotate_secret(
 async def recover(
     project_id: ProjectScope, endpoint_id: str, body: RecoverIn, store: StoreDep, request: Request
 ) -> dict[str, Any]:
+    """Queue a background job resending the endpoint's failed deliveries in the window."""
     until = body.until.timestamp() if body.until else None
-    n = await store.recover(project_id, endpoint_id, body.since.timestamp(), until)
+    job = await store.create_recover_job(project_id, endpoint_id, body.since.timestamp(), until)
     wake(request)
-    return {"recovered": n}
+    return {**render.job(job), "recovered": job["total"]}
 
 
 @router.post("/{endpoint_id}/test", status_code=202, response_model=EventAccepted)
