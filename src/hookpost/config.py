@@ -46,6 +46,8 @@ class Settings:
     disable_after_seconds: float = 5 * 86400
     #: Project id that receives operational events (endpoint.disabled, delivery.exhausted, ...).
     operations_project: str | None = None
+    #: /readyz fails when the embedded dispatcher has not turned for this long.
+    stall_seconds: float = 30.0
     #: Fallback polling interval when nothing wakes the dispatcher.
     poll_interval: float = 1.0
     default_timeout_seconds: float = 15.0
@@ -76,6 +78,9 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     #: Former keys (comma-separated), still accepted for decryption after a rotation.
     secret_key_old: str | None = field(default=None, repr=False)
+    #: Signs dashboard sessions and customer-portal links; when unset, derived from
+    #: the admin token (see hookpost.dashboard.keys).
+    dashboard_key: str | None = field(default=None, repr=False)
     #: The "plan limit": endpoints one project may have (0 = unlimited).
     max_endpoints_per_project: int = 100
     #: Requests per second per API key (token bucket, burst of one second; 0 = off).

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import secrets
 import signal
@@ -31,9 +30,9 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from hookpost.logs import setup_logging
+
+    setup_logging(level)
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:

@@ -64,6 +64,8 @@ class Dispatcher:
         #: Endpoint id -> this worker's requests to it in flight (isolation cap).
         self._per_endpoint: Counter[str] = Counter()
         self.policy = self.settings.health_policy
+        #: monotonic time of the last claim-loop turn; /readyz reports a stall.
+        self.last_tick = time.monotonic()
 
     # -- control -------------------------------------------------------------
 
@@ -130,10 +132,15 @@ class Dispatcher:
     async def _claim_loop(self) -> None:
         s = self.settings
         while not self._stopping.is_set():
+            self.last_tick = time.monotonic()
+            metrics.last_claim.set_to_current_time()
+            metrics.inflight.set(self._inflight)
             room = s.delivery_concurrency - self._inflight
             if room <= 0:
                 self._room.clear()
-                await self._room.wait()
+                # Bounded wait, so the loop keeps ticking (readiness) while full.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), s.poll_interval)
                 continue
             self._wake.clear()
             try:
@@ -230,12 +237,34 @@ class Dispatcher:
             batch = [first]
             while len(batch) < _RECORD_BATCH and not self._results.empty():
                 batch.append(self._results.get_nowait())
+            self._log_outcomes(batch)
             try:
                 await self._record_with_retry(batch)
             finally:
                 for _ in batch:
                     self._results.task_done()
                 self._release([o.lease for o in batch], [o.endpoint_id for o in batch])
+
+    @staticmethod
+    def _log_outcomes(batch: list[Outcome]) -> None:
+        """One line per attempt at debug, per failure at info; ids only, no bodies."""
+        debug = log.isEnabledFor(logging.DEBUG)
+        for o in batch:
+            if o.success and not debug:
+                continue
+            fields = {
+                "delivery_id": o.delivery_id,
+                "event_id": o.event_id,
+                "endpoint_id": o.endpoint_id,
+                "attempt": o.number,
+                "status_code": o.status_code,
+                "duration_ms": round(o.duration_ms, 1),
+                "delivery_status": o.status,
+            }
+            if o.success:
+                log.debug("delivered", extra=fields)
+            else:
+                log.info("attempt failed: %s", o.error, extra=fields)
 
     async def _record_with_retry(self, batch: list[Outcome]) -> None:
         for delay in (0.1, 0.5, 2.0, 5.0, None):
@@ -348,6 +377,7 @@ class Dispatcher:
             endpoint_was_failing=bool(ep.get("consecutive_failures"))
             or ep.get("circuit_open_until") is not None,
             disable_reason="receiver answered 410 Gone" if gone else None,
+            profile=str(ep["profile"]),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.store import _backend
 
@@ -28,6 +30,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert head is not None
@@ -45,6 +48,15 @@ async def current_revision(url: str) -> str | None:
             return await conn.run_sync(_read)
     finally:
         await engine.dispose()
+
+
+async def schema_is_current(conn: AsyncConnection) -> bool:
+    """Is the database behind ``conn`` at this code's schema head?"""
+
+    def _read(sync_conn: Connection) -> str | None:
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    return await conn.run_sync(_read) == head_revision()
 
 
 class SchemaMismatch(RuntimeError):

@@ -17,7 +17,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -125,6 +137,7 @@ class Outcome:
     endpoint_was_failing: bool = False
     #: Set when the answer demands disabling the endpoint (410 Gone).
     disable_reason: str | None = None
+    profile: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1460,6 +1473,45 @@ class Store:
                 break
         return removed
 
+    async def queue_stats(self) -> dict[str, float]:
+        """Queue depth and age for metrics: bounded, index-driven queries."""
+        now = self.clock.now()
+        out: dict[str, float] = {}
+        async with self.engine.connect() as conn:
+            for state, cond in (
+                ("due", (deliveries.c.status == "pending") & (deliveries.c.next_attempt_at <= now)),
+                (
+                    "scheduled",
+                    (deliveries.c.status == "pending") & (deliveries.c.next_attempt_at > now),
+                ),
+                ("delivering", deliveries.c.status == "delivering"),
+                ("held", deliveries.c.status == "held"),
+            ):
+                out[state] = float(
+                    (
+                        await conn.execute(select(func.count()).select_from(deliveries).where(cond))
+                    ).scalar_one()
+                )
+            oldest = (
+                await conn.execute(
+                    select(func.min(deliveries.c.next_attempt_at)).where(
+                        deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now
+                    )
+                )
+            ).scalar_one_or_none()
+            out["oldest_due_seconds"] = 0.0 if oldest is None else max(0.0, now - float(oldest))
+            for state, cond in (
+                ("disabled", endpoints.c.enabled.is_(False)),
+                ("circuit_open", endpoints.c.circuit_open_until > now),
+                ("failing", endpoints.c.consecutive_failures > 0),
+            ):
+                out["endpoints_" + state] = float(
+                    (
+                        await conn.execute(select(func.count()).select_from(endpoints).where(cond))
+                    ).scalar_one()
+                )
+        return out
+
     async def next_due_at(self) -> float | None:
         async with self.engine.connect() as conn:
             value = (
@@ -1470,6 +1522,93 @@ class Store:
                 )
             ).scalar_one_or_none()
         return None if value is None else float(value)
+
+    # -- dashboard -------------------------------------------------------------
+    # Read-only aggregates for hookpost.dashboard's charts and live feed. Each is
+    # bounded by a time window on the indexed attempts.started_at (the dashboard
+    # asks for the last hour) and, where rows come back, by a row cap.
+
+    def _project_attempts(self, project_id: str, since: float) -> tuple[Any, Any]:
+        """The attempts-join-deliveries FROM clause and the project/time WHERE clause."""
+        return attempts.join(deliveries, deliveries.c.id == attempts.c.delivery_id), and_(
+            deliveries.c.project_id == project_id, attempts.c.started_at >= since
+        )
+
+    async def dashboard_outcomes_per_minute(
+        self, project_id: str, since: float
+    ) -> dict[int, tuple[int, int]]:
+        """``{floor(epoch / 60): (succeeded, failed)}`` attempts since ``since``."""
+        per_minute = attempts.c.started_at / literal_column("60.0")
+        # SQLite's CAST truncates (= floor for positive epochs) and may lack
+        # floor(); PostgreSQL's CAST rounds, so there floor() it is.
+        minute = cast(per_minute, Integer) if self.is_sqlite else func.floor(per_minute)
+        ok = func.sum(case((attempts.c.error.is_(None), 1), else_=0))
+        joined, where = self._project_attempts(project_id, since)
+        stmt = (
+            select(minute.label("minute"), func.count().label("total"), ok.label("ok"))
+            .select_from(joined)
+            .where(where)
+            .group_by(minute)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {int(r.minute): (int(r.ok or 0), int(r.total) - int(r.ok or 0)) for r in rows}
+
+    async def dashboard_endpoint_success(
+        self, project_id: str, since: float
+    ) -> list[tuple[str, int, int]]:
+        """``[(endpoint_id, attempts, succeeded)]`` since ``since``."""
+        ok = func.sum(case((attempts.c.error.is_(None), 1), else_=0))
+        joined, where = self._project_attempts(project_id, since)
+        stmt = (
+            select(deliveries.c.endpoint_id, func.count().label("total"), ok.label("ok"))
+            .select_from(joined)
+            .where(where)
+            .group_by(deliveries.c.endpoint_id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [(str(r.endpoint_id), int(r.total), int(r.ok or 0)) for r in rows]
+
+    async def dashboard_durations(self, project_id: str, since: float, limit: int) -> list[float]:
+        """``duration_ms`` of the latest ``limit`` attempts since ``since`` (for percentiles)."""
+        joined, where = self._project_attempts(project_id, since)
+        stmt = (
+            select(attempts.c.duration_ms)
+            .select_from(joined)
+            .where(where)
+            .order_by(attempts.c.started_at.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [float(v) for v in (await conn.execute(stmt)).scalars().all()]
+
+    async def dashboard_recent_attempts(
+        self, project_id: str, since: float, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest attempts of the project (newest first), with their delivery's ids."""
+        joined, where = self._project_attempts(project_id, since)
+        stmt = (
+            select(
+                attempts.c.id,
+                attempts.c.number,
+                attempts.c.started_at,
+                attempts.c.status_code,
+                attempts.c.duration_ms,
+                attempts.c.error,
+                attempts.c.url,
+                deliveries.c.id.label("delivery_id"),
+                deliveries.c.endpoint_id,
+                deliveries.c.event_id,
+                deliveries.c.event_type,
+            )
+            .select_from(joined)
+            .where(where)
+            .order_by(attempts.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
 
     # -- helpers ---------------------------------------------------------------
 

@@ -1,5 +1,8 @@
+"""Liveness, readiness and metrics: what a load balancer and Prometheus ask."""
+
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -7,21 +10,60 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from hookpost.observability import metrics
+from hookpost.store.migrate import schema_is_current
+
 router = APIRouter(tags=["system"])
+
+_STATS_TTL = 5.0
+_stats_cache: dict[str, Any] = {"at": 0.0}
 
 
 @router.get("/healthz")
-async def healthz(request: Request) -> Any:
-    """200 when the database answers; 503 otherwise."""
+async def healthz() -> Any:
+    """The process is up and serving. (Use /readyz to route traffic.)"""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Any:
+    """Ready when the database answers, its schema is current and, in a process
+    that runs workers, the dispatcher keeps turning (a stalled worker is not ready
+    even though the API still answers)."""
+    checks: dict[str, str] = {}
+    store = request.app.state.store
     try:
-        async with request.app.state.store.engine.connect() as conn:
+        async with store.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            checks["schema"] = "ok" if await schema_is_current(conn) else "outdated"
     except Exception:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        checks["database"] = "unreachable"
     dispatcher = getattr(request.app.state, "dispatcher", None)
-    return {"status": "ok", "database": "ok", "workers": dispatcher is not None}
+    if dispatcher is not None:
+        idle = time.monotonic() - dispatcher.last_tick
+        stalled = idle > request.app.state.settings.stall_seconds
+        checks["workers"] = f"stalled for {idle:.0f}s" if stalled else "ok"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus() -> Response:
+async def prometheus(request: Request) -> Response:
+    now = time.monotonic()
+    if now - _stats_cache["at"] > _STATS_TTL:
+        try:
+            stats = await request.app.state.store.queue_stats()
+        except Exception:
+            stats = None
+        if stats is not None:
+            for state in ("due", "scheduled", "delivering", "held"):
+                metrics.queue.labels(state).set(stats[state])
+            metrics.oldest_due.set(stats["oldest_due_seconds"])
+            for state in ("disabled", "circuit_open", "failing"):
+                metrics.endpoints.labels(state).set(stats["endpoints_" + state])
+            _stats_cache["at"] = now
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

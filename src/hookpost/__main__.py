@@ -1,0 +1,5 @@
+"""``python -m hookpost`` is the ``hookpost`` command."""
+
+from hookpost.cli import main
+
+main()
