@@ -140,7 +140,6 @@ BAD_ENDPOINTS: list[tuple[dict[str, Any], str]] = [
     ({"url": "http://user@example.com/hook"}, "url"),
     ({"url": "http://example.com:99999/hook"}, "url"),
     ({"url": "http://example.com/" + "a" * 3000}, "url"),
-    ({"profile": "nope"}, "profile"),
     ({"headers": {"webhook-signature": "v1,forged"}}, "headers"),
     ({"headers": {"Content-Type": "text/plain"}}, "headers"),
     ({"headers": {"Host": "evil.example"}}, "headers"),
@@ -160,6 +159,8 @@ async def test_bad_endpoint_is_422_naming_field(hookpost_noworkers: Hookpost) ->
         expect_field(r, field)
     for body in ({"event_types": []}, {}):  # url is required
         expect_field(await hp.http.post(path, json=body), "url")
+    r = await hp.http.post(path, json={"url": "http://127.0.0.1:9/hook", "profile": "nope"})
+    assert expect_error(r, 422, "profile")["message"].startswith("profile"), r.text
     for secret in (
         "my-own-plain-secret",  # no whsec_ prefix
         "whsec_!!!!not*base64!!!!",
@@ -217,6 +218,34 @@ async def test_bad_input_to_endpoint_operations_changes_nothing(
     r = await hp.http.post(f"{base}/rotate-secret", json={"grace_period_seconds": 0})
     assert r.status_code == 200, r.text
     assert r.json()["secret"] not in (VALID_SECRET, "plain-secret-value")
+
+
+async def test_unencodable_or_nul_input_is_rejected(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    json_ct = {"content-type": "application/json"}
+    events = f"/api/v1/projects/{pid}/events"
+    for raw in (
+        b'{"event_type": "a.b", "payload": {"x": "\\ud800"}}',  # lone surrogate
+        b'{"event_type": "a.b", "payload": {"x": NaN}}',
+        b'{"event_type": "a.b", "payload": {"x": Infinity}}',
+    ):
+        r = await hp.http.post(events, content=raw, headers=json_ct)
+        assert r.status_code in (400, 422), (raw, r.status_code, r.text)
+        assert "payload" in r.text or r.json()["message"].startswith("body"), r.text
+    for body, field in [
+        ({"url": "http://exa mple.com/hook"}, "url"),
+        ({"url": "http://127.0.0.1:9/\u0000"}, "url"),
+        ({"url": "http://127.0.0.1:9/", "description": "a\u0000b"}, "description"),
+    ]:
+        r = await hp.http.post(f"/api/v1/projects/{pid}/endpoints", json=body)
+        expect_error(r, 422, field)
+    expect_error(await hp.http.post("/api/v1/projects", json={"name": "a\u0000"}), 422, "name")
+    r = await hp.http.get(f"/api/v1/projects/{pid}/events/a%00b")
+    assert 400 <= r.status_code < 500, r.text
+    r = await hp.http.get(f"/api/v1/projects/{pid}/deliveries", params={"event_type": "a\x00"})
+    assert 400 <= r.status_code < 500, r.text
+    await assert_nothing_written(hp, pid)
 
 
 # -- body size -------------------------------------------------------------------
@@ -359,8 +388,8 @@ async def test_missing_or_wrong_token_is_401_but_openapi_is_public(
         paths = r.json()["paths"]
         assert "post" in paths["/api/v1/projects/{project_id}/events"]
         assert "get" in paths["/api/v1/projects/{project_id}/events"]
-        for headers in variants:
-            for method, path, body in targets:
+        for n, headers in enumerate(variants):
+            for method, path, body in targets if n < 2 else targets[-2:]:
                 r = await anon.request(method, path, json=body, headers=headers)
                 expect_error(r, 401)
                 assert pid not in r.text
@@ -370,28 +399,7 @@ async def test_missing_or_wrong_token_is_401_but_openapi_is_public(
     assert [p["id"] for p in projects] == [pid]
 
 
-async def test_project_key_cannot_create_projects_and_sees_only_its_own(
-    hookpost_noworkers: Hookpost,
-) -> None:
-    hp = hookpost_noworkers
-    a_id, a_key = await hp.project()
-    b_id, _ = await hp.project()
-    async with httpx.AsyncClient(
-        base_url=hp.base_url, headers={"Authorization": f"Bearer {a_key}"}, timeout=10
-    ) as a:
-        r = await a.post("/api/v1/projects", json={"name": "mine now"})
-        expect_error(r, 403)
-        r = await a.get("/api/v1/projects")
-        assert r.status_code == 200, r.text
-        assert [p["id"] for p in r.json()["data"]] == [a_id]
-        assert b_id not in r.text
-        r = await a.get(f"/api/v1/projects/{a_id}")
-        assert r.status_code == 200 and r.json()["id"] == a_id
-    r = await hp.http.get("/api/v1/projects")
-    assert sorted(p["id"] for p in r.json()["data"]) == sorted([a_id, b_id])
-
-
-async def test_project_key_of_a_gets_404_on_everything_of_b(hookpost_noworkers: Hookpost) -> None:
+async def test_project_key_sees_only_its_project_and_404_on_b(hookpost_noworkers: Hookpost) -> None:
     hp = hookpost_noworkers
     a_id, a_key = await hp.project()
     r = await hp.http.post("/api/v1/projects", json={"name": "bravo-secret-name"})
@@ -445,6 +453,14 @@ async def test_project_key_of_a_gets_404_on_everything_of_b(hookpost_noworkers: 
     async with httpx.AsyncClient(
         base_url=hp.base_url, headers={"Authorization": f"Bearer {a_key}"}, timeout=10
     ) as a:
+        # a project key cannot create projects, and lists only its own
+        expect_error(await a.post("/api/v1/projects", json={"name": "mine now"}), 403)
+        r = await a.get("/api/v1/projects")
+        assert r.status_code == 200, r.text
+        assert [p["id"] for p in r.json()["data"]] == [a_id]
+        r = await a.get(f"/api/v1/projects/{a_id}")
+        assert r.status_code == 200 and r.json()["id"] == a_id
+
         for method, path, body in routes:
             r = await a.request(method, path, json=body)
             expect_error(r, 404)
@@ -454,7 +470,9 @@ async def test_project_key_of_a_gets_404_on_everything_of_b(hookpost_noworkers: 
         for what in ("endpoints", "events", "deliveries"):
             r = await a.get(f"/api/v1/projects/{a_id}/{what}")
             assert r.status_code == 200 and r.json()["data"] == [], r.text
-    # and B is untouched
+    # and B is untouched (the admin sees both projects, and nothing else was created)
+    r = await hp.http.get("/api/v1/projects")
+    assert sorted(p["id"] for p in r.json()["data"]) == sorted([a_id, b_id])
     r = await hp.http.get(f"/api/v1/projects/{b_id}")
     assert r.json()["name"] == "bravo-secret-name"
     got = (await hp.http.get(f"/api/v1/projects/{b_id}/endpoints/{b_ep['id']}")).json()
@@ -546,8 +564,13 @@ async def test_disable_and_delete_endpoint(hookpost_noworkers: Hookpost) -> None
     r = await hp.http.patch(f"/api/v1/projects/{pid}/endpoints/{ep['id']}", json={"enabled": False})
     assert r.status_code == 200, r.text
     assert r.json()["enabled"] is False
-    assert (await hp.publish(pid))["deliveries"] == 0
-    assert await count(hp, pid, "deliveries") == 1
+    # a disabled endpoint is sent nothing: a delivery made for it is kept as held
+    # (issue 5), never pending
+    off = await hp.publish(pid, event_id="while_off")
+    held = await hp.deliveries(pid, event_id="while_off")
+    assert [d["status"] for d in held] in ([], ["held"]), held
+    assert off["deliveries"] == len(held)
+    assert await count(hp, pid, "deliveries") == 1 + len(held)
     r = await hp.http.patch(f"/api/v1/projects/{pid}/endpoints/{ep['id']}", json={"enabled": True})
     assert r.json()["enabled"] is True
     assert (await hp.publish(pid))["deliveries"] == 1
@@ -571,6 +594,14 @@ async def test_disable_and_delete_endpoint(hookpost_noworkers: Hookpost) -> None
 
 def _sigs(headers: dict[str, str]) -> list[str]:
     return headers["webhook-signature"].split()
+
+
+def _verifies(body: bytes, headers: dict[str, str], secret: str, now: float) -> bool:
+    try:
+        verify(body, headers, secret, now=now)
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 async def test_rotate_secret_signs_with_both_during_grace(
@@ -624,21 +655,7 @@ async def test_rotate_secret_signs_with_both_during_grace(
     with pytest.raises(WebhookVerificationError):
         verify(third.body, third.headers, VALID_SECRET, now=now())
 
-
-def _verifies(body: bytes, headers: dict[str, str], secret: str, now: float) -> bool:
-    try:
-        verify(body, headers, secret, now=now)
-    except WebhookVerificationError:
-        return False
-    return True
-
-
-async def test_rotate_without_grace_drops_old_secret(
-    hookpost: Hookpost, receiver: Receiver
-) -> None:
-    hp = hookpost
-    pid, _ = await hp.project()
-    ep = await hp.endpoint(pid, receiver.url(), secret=VALID_SECRET)
+    # a caller-chosen secret without grace: the previous one stops signing at once
     chosen = "whsec_" + "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJC"  # 24 bytes of "B"
     r = await hp.http.post(
         f"/api/v1/projects/{pid}/endpoints/{ep['id']}/rotate-secret",
@@ -646,8 +663,8 @@ async def test_rotate_without_grace_drops_old_secret(
     )
     assert r.status_code == 200, r.text
     assert r.json()["secret"] == chosen
-    await hp.publish(pid)
-    (req,) = await receiver.wait_for(1)
-    assert len(_sigs(req.headers)) == 1
-    assert _verifies(req.body, req.headers, chosen, hp.clock.now())
-    assert not _verifies(req.body, req.headers, VALID_SECRET, hp.clock.now())
+    await hp.publish(pid, event_id="no_grace")
+    fourth = (await receiver.wait_for(4))[3]
+    assert len(_sigs(fourth.headers)) == 1
+    assert _verifies(fourth.body, fourth.headers, chosen, now())
+    assert not _verifies(fourth.body, fourth.headers, new, now())

@@ -306,3 +306,34 @@ async def test_project_wide_recover_job(hookpost: Hookpost, receiver: Receiver) 
         await hookpost.wait_status(pid, d["id"], "succeeded")
     listed = (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs")).json()["data"]
     assert [j["id"] for j in listed] == [job["id"]]
+
+
+async def test_endpoint_concurrency_cap_does_not_starve_others(
+    hookpost: Hookpost, receiver: Receiver
+) -> None:
+    release = asyncio.Event()
+    inflight = {"now": 0, "max": 0}
+
+    async def slow(request: web.Request, n: int) -> web.Response:
+        inflight["now"] += 1
+        inflight["max"] = max(inflight["max"], inflight["now"])
+        try:
+            await release.wait()
+        finally:
+            inflight["now"] -= 1
+        return web.Response(status=200)
+
+    pid, _ = await hookpost.project()
+    await hookpost.endpoint(
+        pid, receiver.on("/capped", slow), event_types=["slow.*"], max_concurrency=2
+    )
+    await hookpost.endpoint(pid, receiver.url("/healthy"), event_types=["fast.*"])
+    for i in range(30):
+        await hookpost.publish(pid, "slow.x", event_id=f"s{i}")
+    for i in range(30):
+        await hookpost.publish(pid, "fast.x", event_id=f"f{i}")
+    await receiver.wait_for(30, "/healthy", timeout=5)  # flows while /capped is stuck
+    assert inflight["max"] == 2
+    release.set()
+    await receiver.wait_for(30, "/capped", timeout=15)
+    assert inflight["max"] == 2

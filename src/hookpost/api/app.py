@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
-from hookpost import __version__
+from hookpost import __version__, dashboard
 from hookpost.api import errors
 from hookpost.api.destinations import DestinationPolicy
 from hookpost.api.ratelimit import RateLimiter
@@ -103,6 +103,7 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(errors.RejectNulMiddleware)
     for module in (
         projects,
         api_keys,
@@ -115,4 +116,5 @@ def create_app(
     ):
         app.include_router(module.router, prefix="/api/v1", responses=errors.documented_errors())
     app.include_router(system.router)
+    dashboard.install(app, settings)
     return app

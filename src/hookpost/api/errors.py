@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookpost.store import Conflict, NotFound
+from hookpost.store.store import LimitReached
 
 log = logging.getLogger("hookpost.api")
 
@@ -31,6 +32,28 @@ _CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+def documented_errors() -> dict[int | str, dict[str, Any]]:
+    """The error answers every API route may give, for the OpenAPI description.
+
+    Documented so that clients (and schemathesis) see the real shape of a 422
+    -- ``{"error", "message", "detail": [{"field", "message"}]}`` -- rather
+    than FastAPI's default validation-error schema, which hookpost never sends.
+    """
+    from hookpost.api.schemas import ErrorOut
+
+    meanings = {
+        400: "Malformed JSON",
+        401: "Missing or unknown bearer token",
+        403: "The token may not do this (admin only, or outside the API key's scope)",
+        404: "Not found, or not in the caller's project",
+        409: "Conflicts with the current state, or a limit is reached",
+        413: "Request body too large",
+        422: "Invalid input; the message and detail name the field",
+        429: "Rate limit of the API key exceeded (see Retry-After)",
+    }
+    return {code: {"model": ErrorOut, "description": text} for code, text in meanings.items()}
 
 
 class ValidationProblem(Exception):
@@ -100,12 +123,36 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, str(exc))
 
 
+async def _limit(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(409, str(exc), code="limit_reached")
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(LimitReached, _limit)
     app.add_exception_handler(ValidationProblem, _problem)
+
+
+class RejectNulMiddleware:
+    """400 for a NUL byte in the path or query: no id or filter contains one, and
+    PostgreSQL would refuse it deep inside a query (a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope.get("path", "").encode()
+            query = scope.get("query_string", b"")
+            for where, value in (("path", raw), ("query", query)):
+                if b"%00" in value or b"\x00" in value:
+                    resp = error_response(400, f"{where}: must not contain NUL characters")
+                    await resp(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

@@ -6,6 +6,7 @@ rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -50,11 +51,34 @@ def iso(ts: float | None) -> str | None:
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        # PostgreSQL text cannot hold NUL, and no name, URL or id needs one.
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("must not contain NUL characters")
+        return v
+
+
+def check_json_payload(payload: Any) -> Any:
+    """The payload must be real JSON: no NaN/Infinity, no unpaired surrogates."""
+    try:
+        json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except ValueError as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    except UnicodeEncodeError:
+        raise ValueError(
+            "contains text that is not valid Unicode (an unpaired surrogate)"
+        ) from None
+    return payload
+
 
 def _check_url(url: str) -> str:
     url = url.strip()
     if len(url) > 2048:
         raise ValueError("must be at most 2048 characters")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise ValueError("must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -299,11 +323,21 @@ class TestIn(_In):
     event_type: str = Field(default="hookpost.test", pattern=EVENT_TYPE_RE, max_length=255)
     payload: dict[str, Any] | None = None
 
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, v: Any) -> Any:
+        return check_json_payload(v)
+
 
 class EventIn(_In):
     event_type: str = Field(pattern=EVENT_TYPE_RE, max_length=255)
     payload: dict[str, Any]
     event_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=EVENT_ID_RE)
+
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, v: Any) -> Any:
+        return check_json_payload(v)
 
 
 class EventOut(BaseModel):

@@ -63,6 +63,8 @@ class Dispatcher:
         self._leases: Counter[str] = Counter()
         #: Endpoint id -> this worker's requests to it in flight (isolation cap).
         self._per_endpoint: Counter[str] = Counter()
+        #: Endpoint id -> its concurrency cap, as last seen in a claim.
+        self._caps: dict[str, int] = {}
         self.policy = self.settings.health_policy
         #: monotonic time of the last claim-loop turn; /readyz reports a stall.
         self.last_tick = time.monotonic()
@@ -148,6 +150,11 @@ class Dispatcher:
                     min(room, s.claim_batch),
                     s.lease_seconds,
                     inflight=self._per_endpoint,
+                    busy=[
+                        ep
+                        for ep, n in self._per_endpoint.items()
+                        if n >= self._caps.get(ep, self.policy.endpoint_concurrency)
+                    ],
                     policy=self.policy,
                 )
             except Exception:
@@ -158,7 +165,9 @@ class Dispatcher:
                 self._leases[jobs[0].lease] += len(jobs)
             for job in jobs:
                 self._inflight += 1
-                self._per_endpoint[job.endpoint["id"]] += 1
+                ep = job.endpoint
+                self._per_endpoint[ep["id"]] += 1
+                self._caps[ep["id"]] = ep["max_concurrency"] or self.policy.endpoint_concurrency
                 task = asyncio.create_task(self._deliver(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)

@@ -1060,13 +1060,15 @@ class Store:
         lease_seconds: float,
         *,
         inflight: Mapping[str, int] | None = None,
+        busy: Sequence[str] = (),
         policy: HealthPolicy | None = None,
     ) -> list[Job]:
         """Lease up to ``limit`` due deliveries and load what sending them needs.
 
-        ``inflight`` counts this worker's requests per endpoint: endpoints at
-        their concurrency cap are not claimed, so one slow endpoint can never
-        fill every slot. Within the same transaction, claimed rows beyond an
+        ``inflight`` counts this worker's requests per endpoint and ``busy``
+        lists the endpoints at their concurrency cap: those are not claimed, so
+        one slow endpoint can never fill every slot. Within the same transaction,
+        claimed rows beyond an
         endpoint's cap, its rate limit (a token bucket shared by all workers)
         or its half-open circuit's single probe are handed straight back.
         """
@@ -1082,10 +1084,11 @@ class Store:
             "false": False,
         }
         async with self.engine.begin() as conn:
-            busy = [ep for ep, n in inflight.items() if n >= policy.endpoint_concurrency]
             claimed = list(
                 (
-                    await conn.execute(self._claim_sql[0], {**params, "limit": limit, "busy": busy})
+                    await conn.execute(
+                        self._claim_sql[0], {**params, "limit": limit, "busy": list(busy)}
+                    )
                 ).all()
             )
             if len(claimed) < limit:

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from hookpost.api import render
 from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.api.errors import ValidationProblem
 from hookpost.api.schemas import (
     EndpointCreated,
     EndpointIn,
@@ -35,8 +36,8 @@ async def profile_for(store: Store, project_id: str, name: str) -> Profile:
     try:
         row = await store.get_profile(project_id, name)
     except NotFound:
-        raise HTTPException(
-            422, f"profile: unknown profile {name!r}; built in: {', '.join(PROFILE_NAMES)}"
+        raise ValidationProblem(
+            [("profile", f"unknown profile {name!r}; built in: {', '.join(PROFILE_NAMES)}")]
         ) from None
     return resolve_profile(name, row["definition"])
 
@@ -46,7 +47,7 @@ def _secret_for(profile: Profile, given: str | None) -> str:
         return generate_secret()
     problem = profile.validate_secret(given)
     if problem:
-        raise HTTPException(422, f"secret: {problem}")
+        raise ValidationProblem([("secret", problem)])
     return given
 
 
@@ -100,7 +101,7 @@ async def update_endpoint(
     values = body.model_dump(exclude_unset=True)
     for not_null in ("url", "description", "enabled", "ordering"):
         if not_null in values and values[not_null] is None:
-            raise HTTPException(422, f"{not_null}: may not be null")
+            raise ValidationProblem([(not_null, "may not be null")])
     if values.get("url"):
         await request.app.state.destinations.check(values["url"])
     if "event_types" in values:

@@ -1,0 +1,307 @@
+"""The ``hookpost`` CLI as real subprocesses: migrate, serve, send, listen, verify."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hookpost.store.migrate import upgrade
+from tests.conftest import Hookpost, free_port
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only: the CLI talks to the server over HTTP, so the storage backend
+    is not what is under test here (test_api_input.py covers both backends)."""
+    url = f"sqlite:///{tmp_path}/hookpost.db"
+    upgrade(url)
+    return url
+
+
+BIN = Path(sys.executable).parent / "hookpost"
+if not BIN.exists():
+    BIN = Path(shutil.which("hookpost") or "hookpost")
+
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SPEC_HEADERS = {
+    "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+    "webhook-timestamp": "1614265330",
+    "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+}
+SPEC_BODY = b'{"test": 2432232314}'
+FOREVER = str(10**10)  # seconds of tolerance: the spec vector is from 2021
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKPOST_")}
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="200", NO_COLOR="1", **extra)
+    return env
+
+
+class Proc:
+    """A subprocess whose combined output is collected as it arrives."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.output = ""
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while chunk := await self.proc.stdout.read(4096):
+            self.output += chunk.decode(errors="replace")
+
+    async def wait_output(self, text: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            if self.proc.returncode is not None and self._reader.done():
+                raise AssertionError(
+                    f"exited {self.proc.returncode} before {text!r}:\n{self.output}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} within {timeout}s:\n{self.output}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> int:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reader, 5)
+        return self.proc.returncode if self.proc.returncode is not None else -1
+
+
+@contextlib.asynccontextmanager
+async def spawn(*args: str, env: dict[str, str], cwd: Path) -> AsyncIterator[Proc]:
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN),
+        *args,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    p = Proc(proc)
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+async def run(*args: str, env: dict[str, str], cwd: Path, timeout: float = 30) -> tuple[int, str]:
+    """Run to completion; (exit code, stdout + stderr)."""
+    async with spawn(*args, env=env, cwd=cwd) as p:
+        try:
+            await asyncio.wait_for(p.proc.wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"hookpost {' '.join(args)} still running after {timeout}s"
+            ) from None
+        await asyncio.wait_for(p._reader, 5)
+        return p.proc.returncode or 0, p.output
+
+
+async def wait_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listening on {port} after {timeout}s") from None
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+def test_binary_exists() -> None:
+    assert BIN.exists(), BIN
+
+
+# -- migrate / serve ---------------------------------------------------------------
+
+
+async def test_migrate_then_serve(tmp_path: Path) -> None:
+    db = tmp_path / "fresh.db"
+    url = f"sqlite:///{db}"
+    port, refused_port = free_port(), free_port()
+    env = cli_env(HOOKPOST_DATABASE_URL=url, HOOKPOST_ADMIN_TOKEN="cli-admin")
+    unmigrated = cli_env(
+        HOOKPOST_DATABASE_URL=f"sqlite:///{tmp_path}/empty.db", HOOKPOST_ADMIN_TOKEN="cli-admin"
+    )
+
+    # at the same time: serve on an unmigrated database refuses, migrate a fresh one
+    (refused, refused_out), (code, out) = await asyncio.gather(
+        run("serve", "--port", str(refused_port), env=unmigrated, cwd=tmp_path),
+        run("migrate", env=env, cwd=tmp_path),
+    )
+    assert refused != 0, refused_out
+    assert "hookpost migrate" in refused_out
+    assert "Traceback" not in refused_out
+    with socket.socket() as s:  # and it never started listening
+        assert s.connect_ex(("127.0.0.1", refused_port)) != 0
+    assert code == 0, out
+    assert db.exists()
+
+    async with spawn("serve", "--port", str(port), env=env, cwd=tmp_path) as srv:
+        await wait_port(port, timeout=20)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            r = await c.get("/healthz")
+            assert r.status_code == 200, r.text
+            assert r.json()["status"] == "ok"
+            assert (await c.get("/api/v1/projects")).status_code == 401
+            r = await c.post(
+                "/api/v1/projects",
+                json={"name": "cli"},
+                headers={"Authorization": "Bearer cli-admin"},
+            )
+            assert r.status_code == 201, r.text
+        assert f"127.0.0.1:{port}" in srv.output
+        assert "cli-admin" not in srv.output  # a configured token is not printed
+        code = await srv.stop()
+    assert code == 0, srv.output  # Ctrl-C is a clean shutdown
+    # no generated token when one is given (the secret-encryption key is generated)
+    assert not (tmp_path / ".hookpost" / "admin_token").exists()
+    assert (tmp_path / ".hookpost" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+# -- send ------------------------------------------------------------------------------
+
+
+async def test_send_publishes_an_event(hookpost_noworkers: Hookpost, tmp_path: Path) -> None:
+    hp = hookpost_noworkers
+    pid, key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    env = cli_env(HOOKPOST_URL=hp.base_url, HOOKPOST_TOKEN=key, HOOKPOST_PROJECT=pid)
+
+    good = ("--type", "invoice.paid", "--data", '{"amount": 42, "who": "Zoë"}')
+    (code, out), not_json, bad_type, bad_token = await asyncio.gather(
+        run("send", *good, "--event-id", "evt_cli_1", env=env, cwd=tmp_path),
+        # bad input: a clear message, non-zero exit, nothing published
+        run("send", "--type", "user.created", "--data", "{oops", env=env, cwd=tmp_path),
+        run("send", "--type", "not a type", env=env, cwd=tmp_path),
+        run("send", *good, env={**env, "HOOKPOST_TOKEN": "wrong"}, cwd=tmp_path),
+    )
+    assert code == 0, out
+    printed = json.loads(out)
+    assert printed["id"] == "evt_cli_1" and printed["deliveries"] == 1
+    r = await hp.http.get(f"/api/v1/projects/{pid}/events/evt_cli_1")
+    assert r.status_code == 200, r.text
+    assert r.json()["event_type"] == "invoice.paid"
+    assert r.json()["payload"] == {"amount": 42, "who": "Zoë"}
+    (dlv,) = await hp.deliveries(pid)
+    assert dlv["event_id"] == "evt_cli_1"
+
+    assert not_json[0] != 0 and "--data" in not_json[1], not_json
+    assert bad_type[0] != 0 and "422" in bad_type[1] and "event_type" in bad_type[1], bad_type
+    assert bad_token[0] != 0 and "401" in bad_token[1], bad_token
+    assert "Traceback" not in not_json[1] + bad_type[1] + bad_token[1]
+    r = await hp.http.get(f"/api/v1/projects/{pid}/events")
+    assert [e["id"] for e in r.json()["data"]] == ["evt_cli_1"]
+
+
+# -- listen ----------------------------------------------------------------------------
+
+
+async def test_listen_verifies_a_real_delivery(hookpost: Hookpost, tmp_path: Path) -> None:
+    hp = hookpost
+    port = free_port()
+    args = ("listen", "--secret", SPEC_SECRET, "--port", str(port))
+    async with spawn(*args, env=cli_env(), cwd=tmp_path) as listener:
+        await wait_port(port)
+        pid, _ = await hp.project()
+        await hp.endpoint(pid, f"http://127.0.0.1:{port}/hook", secret=SPEC_SECRET)
+        await hp.publish(pid, "user.created", payload={"hello": "listener"}, event_id="evt_L1")
+        (dlv,) = await hp.deliveries(pid)
+        done = await hp.wait_status(pid, dlv["id"], "succeeded")
+        (att,) = done["attempts"]
+        assert att["status_code"] == 200
+        await listener.wait_output("verified")
+        await listener.wait_output("listener")
+        assert "evt_L1" in listener.output
+
+        headers = {
+            k: v
+            for k, v in att["request_headers"].items()
+            if k.lower() in ("webhook-id", "webhook-timestamp", "webhook-signature")
+        }
+        assert len(headers) == 3
+        body = att["request_body"].encode()
+        hook = f"http://127.0.0.1:{port}/hook"
+        async with httpx.AsyncClient(timeout=10) as c:
+            tampered = body.replace(b"listener", b"attacker")
+            assert tampered != body
+            r = await c.post(hook, content=tampered, headers=headers)
+            assert r.status_code == 401, r.text
+            r = await c.post(hook, content=b'{"type":"x"}')  # unsigned
+            assert r.status_code == 401, r.text
+            r = await c.post(hook, content=body, headers=headers)  # the genuine one again
+            assert r.status_code == 200, r.text
+        await listener.wait_output("rejected")
+        assert listener.output.count("verified") == 2, listener.output
+
+
+# -- verify ----------------------------------------------------------------------------
+
+
+async def test_verify_command_on_the_spec_vector(tmp_path: Path) -> None:
+    headers = tmp_path / "headers.json"
+    headers.write_text(json.dumps(SPEC_HEADERS))
+    lines = tmp_path / "headers.txt"
+    lines.write_text("".join(f"{k}: {v}\n" for k, v in SPEC_HEADERS.items()))
+    body = tmp_path / "body.json"
+    body.write_bytes(SPEC_BODY)
+    bad = tmp_path / "tampered.json"
+    bad.write_bytes(SPEC_BODY.replace(b"2432232314", b"2432232315"))
+    env = cli_env()
+
+    async def verify(
+        secret: str, headers_file: Path, body_file: Path, *extra: str
+    ) -> tuple[int, str]:
+        return await run(
+            "verify",
+            "--secret",
+            secret,
+            "--headers",
+            str(headers_file),
+            "--body",
+            str(body_file),
+            *extra,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    results = await asyncio.gather(
+        verify(SPEC_SECRET, headers, body, "--tolerance", FOREVER),
+        verify(SPEC_SECRET, lines, body, "--tolerance", FOREVER),
+        verify(SPEC_SECRET, headers, bad, "--tolerance", FOREVER),
+        verify("whsec_" + "A" * 32, headers, body, "--tolerance", FOREVER),
+        verify(SPEC_SECRET, headers, body),  # default tolerance: a 2021 timestamp is too old
+    )
+    (ok, ok_out), (lines_ok, lines_out), tampered, wrong_secret, stale = results
+    assert ok == 0, ok_out
+    assert "valid" in ok_out and "2432232314" in ok_out
+    assert lines_ok == 0, lines_out
+    for code, out in (tampered, wrong_secret, stale):
+        assert code == 1, out
+        assert "invalid" in out
