@@ -3,11 +3,15 @@
     from hookpost.verify import verify, WebhookVerificationError
 
     event = verify(raw_body, request.headers, secret)          # standard profile
-    event = verify(raw_body, request.headers, [old, new], profile="standard")
+    event = verify(raw_body, request.headers, [old, new], profile="byl")
+    event = verify(raw_body, request.headers, "whpk_...")      # standard, ed25519
 
 Always verify the raw bytes of the body, before any JSON parsing middleware
-re-serializes it. ``verify`` raises only :class:`WebhookVerificationError`,
-whatever garbage it is given.
+re-serializes it (:mod:`hookpost.receiver` has helpers for FastAPI/Starlette,
+Flask and Django that do). ``verify`` raises only
+:class:`WebhookVerificationError`, whatever garbage it is given; its subclass
+:class:`MalformedWebhookError` marks requests that are not shaped like a
+webhook at all (answer 400) as opposed to a bad or stale signature (401).
 """
 
 from __future__ import annotations
@@ -17,28 +21,36 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hookpost.core.signing import WebhookVerificationError
-from hookpost.profiles import get_profile
+from hookpost.profiles import MalformedWebhookError, Profile, get_profile
 
-__all__ = ["WebhookVerificationError", "verify"]
+__all__ = ["MalformedWebhookError", "WebhookVerificationError", "verify"]
 
 
 def verify(
     body: bytes | str,
     headers: Mapping[str, str],
     secret: str | Sequence[str],
-    profile: str = "standard",
+    profile: str | Profile = "standard",
     tolerance: float = 300,
     *,
     now: float | None = None,
 ) -> Any:
-    """Return the parsed event if ``body`` is signed by one of the secrets."""
+    """Return the parsed event if ``body`` is signed by one of the secrets.
+
+    ``profile`` is a built-in profile's name or a profile object (such as a
+    :class:`~hookpost.profiles.CustomProfile`). ``tolerance`` is how many
+    seconds a signed timestamp may be away from ``now``, for the schemes that
+    sign one (standard, stripe, galaxyjoy, custom with a timestamp).
+    """
     try:
-        prof = get_profile(profile)
+        prof = get_profile(profile) if isinstance(profile, str) else profile
     except KeyError as exc:
-        raise WebhookVerificationError(str(exc)) from None
-    secrets = [secret] if isinstance(secret, str) else list(secret)
-    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        raise WebhookVerificationError(str(exc.args[0])) from None
     try:
+        secrets = [secret] if isinstance(secret, str) else list(secret)
+        if not secrets:
+            raise WebhookVerificationError("no secret to verify with")
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return prof.verify(
             raw, headers, secrets, tolerance=tolerance, now=time.time() if now is None else now
         )

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hookpost.core.signing import WebhookVerificationError
+
 
 @dataclass(frozen=True, slots=True)
 class EventData:
@@ -17,6 +19,14 @@ class EventData:
     payload: Any
     project_id: str = ""
     sequence: int = 0
+
+
+class MalformedWebhookError(WebhookVerificationError):
+    """The request is not shaped like a webhook at all (a header missing or
+    unparseable, a body that is not JSON), as opposed to one whose signature is
+    wrong or stale. Receivers answer the first with 400 and the second with 401,
+    so an integrator can tell "you sent me the wrong thing" from "forged".
+    """
 
 
 class Profile(Protocol):

@@ -1,15 +1,20 @@
 """Standard Webhooks (https://www.standardwebhooks.com), the default profile.
 
 Headers ``webhook-id``, ``webhook-timestamp`` (unix seconds) and
-``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``; several
-space-separated signatures while a rotated-out secret is still live.
+``webhook-signature``: space-separated ``v1,<base64 HMAC-SHA256>`` (for a
+``whsec_`` secret, keyed with its base64-decoded bytes) or ``v1a,<base64
+ed25519 signature>`` (for a ``whsk_`` secret key, see
+:mod:`hookpost.profiles.ed25519`), each over ``"{id}.{timestamp}.{body}"``;
+one signature per live secret while a rotated-out secret is in its grace
+period. Body ``{"type", "timestamp", "data"}``.
+
+A verifier holding a ``whpk_`` public key (or the ``whsk_`` itself) checks
+``v1a`` signatures; one holding a ``whsec_`` secret checks ``v1``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from hookpost.core import jsonenc
@@ -18,15 +23,24 @@ from hookpost.core.signing import (
     WebhookVerificationError,
     b64decode,
     b64encode,
-    constant_time_equal,
     hmac_sha256,
     secret_key_bytes,
 )
+from hookpost.profiles import ed25519
 from hookpost.profiles._base import EventData, lower_headers
+from hookpost.profiles._checks import (
+    any_digest_matches,
+    check_fresh,
+    parse_json,
+    parse_uint,
+    require_header,
+)
+from hookpost.profiles._encoding import decode_digest
+from hookpost.profiles._times import iso_millis
 
 
-def iso8601(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
+    return f"{msg_id}.{timestamp}.".encode() + body
 
 
 class StandardProfile:
@@ -35,13 +49,16 @@ class StandardProfile:
 
     def body(self, event: EventData) -> bytes:
         return jsonenc.dumps(
-            {"type": event.type, "timestamp": iso8601(event.created_at), "data": event.payload}
+            {"type": event.type, "timestamp": iso_millis(event.created_at), "data": event.payload}
         )
 
     @staticmethod
     def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-        signed = f"{msg_id}.{timestamp}.".encode() + body
-        return "v1," + b64encode(hmac_sha256(secret_key_bytes(secret), signed))
+        """``v1,<hmac>`` for a ``whsec_`` secret, ``v1a,<ed25519>`` for a ``whsk_`` key."""
+        content = signed_content(msg_id, timestamp, body)
+        if secret.startswith(ed25519.SECRET_KEY_PREFIX):
+            return "v1a," + b64encode(ed25519.sign(secret, content))
+        return "v1," + b64encode(hmac_sha256(secret_key_bytes(secret), content))
 
     def sign(
         self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
@@ -63,38 +80,36 @@ class StandardProfile:
         now: float,
     ) -> Any:
         h = lower_headers(headers)
-        msg_id = h.get("webhook-id")
-        ts_text = h.get("webhook-timestamp")
-        sig_header = h.get("webhook-signature")
-        if not msg_id or not ts_text or not sig_header:
-            raise WebhookVerificationError(
-                "missing webhook-id, webhook-timestamp or webhook-signature"
-            )
-        try:
-            ts = int(ts_text)
-        except ValueError:
-            raise WebhookVerificationError("invalid webhook-timestamp") from None
-        if abs(now - ts) > tolerance:
-            raise WebhookVerificationError("timestamp outside the tolerance window")
-        given = [p.split(",", 1)[1] for p in sig_header.split() if p.startswith("v1,")]
-        for secret in secrets:
-            try:
-                expected = self.signature(secret, msg_id, ts, body)[3:]
-            except ValueError:
-                continue
-            if any(constant_time_equal(expected, g) for g in given):
-                try:
-                    return json.loads(body)
-                except (ValueError, UnicodeDecodeError):
-                    raise WebhookVerificationError("body is not JSON") from None
+        msg_id = require_header(h, "webhook-id")
+        ts = parse_uint(require_header(h, "webhook-timestamp"))
+        sig_header = require_header(h, "webhook-signature")
+        if ts is None:
+            raise WebhookVerificationError("invalid webhook-timestamp")
+        check_fresh(ts, now, tolerance)
+        given: dict[str, list[bytes | None]] = {"v1": [], "v1a": []}
+        for part in sig_header.split():
+            version, _, value = part.partition(",")
+            if version in given:
+                given[version].append(decode_digest(value, "base64"))
+        content = signed_content(msg_id, ts, body)
+        if any(_matches(s, content, given) for s in secrets):
+            return parse_json(body)
         raise WebhookVerificationError("no matching signature")
 
     def is_success(self, status: int) -> bool:
         return 200 <= status < 300
 
     def validate_secret(self, secret: str) -> str | None:
+        if secret.startswith(ed25519.PUBLIC_KEY_PREFIX):
+            return "a whpk_ public key cannot sign; give the whsk_ secret key"
+        if secret.startswith(ed25519.SECRET_KEY_PREFIX):
+            try:
+                ed25519.load_secret_key(secret)
+            except ValueError as exc:
+                return str(exc)
+            return None
         if not secret.startswith(SECRET_PREFIX):
-            return f"must start with {SECRET_PREFIX!r} followed by base64"
+            return f"must start with {SECRET_PREFIX!r} followed by base64 (or be a whsk_ key)"
         try:
             key = b64decode(secret[len(SECRET_PREFIX) :])
         except ValueError:
@@ -102,3 +117,22 @@ class StandardProfile:
         if not 24 <= len(key) <= 64:
             return "the decoded key must be 24 to 64 bytes long"
         return None
+
+
+def _matches(secret: str, content: bytes, given: Mapping[str, list[bytes | None]]) -> bool:
+    """Whether ``secret`` (whsec_, whsk_ or whpk_) explains one of the signatures.
+
+    A key that cannot be parsed explains nothing: a verifier configured with a
+    stale or mistyped key gets "no matching signature", not a crash.
+    """
+    try:
+        if ed25519.is_asymmetric(secret):
+            public = ed25519.verifier_for(secret)
+            return any(
+                sig is not None and ed25519.signature_valid(public, sig, content)
+                for sig in given["v1a"]
+            )
+        expected = hmac_sha256(secret_key_bytes(secret), content)
+    except ValueError:
+        return False
+    return any_digest_matches([expected], given["v1"])

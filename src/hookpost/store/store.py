@@ -563,17 +563,10 @@ class Store:
         return await self._page(stmt, profiles.c.id, limit, cursor)
 
     async def get_profile(self, project_id: str, name: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(profiles).where(
-                        profiles.c.project_id == project_id, profiles.c.name == name
-                    )
-                )
-            ).first()
-        if row is None:
-            raise NotFound("profile")
-        return dict(row._mapping)
+        return await self._one(
+            select(profiles).where(profiles.c.project_id == project_id, profiles.c.name == name),
+            "profile",
+        )
 
     async def delete_profile(self, project_id: str, name: str) -> None:
         async with self.engine.begin() as conn:
@@ -639,17 +632,12 @@ class Store:
         return await self._page(stmt, event_types.c.name, limit, cursor, desc=False)
 
     async def get_event_type(self, project_id: str, name: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(event_types).where(
-                        event_types.c.project_id == project_id, event_types.c.name == name
-                    )
-                )
-            ).first()
-        if row is None:
-            raise NotFound("event type")
-        return dict(row._mapping)
+        return await self._one(
+            select(event_types).where(
+                event_types.c.project_id == project_id, event_types.c.name == name
+            ),
+            "event type",
+        )
 
     async def delete_event_type(self, project_id: str, name: str) -> None:
         async with self.engine.begin() as conn:
@@ -829,15 +817,10 @@ class Store:
         )
 
     async def get_event(self, project_id: str, event_id: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(events).where(events.c.project_id == project_id, events.c.id == event_id)
-                )
-            ).first()
-        if row is None:
-            raise NotFound("event")
-        return dict(row._mapping)
+        return await self._one(
+            select(events).where(events.c.project_id == project_id, events.c.id == event_id),
+            "event",
+        )
 
     # -- deliveries ------------------------------------------------------------
 
@@ -969,15 +952,10 @@ class Store:
         return job
 
     async def get_job(self, project_id: str, job_id: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(jobs).where(jobs.c.id == job_id, jobs.c.project_id == project_id)
-                )
-            ).first()
-        if row is None:
-            raise NotFound("job")
-        return dict(row._mapping)
+        return await self._one(
+            select(jobs).where(jobs.c.id == job_id, jobs.c.project_id == project_id),
+            "job",
+        )
 
     async def list_jobs(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
         stmt = select(jobs).where(jobs.c.project_id == project_id)
@@ -1614,6 +1592,14 @@ class Store:
             return [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
 
     # -- helpers ---------------------------------------------------------------
+
+    async def _one(self, stmt: Any, what: str) -> dict[str, Any]:
+        """The single row ``stmt`` selects, or :class:`NotFound` naming ``what``."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            raise NotFound(what)
+        return dict(row._mapping)
 
     async def _page(
         self,

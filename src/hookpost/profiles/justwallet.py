@@ -1,0 +1,68 @@
+"""Just Wallet's webhooks.
+
+Wire contract:
+
+- header ``Signature: hex(HMAC-SHA256(body, secret))``, keyed with the secret
+  the customer chose, as text. Just Wallet's sample receivers re-serialize the
+  parsed body (``JSON.stringify(req.body)``) before hashing; hookpost's body is
+  already exactly those bytes (compact, key order kept, non-ASCII unescaped),
+  so both the raw body and the re-serialized one match. One signature, with
+  the current secret only; no timestamp.
+- body ``{"event.type", "meta", "data"}``: the event type, then ``meta`` and
+  ``data``. The guide shows ``meta`` only on quote events (a list of ids, or
+  null). A payload that is exactly ``{"meta": ..., "data": ...}`` is taken as
+  already split; any other payload becomes ``data`` with ``"meta": null``.
+- success: HTTP 200 only; any other status, other 2xx and 3xx included, is a
+  failure and is retried, as the guide says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hookpost.core import jsonenc
+from hookpost.profiles._base import EventData
+from hookpost.profiles._bodysig import BodySignatureScheme
+from hookpost.profiles._checks import parse_json, validate_raw_secret
+
+SCHEME = BodySignatureScheme("Signature", "hex")
+
+
+def split_payload(payload: Any) -> tuple[Any, Any]:
+    """``(meta, data)`` for a published payload."""
+    if isinstance(payload, dict) and set(payload) == {"meta", "data"}:
+        return payload["meta"], payload["data"]
+    return None, payload
+
+
+class JustWalletProfile:
+    name = "justwallet"
+    max_attempts: int | None = None
+
+    def body(self, event: EventData) -> bytes:
+        meta, data = split_payload(event.payload)
+        return jsonenc.dumps({"event.type": event.type, "meta": meta, "data": data})
+
+    def sign(
+        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
+    ) -> dict[str, str]:
+        return SCHEME.sign(body, secrets)
+
+    def verify(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        secrets: Sequence[str],
+        *,
+        tolerance: float,
+        now: float,
+    ) -> Any:
+        SCHEME.check(body, headers, secrets)
+        return parse_json(body)
+
+    def is_success(self, status: int) -> bool:
+        return status == 200
+
+    def validate_secret(self, secret: str) -> str | None:
+        return validate_raw_secret(secret)

@@ -1,0 +1,1 @@
+"""Receivers written the way each provider's guide tells its customers to verify."""
