@@ -51,17 +51,33 @@ def test_bodies_equal_their_javascript_reserialization() -> None:
     assert stringify(bodies) == bodies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/jsonenc prints floats the Python way (1.0, 1e-05, 1e+16) and keeps "
-    "integer-like keys in insertion order; JavaScript prints 1, 0.00001, "
-    "10000000000000000 and puts integer-like keys first",
-)
 @pytest.mark.parametrize(
     "payload",
-    [{"amount": 1.0}, {"tiny": 0.00001}, {"big": 1e16}, {"b": 1, "10": 2, "2": 3}],
+    [
+        {"amount": 1.0},
+        {"tiny": 0.00001, "tinier": 1.5e-7, "neg": -0.0},
+        {"big": 1e16, "huge": 1e21, "max": 1.7976931348623157e308, "min": 5e-324},
+        {"b": 1, "10": 2, "2": 3, "01": 4, "4294967295": 5},
+    ],
     ids=["integral-float", "small-float", "large-float", "integer-like-keys"],
 )
-def test_known_gaps_with_javascript(payload: Any) -> None:
+def test_numbers_and_index_keys_like_javascript(payload: Any) -> None:
     bodies = bodies_for(payload)
+    assert stringify(bodies) == bodies
+
+
+def test_thousands_of_floats_print_like_javascript() -> None:
+    import random
+    import struct
+
+    from hookpost.core import jsonenc
+
+    rng = random.Random(1234)
+    floats = [rng.uniform(-1e6, 1e6) for _ in range(500)]
+    floats += [10.0 ** rng.randint(-30, 30) * rng.random() for _ in range(500)]
+    floats += [
+        struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(1000)
+    ]
+    floats = [f for f in floats if f == f and abs(f) != float("inf")]
+    bodies = [jsonenc.dumps({"x": f}) for f in floats]
     assert stringify(bodies) == bodies

@@ -1,19 +1,96 @@
 """The one JSON serializer for bodies on the wire.
 
-Compact separators, key order kept, non-ASCII unescaped: the bytes equal what
-JavaScript's ``JSON.stringify`` produces for the parsed value, so receivers that
-re-serialize before verifying (as some providers' guides tell them to) agree.
+Compact separators, key order kept, non-ASCII unescaped -- and numbers and
+integer-like keys written the way JavaScript's ``JSON.stringify`` writes them,
+so a receiver that re-serializes the parsed body before verifying (as the Just
+Wallet and Gluwa guides tell their customers to) gets exactly the bytes that
+were signed. Python and JavaScript differ on floats (``1.0`` vs ``1``,
+``1e-05`` vs ``0.00001``, ``1e+16`` vs ``10000000000000000``) and on object
+keys that look like array indices (JavaScript lists them first, ascending).
+The common case has neither and takes the C encoder unchanged.
+
+Integers beyond 2**53 cannot be matched: JavaScript itself loses them.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
+from decimal import Decimal
 from typing import Any
+
+_ARRAY_INDEX_MAX = 2**32 - 2
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if not _needs_js_form(value):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # The json module always prints floats its own way, so floats travel as
+    # unique placeholder strings and are swapped for their JavaScript text after.
+    token = secrets.token_hex(8)
+    numbers: list[str] = []
+    text = json.dumps(_js_form(value, token, numbers), separators=(",", ":"), ensure_ascii=False)
+    pattern = re.compile(
+        '"' + re.escape("\\u0000" + token + ":") + "(\\d+)" + re.escape("\\u0000") + '"'
+    )
+    return pattern.sub(lambda m: numbers[int(m.group(1))], text).encode("utf-8")
 
 
 def loads(data: bytes | str) -> Any:
     return json.loads(data)
+
+
+def _is_index_key(key: str) -> bool:
+    return (
+        key.isascii()
+        and key.isdigit()
+        and (key == "0" or key[0] != "0")
+        and int(key) <= _ARRAY_INDEX_MAX
+    )
+
+
+def _needs_js_form(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(
+            (isinstance(k, str) and _is_index_key(k)) or _needs_js_form(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_needs_js_form(v) for v in value)
+    return False
+
+
+def js_number(x: float) -> str:
+    """ECMAScript Number::toString for a finite float (shortest round-trip digits)."""
+    if x == 0:
+        return "0"
+    _sign, digits_t, exp = Decimal(repr(abs(x))).as_tuple()
+    digits = "".join(map(str, digits_t)).rstrip("0") or "0"
+    assert isinstance(exp, int)
+    n = len("".join(map(str, digits_t))) + exp  # value = 0.digits x 10**n
+    k = len(digits)
+    neg = "-" if x < 0 else ""
+    if k <= n <= 21:
+        return neg + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return neg + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return neg + "0." + "0" * (-n) + digits
+    e = n - 1
+    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{neg}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+
+
+def _js_form(value: Any, token: str, numbers: list[str]) -> Any:
+    if isinstance(value, float):
+        numbers.append(js_number(value))
+        return f"\x00{token}:{len(numbers) - 1}\x00"
+    if isinstance(value, dict):
+        index = sorted((k for k in value if isinstance(k, str) and _is_index_key(k)), key=int)
+        rest = [k for k in value if not (isinstance(k, str) and _is_index_key(k))]
+        return {k: _js_form(value[k], token, numbers) for k in [*index, *rest]}
+    if isinstance(value, list):
+        return [_js_form(v, token, numbers) for v in value]
+    return value
