@@ -15,6 +15,9 @@ $(BIN)/hookpost: pyproject.toml
 
 install: $(BIN)/hookpost
 
+# The quickstart delivers to `hookpost listen` on this machine: allow loopback
+# (the service default refuses it, like every private range).
+run: export HOOKPOST_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 run: install
 	$(BIN)/hookpost migrate
 	$(BIN)/hookpost serve --port $(PORT)

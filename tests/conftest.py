@@ -25,10 +25,16 @@ from aiohttp import web
 from hookpost.api.app import create_app
 from hookpost.config import Settings
 from hookpost.core.clock import ManualClock
+from hookpost.core.keyfile import load_secret_box
 from hookpost.store import Store
 from hookpost.store.migrate import upgrade
+from tests.fakedns import FakeResolver
 
 ADMIN = "test-admin-token"
+#: Test servers may deliver to the receivers on loopback (production default: none).
+LOOPBACK = "127.0.0.0/8,::1/128"
+#: One fixed key, so a `hookpost worker` subprocess reads what the test server wrote.
+TEST_SECRET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE"
 
 
 def free_port() -> int:
@@ -264,9 +270,15 @@ class Hookpost:
 
 
 async def start_hookpost(
-    db_url: str, clock: ManualClock, *, workers: bool = True, **settings: Any
+    db_url: str,
+    clock: ManualClock,
+    *,
+    workers: bool = True,
+    resolver: FakeResolver | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Hookpost]:
     port = free_port()
+    settings = {"allowed_networks": LOOPBACK, "secret_key": TEST_SECRET_KEY, **settings}
     cfg = Settings(
         database_url=db_url,
         admin_token=ADMIN,
@@ -275,8 +287,12 @@ async def start_hookpost(
         sqlite_synchronous="NORMAL",
         **settings,
     )
-    store = Store.from_url(db_url, clock, sqlite_synchronous=cfg.sqlite_synchronous)
-    app = create_app(cfg, store=store, clock=clock, run_workers=workers)
+    store = Store.from_url(
+        db_url, clock, box=load_secret_box(cfg), sqlite_synchronous=cfg.sqlite_synchronous
+    )
+    # DNS answers come from a table: no test sends a query to a real resolver.
+    resolver = resolver or FakeResolver({"localhost": ["127.0.0.1"]})
+    app = create_app(cfg, store=store, clock=clock, run_workers=workers, resolver=resolver)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

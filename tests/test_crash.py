@@ -19,7 +19,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import Receiver, free_port
+from tests.conftest import LOOPBACK, Receiver, free_port
 
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 TOKEN = "crash-test-admin"
@@ -36,6 +36,7 @@ class Server:
             "HOOKPOST_LEASE_SECONDS": "2",
             "HOOKPOST_POLL_INTERVAL": "0.1",
             "HOOKPOST_DATA_DIR": str(workdir),
+            "HOOKPOST_ALLOWED_NETWORKS": LOOPBACK,
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "serve.log"

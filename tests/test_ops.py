@@ -30,7 +30,7 @@ from tests.conftest import (
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
-    want = ",".join(f"{k}=\"{v}\"" for k, v in sorted(labels.items()))
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     pattern = rf"^{re.escape(name)}{{{re.escape(want)}}} (\S+)$" if want else rf"^{name} (\S+)$"
     m = re.search(pattern, text, re.M)
     return float(m.group(1)) if m else 0.0

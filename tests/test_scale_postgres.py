@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.conftest import _pg_exec, _pg_url, free_port
+from tests.conftest import LOOPBACK, TEST_SECRET_KEY, _pg_exec, _pg_url, free_port
 
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 TOKEN = "scale-admin"
@@ -87,6 +87,8 @@ async def test_three_workers_kill9_one(pg_db: str, tmp_path: Path) -> None:
         "HOOKPOST_DELIVERY_CONCURRENCY": str(CONCURRENCY),
         "HOOKPOST_CLAIM_BATCH": "32",
         "HOOKPOST_LOG_LEVEL": "warning",
+        "HOOKPOST_ALLOWED_NETWORKS": LOOPBACK,
+        "HOOKPOST_SECRET_KEY": TEST_SECRET_KEY,  # one key shared by every process
     }
     procs: list[subprocess.Popen[bytes]] = []
     logs = tmp_path / "procs.log"

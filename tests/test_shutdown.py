@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from hookpost.store import Store
-from tests.conftest import Hookpost, Receiver
+from tests.conftest import LOOPBACK, TEST_SECRET_KEY, Hookpost, Receiver
 
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 
@@ -39,6 +39,8 @@ async def test_sigterm_releases_inflight_delivery(
         "HOOKPOST_LEASE_SECONDS": "600",  # only an explicit release can free it quickly
         "HOOKPOST_POLL_INTERVAL": "0.1",
         "HOOKPOST_SHUTDOWN_GRACE_SECONDS": "1",
+        "HOOKPOST_ALLOWED_NETWORKS": LOOPBACK,
+        "HOOKPOST_SECRET_KEY": TEST_SECRET_KEY,  # decrypts what the test server stored
     }
     log = open(tmp_path / "worker.log", "wb")
     worker = subprocess.Popen([HOOKPOST, "worker"], env=env, stdout=log, stderr=log)

@@ -70,7 +70,7 @@ class Settings:
     #: Refuse plain-http endpoint URLs, at registration and at delivery.
     https_only: bool = False
     #: Send every delivery through this HTTP proxy (static egress IPs).
-    proxy_url: str | None = None
+    proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
     #: How long registration waits for DNS when checking a URL's host.
     dns_timeout_seconds: float = 2.0
     #: AES-256 key (base64url) that encrypts endpoint secrets at rest; when unset,

@@ -1,8 +1,13 @@
 """Authentication and tenant scoping: the one chokepoint every route goes through.
 
-A route that touches a project's data takes ``project: ProjectScope``; the
-dependency answers 404 -- never 403 -- when the caller's key belongs to another
-project, so one tenant cannot even learn that another's ids exist.
+:func:`get_principal` authenticates (the admin token, compared in constant
+time, or a project API key looked up by its hash), applies the per-key rate
+limit (429 with Retry-After) and the key's scope (403: see
+:mod:`hookpost.api.scopes`) -- for every authenticated route at once, so no
+route can forget them. A route that touches a project's data takes
+``project: ProjectScope``; that dependency answers 404 -- never 403 -- when the
+caller's key belongs to another project, so one tenant cannot even learn that
+another's ids exist.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
+from hookpost.api import scopes
+from hookpost.api.ratelimit import RateLimiter
 from hookpost.store import Store
 from hookpost.store.store import decode_cursor
 
@@ -21,6 +28,8 @@ from hookpost.store.store import decode_cursor
 class Principal:
     admin: bool
     project_id: str | None = None
+    scope: str = "full"
+    key_id: str | None = None
 
 
 def get_store(request: Request) -> Store:
@@ -38,13 +47,27 @@ async def get_principal(request: Request) -> Principal:
     token = token.strip()
     admin_token: str = request.app.state.settings.admin_token or ""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Principal(admin=True)
-    project_id = await get_store(request).project_for_key(token)
-    if project_id is None:
+        return Principal(admin=True)  # the operator: neither rate-limited nor scoped
+    key = await get_store(request).key_principal(token)
+    if key is None:
         raise HTTPException(
             401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
         )
-    return Principal(admin=False, project_id=project_id)
+    principal = Principal(
+        admin=False, project_id=key["project_id"], scope=key["scope"], key_id=key["id"]
+    )
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.take(key["id"])
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"rate limit of {limiter.rate:g} requests per second for this API key exceeded",
+            headers={"Retry-After": limiter.retry_after(wait)},
+        )
+    route = getattr(request.scope.get("route"), "path", None)
+    if not scopes.allows(principal.scope, request.method, route):
+        raise HTTPException(403, f"this API key's scope ({principal.scope}) does not allow this")
+    return principal
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

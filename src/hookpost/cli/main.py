@@ -161,6 +161,7 @@ def serve(
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"hookpost {'API' if no_workers else 'API + workers'} on {base}")
     click.echo(f"  API docs:    {base}/docs")
+    click.echo(f"  dashboard:   {base}/   (sign in with the admin token)")
     click.echo(f"  database:    {_redact(settings.database_url)}")
     if generated:
         click.echo(f"  admin token: {token}   (kept in {settings.data_dir}/.hookpost/admin_token)")

@@ -11,8 +11,17 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from hookpost.core.netguard import BlockedDestination, NetGuard
+from hookpost.delivery.egress import GuardedResolver, find_blocked, guarded_socket_factory
+
+if TYPE_CHECKING:
+    from hookpost.config import Settings
 
 USER_AGENT = "hookpost/0.1 (+https://github.com/hookpost)"
 
@@ -27,7 +36,14 @@ class SendResult:
 
 
 def describe_error(exc: BaseException, timeout: float) -> str:
-    """A short, secret-free description of why a request failed."""
+    """A short, secret-free description of why a request failed.
+
+    A refused destination is exactly ``blocked destination``: the customer sees
+    attempt errors, and the address their hostname resolved to inside the
+    operator's network is none of their business.
+    """
+    if find_blocked(exc) is not None:
+        return "blocked destination"
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return f"timeout after {timeout:g}s"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLError):
@@ -50,10 +66,44 @@ def describe_error(exc: BaseException, timeout: float) -> str:
 
 
 class Sender:
-    def __init__(self, *, concurrency: int = 256, excerpt_bytes: int = 4096) -> None:
+    """POSTs deliveries through one session whose every connection passes the SSRF guard.
+
+    ``guard`` defaults to refusing every non-public address: a Sender built
+    without thought is a safe one. ``resolver`` replaces the DNS lookup
+    (tests answer from a table); ``proxy`` sends everything through an HTTP
+    proxy (static egress IPs); ``https_only`` refuses plain-http URLs.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 256,
+        excerpt_bytes: int = 4096,
+        guard: NetGuard | None = None,
+        resolver: AbstractResolver | None = None,
+        proxy: str | None = None,
+        https_only: bool = False,
+    ) -> None:
         self._concurrency = concurrency
         self._excerpt = excerpt_bytes
+        self._guard = guard or NetGuard()
+        self._resolver = GuardedResolver(self._guard, resolver)
+        self._proxy = proxy or None
+        self._https_only = https_only
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, resolver: AbstractResolver | None = None
+    ) -> Sender:
+        return cls(
+            concurrency=settings.delivery_concurrency,
+            excerpt_bytes=settings.response_excerpt_bytes,
+            guard=NetGuard.from_text(settings.allowed_networks),
+            resolver=resolver,
+            proxy=settings.proxy_url,
+            https_only=settings.https_only,
+        )
 
     async def __aenter__(self) -> Sender:
         await self.start()
@@ -64,19 +114,46 @@ class Sender:
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._concurrency, limit_per_host=0, ttl_dns_cache=60
-            )
+            if self._proxy:
+                # The proxy (operator-configured, often on a private address) is
+                # what we connect to; destinations are prechecked per request.
+                connector = aiohttp.TCPConnector(
+                    limit=self._concurrency, limit_per_host=0, ttl_dns_cache=60
+                )
+            else:
+                connector = aiohttp.TCPConnector(
+                    limit=self._concurrency,
+                    limit_per_host=0,
+                    ttl_dns_cache=60,
+                    resolver=self._resolver,
+                    socket_factory=guarded_socket_factory(self._guard),
+                )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
             )
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self._resolver.close()
+
+    async def _refuse(self, url: str) -> str | None:
+        """Why ``url`` may not be sent to before any connection is made, or None."""
+        target = URL(url)
+        if self._https_only and target.scheme != "https":
+            return "blocked destination: plain http is not allowed (HOOKPOST_HTTPS_ONLY)"
+        if self._proxy and target.raw_host:
+            try:
+                await self._resolver.precheck(target.raw_host, target.port or 0)
+            except BlockedDestination:
+                return "blocked destination"
+            except OSError:
+                pass  # the proxy resolves for itself and reports its own DNS errors
+        return None
 
     async def post(
         self,
@@ -88,12 +165,16 @@ class Sender:
         assert self._session is not None, "Sender.start() first"
         t0 = time.perf_counter()
         try:
+            refused = await self._refuse(url)
+            if refused is not None:
+                return SendResult(None, None, None, (time.perf_counter() - t0) * 1000, refused)
             async with self._session.post(
                 url,
                 data=body,
                 headers=headers,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=timeout),
+                proxy=self._proxy,
             ) as resp:
                 excerpt = await self._read_excerpt(resp)
                 return SendResult(

@@ -1,0 +1,43 @@
+"""What each API-key scope may do, decided from the route template alone.
+
+Three scopes, least privilege first:
+
+- ``publish`` -- only ``POST /api/v1/projects/{project_id}/events``. This is the
+  key a provider's backend holds: it can publish (and its idempotent retry gets
+  the first event back in the answer), but it cannot read payloads, deliveries
+  or endpoint settings, so a leaked publisher key exposes nothing.
+- ``read`` -- every ``GET`` of its project (dashboards, support tooling,
+  catching up on missed events); no writes.
+- ``full`` -- everything in its project, including its API keys.
+
+The decision looks at the method and the matched route *template*
+(``/projects/{project_id}/events``), never the raw path, so no path spelling
+can smuggle a request past it. It is applied once, in
+:func:`hookpost.api.deps.get_principal`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Scope = Literal["full", "read", "publish"]
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
+_PUBLISH_ROUTES = frozenset({("POST", "/projects/{project_id}/events")})
+_API_PREFIX = "/api/v1"
+
+
+def allows(scope: str, method: str, route: str | None) -> bool:
+    """May a key of ``scope`` call ``method`` on the route template ``route``?
+
+    FastAPI reports an included route's template with or without the
+    ``/api/v1`` include prefix depending on its version; both are accepted.
+    """
+    route = (route or "").removeprefix(_API_PREFIX)
+    if scope == "full":
+        return True
+    if scope == "read":
+        return method in _READ_METHODS
+    if scope == "publish":
+        return (method, route) in _PUBLISH_ROUTES
+    return False  # an unknown scope grants nothing
