@@ -37,6 +37,12 @@ RESERVED_HEADERS = {
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    # the seed providers' signature headers
+    "stripe-signature",
+    "gj-signature",
+    "x-request-signature",
+    "signature",
+    "byl-signature",
 }
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "held"]

@@ -319,12 +319,16 @@ class Dispatcher:
         profile = resolve_profile(ep["profile"], ep.get("profile_definition"))
         body = self._body(job, profile)
         now = self.clock.now()
-        headers = {"Content-Type": "application/json", **(ep.get("headers") or {})}
-        headers.update(
-            profile.sign(
-                msg_id=job.event["id"], timestamp=now, body=body, secrets=live_secrets(ep, now)
-            )
+        signed = profile.sign(
+            msg_id=job.event["id"], timestamp=now, body=body, secrets=live_secrets(ep, now)
         )
+        # A custom header never travels beside the signature under another case.
+        owned = {k.lower() for k in signed} | {"content-type"}
+        headers = {"Content-Type": "application/json"}
+        headers.update(
+            (k, v) for k, v in (ep.get("headers") or {}).items() if k.lower() not in owned
+        )
+        headers.update(signed)
         timeout = float(ep.get("timeout_seconds") or self.settings.default_timeout_seconds)
         result = await self.sender.post(ep["url"], body, headers, timeout)
         number = job.attempt_count + 1
