@@ -52,6 +52,18 @@ async def test_async_client_end_to_end(hookpost: Hookpost, receiver: Receiver) -
         event = verify(req.body, req.headers, ep["secret"], now=hookpost.clock.now())
         assert event["data"] == {"n": 1}
 
+        publisher = await hp.create_api_key(pid, scope="publish", name="billing")
+        assert publisher["key"] and publisher["scope"] == "publish"
+        keys = await hp.list_api_keys(pid)
+        assert publisher["id"] in [k["id"] for k in keys["data"]]
+        assert all("key" not in k for k in keys["data"])
+        async with AsyncClient(hookpost.base_url, token=publisher["key"]) as pub:
+            with pytest.raises(HookpostError) as denied:
+                await pub.list_deliveries(pid)
+            assert denied.value.status == 403
+        revoked = await hp.revoke_api_key(pid, publisher["id"])
+        assert revoked["revoked_at"] is not None
+
         page = await hp.list_deliveries(pid)
         assert [d["event_id"] for d in page["data"]] == ["evt_c1"]
         assert page["next_cursor"] is None

@@ -72,6 +72,19 @@ class _Api(Generic[R]):
     def delete_project(self, project_id: str) -> R:
         return self._call("DELETE", f"/api/v1/projects/{project_id}")
 
+    # API keys
+    def create_api_key(self, project_id: str, *, scope: str = "full", name: str = "") -> R:
+        """A new key for the project; ``key`` in the answer is shown only once."""
+        return self._call(
+            "POST", f"/api/v1/projects/{project_id}/api-keys", json={"scope": scope, "name": name}
+        )
+
+    def list_api_keys(self, project_id: str) -> R:
+        return self._call("GET", f"/api/v1/projects/{project_id}/api-keys")
+
+    def revoke_api_key(self, project_id: str, key_id: str) -> R:
+        return self._call("DELETE", f"/api/v1/projects/{project_id}/api-keys/{key_id}")
+
     # endpoints
     def create_endpoint(
         self,
