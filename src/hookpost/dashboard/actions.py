@@ -1,0 +1,179 @@
+"""The project pages' actions (POST): each one is the REST API's own route function.
+
+Creating an endpoint here calls :func:`hookpost.api.routes.endpoints.create_endpoint`
+with the body the form describes, validated by the same pydantic schema --
+so the SSRF check, the profile's secret rules, the plan limit, the
+dispatcher wake-up and every future rule apply to the dashboard without
+being written twice. A refusal comes back as the API's message, shown next to
+the field it names; success redirects (303) so a reload repeats nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from pydantic import ValidationError
+
+from hookpost.api import render as shapes
+from hookpost.api.errors import ValidationProblem
+from hookpost.api.routes import deliveries as deliveries_api
+from hookpost.api.routes import endpoints as endpoints_api
+from hookpost.api.routes import jobs as jobs_api
+from hookpost.api.schemas import EndpointIn, EndpointPatch, ProjectRecoverIn, RotateIn, TestIn
+from hookpost.dashboard import views
+from hookpost.dashboard.forms import (
+    ENDPOINT_FIELDS,
+    FieldErrors,
+    Form,
+    endpoint_body,
+    endpoint_values,
+    problem_errors,
+    pydantic_errors,
+)
+from hookpost.dashboard.html import redirect, render
+from hookpost.dashboard.portal_api import PortalLinkIn, make_link
+from hookpost.dashboard.state import store
+from hookpost.dashboard.surface import Surface
+from hookpost.store.store import LimitReached
+
+_REFUSALS = (ValidationProblem, HTTPException, LimitReached)
+
+
+async def create_endpoint(request: Request, s: Surface, form: Form) -> Response:
+    body, errors = endpoint_body(form, creating=True)
+    status = 422
+    try:
+        model = EndpointIn.model_validate(body)
+    except ValidationError as exc:
+        errors = {**pydantic_errors(exc), **errors}
+    if not errors:
+        try:
+            created = await endpoints_api.create_endpoint(
+                s.project_id, model, store(request), request
+            )
+        except _REFUSALS as exc:
+            errors = problem_errors(exc, ENDPOINT_FIELDS)
+            status = 409 if isinstance(exc, LimitReached) else 422
+        else:
+            return redirect(s.url(f"/endpoints/{created['id']}", done="created"))
+    values = endpoint_values(form, await views.catalog_names(request, s))
+    return await views.endpoint_form(request, s, values=values, errors=errors, status=status)
+
+
+async def edit_endpoint(request: Request, s: Surface, form: Form) -> Response:
+    endpoint_id = request.path_params["endpoint_id"]
+    current = await store(request).get_endpoint(s.project_id, endpoint_id)  # 404 first
+    body, errors = endpoint_body(form, creating=False)
+    try:
+        model = EndpointPatch.model_validate(body)
+    except ValidationError as exc:
+        errors = {**pydantic_errors(exc), **errors}
+    if not errors:
+        try:
+            await endpoints_api.update_endpoint(
+                s.project_id, endpoint_id, model, store(request), request
+            )
+        except _REFUSALS as exc:
+            errors = problem_errors(exc, ENDPOINT_FIELDS)
+        else:
+            return redirect(s.url(f"/endpoints/{endpoint_id}", done="saved"))
+    values = endpoint_values(form, await views.catalog_names(request, s))
+    values["profile"] = current["profile"]
+    return await views.endpoint_form(
+        request,
+        s,
+        values=values,
+        errors=errors,
+        endpoint=shapes.endpoint(current),
+        status=422,
+    )
+
+
+async def set_enabled(request: Request, s: Surface, form: Form) -> Response:
+    endpoint_id = request.path_params["endpoint_id"]
+    enabled = form.one("enabled") == "1"
+    await endpoints_api.update_endpoint(
+        s.project_id, endpoint_id, EndpointPatch(enabled=enabled), store(request), request
+    )
+    done = "enabled" if enabled else "disabled"
+    return redirect(s.url(f"/endpoints/{endpoint_id}", done=done))
+
+
+async def release_held(request: Request, s: Surface, form: Form) -> Response:
+    endpoint_id = request.path_params["endpoint_id"]
+    await endpoints_api.release_held(s.project_id, endpoint_id, store(request), request)
+    return redirect(s.url(f"/endpoints/{endpoint_id}", done="released"))
+
+
+async def reveal_secret(request: Request, s: Surface, form: Form) -> Response:
+    """Answer the POST with the page itself: a secret never sits in a URL or the history."""
+    ep = await store(request).get_endpoint(s.project_id, request.path_params["endpoint_id"])
+    return await views.endpoint_page(request, s, secret=str(ep["secret"]))
+
+
+async def rotate_secret(request: Request, s: Surface, form: Form) -> Response:
+    endpoint_id = request.path_params["endpoint_id"]
+    hours = form.one("grace_hours", "24").strip()
+    try:
+        grace = round(float(hours) * 3600)
+        body = RotateIn.model_validate({"grace_period_seconds": grace})
+    except ValueError:  # float() of a non-number; pydantic's ValidationError is one too
+        errors: FieldErrors = {"grace_hours": "must be a number of hours from 0 to 168"}
+        return await views.endpoint_page(request, s, errors=errors, status=422)
+    rotated = await endpoints_api.rotate_secret(s.project_id, endpoint_id, store(request), body)
+    message = (
+        "Secret rotated. The previous secret keeps signing alongside it for "
+        f"{hours} h, so receivers can switch without missing a delivery."
+    )
+    return await views.endpoint_page(request, s, secret=str(rotated["secret"]), message=message)
+
+
+async def send_test(request: Request, s: Surface, form: Form) -> Response:
+    endpoint_id = request.path_params["endpoint_id"]
+    await endpoints_api.send_test(s.project_id, endpoint_id, store(request), request, TestIn())
+    return redirect(s.url("/deliveries", endpoint_id=endpoint_id, done="test_sent"))
+
+
+async def resend(request: Request, s: Surface, form: Form) -> Response:
+    delivery_id = request.path_params["delivery_id"]
+    await deliveries_api.resend(s.project_id, delivery_id, store(request), request)
+    return redirect(s.url(f"/deliveries/{delivery_id}", done="resent"))
+
+
+_HAS_ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+
+
+def _utc(value: str) -> str:
+    """A ``datetime-local`` value ("2025-01-31T12:00") read as UTC, as the page says."""
+    value = value.strip()
+    return value if not value or _HAS_ZONE.search(value) else value + "Z"
+
+
+async def recover(request: Request, s: Surface, form: Form) -> Response:
+    values = {"since": form.one("since"), "endpoint_id": form.one("endpoint_id")}
+    try:
+        body = ProjectRecoverIn.model_validate(
+            {"since": _utc(values["since"]), "endpoint_id": values["endpoint_id"] or None}
+        )
+    except ValidationError as exc:
+        return await views.failed_page(
+            request, s, values=values, errors=pydantic_errors(exc), status=422
+        )
+    await jobs_api.recover_project(s.project_id, body, store(request), request)
+    return redirect(s.url("/failed", done="recover"))
+
+
+async def portal_link(request: Request, s: Surface, form: Form) -> Response:
+    """The operator makes a portal link from the overview page (same as the API's)."""
+    ctx: dict[str, Any] = await views.overview_context(request, s)
+    try:
+        body = PortalLinkIn.model_validate(
+            {"scope": form.one("scope", "view"), "expires_in": form.one("expires_in", "3600")}
+        )
+    except ValidationError as exc:
+        ctx["portal_errors"] = pydantic_errors(exc)
+        return render(request, "overview.html", ctx, surface=s, status=422)
+    ctx["portal_link"] = make_link(request, s.project_id, body)
+    return render(request, "overview.html", ctx, surface=s)

@@ -1,0 +1,228 @@
+"""Rendering pages: templates, live fragments, security headers, and errors as pages.
+
+Every dashboard response goes through :func:`render` (or :func:`error_page`),
+so every one gets the same headers: a strict Content-Security-Policy (only
+this origin's CSS and JS -- no inline script), ``no-store`` (pages show
+payloads and secrets), ``same-origin`` referrers (portal links carry their
+token in the path, so it must not leak to other sites; ``no-referrer`` would
+also blank the Origin header the CSRF check reads), and framing refused on
+operator pages but allowed on portal pages, which providers embed in their
+own sites.
+
+A page whose template has a ``live`` block can be asked for that block alone
+(``?fragment=live``); the answer carries ``X-Live-Version``, a hash of the
+fragment, so the poller in ``static/dashboard.js`` replaces the region only
+when something changed.
+
+:class:`HtmlRoute` turns the exceptions the store and the API helpers raise
+(NotFound, Conflict, HTTPException, ...) into HTML pages with the right
+status, so a browser never sees the JSON error body meant for API clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hookpost.api.errors import ValidationProblem
+from hookpost.dashboard.state import dashboard
+from hookpost.dashboard.surface import Surface
+from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
+from hookpost.store import Conflict, NotFound
+
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'"
+)
+
+
+class LoginRequired(Exception):
+    """No valid operator session: send the browser to the sign-in page."""
+
+
+class PageError(Exception):
+    """An error to show as a page: ``PageError(403, "Not allowed", "why")``."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+def make_templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("hookpost.dashboard", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = when
+    env.filters["pretty"] = pretty_json
+    env.filters["ms"] = lambda v: f"{float(v):,.1f} ms"
+    env.globals["ui"] = env.get_template("_ui.html").module
+    return env
+
+
+def when(value: str | float | None) -> str:
+    """An API timestamp (ISO string or epoch seconds) as ``2025-01-31 12:00:05 UTC``."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (int, float)):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def root_path(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def is_portal_path(request: Request) -> bool:
+    return request.url.path.startswith(root_path(request) + "/portal/")
+
+
+def _block(template: Template, name: str, ctx: Mapping[str, Any]) -> str:
+    return "".join(template.blocks[name](template.new_context(dict(ctx))))
+
+
+def secure(response: Response, *, frameable: bool) -> Response:
+    h = response.headers
+    if frameable:
+        # No frame-ancestors at all: "*" would still refuse some embedders
+        # (it only matches the embedder's own scheme and network schemes).
+        h["Content-Security-Policy"] = _CSP
+    else:
+        h["Content-Security-Policy"] = _CSP + "; frame-ancestors 'none'"
+        h["X-Frame-Options"] = "DENY"
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "same-origin"
+    h["Cache-Control"] = "no-store"
+    return response
+
+
+def render(
+    request: Request,
+    name: str,
+    ctx: Mapping[str, Any] | None = None,
+    *,
+    surface: Surface | None = None,
+    status: int = 200,
+) -> Response:
+    """A full page, or only its ``live`` block when the poller asks for it."""
+    template = dashboard(request).templates.get_template(name)
+    full: dict[str, Any] = {
+        "request": request,
+        "s": surface,
+        "root": root_path(request),
+        "notice": None,
+        "error": None,
+        "live_version": "",
+        **(ctx or {}),
+    }
+    headers: dict[str, str] = {}
+    if "live" in template.blocks:
+        fragment = _block(template, "live", full)
+        version = hashlib.sha256(fragment.encode()).hexdigest()[:16]
+        headers["X-Live-Version"] = version
+        if request.query_params.get("fragment") == "live":
+            return secure(
+                HTMLResponse(fragment, status, headers),
+                frameable=surface is not None and surface.is_portal,
+            )
+        full["live_version"] = version
+    response = HTMLResponse(template.render(full), status, headers)
+    frameable = surface.is_portal if surface is not None else is_portal_path(request)
+    return secure(response, frameable=frameable)
+
+
+def redirect(url: str) -> Response:
+    """After a successful POST: 303 so a reload does not repeat the action."""
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    portal = is_portal_path(request)
+    home = None if portal else root_path(request) + "/"
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message, "home": home},
+        status=status,
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+class HtmlRoute(APIRoute):
+    """An APIRoute whose errors are pages (and whose missing session is a redirect)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await inner(request)
+            except LoginRequired:
+                if request.query_params.get("fragment"):
+                    return error_page(request, 401, "Not signed in", "Your session has ended.")
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                login = root_path(request) + "/login?next=" + quote(target, safe="")
+                return RedirectResponse(login, status_code=303)
+            except LinkExpired:
+                return error_page(
+                    request,
+                    401,
+                    "This link has expired",
+                    "Portal links work for a limited time. Ask for a new link from the "
+                    "site that gave you this one.",
+                )
+            except LinkInvalid:
+                return error_page(
+                    request,
+                    403,
+                    "This link is not valid",
+                    "The link is incomplete or has been changed. Open the link exactly as "
+                    "you received it, or ask for a new one.",
+                )
+            except PageError as exc:
+                return error_page(request, exc.status, exc.title, exc.message)
+            except NotFound as exc:
+                what = str(exc) or "page"
+                return error_page(request, 404, "Not found", f"This {what} does not exist here.")
+            except Conflict as exc:
+                return error_page(request, 409, "Conflict", str(exc))
+            except ValidationProblem as exc:
+                return error_page(request, 422, "Invalid input", str(exc))
+            except StarletteHTTPException as exc:
+                title = _TITLES.get(exc.status_code, "Error")
+                return error_page(request, exc.status_code, title, str(exc.detail))
+
+        return handler

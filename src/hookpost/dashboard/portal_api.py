@@ -1,0 +1,61 @@
+"""``POST /api/v1/projects/{project_id}/portal-link``: a signed URL into the customer portal.
+
+The provider's backend (admin token or that project's key) asks for a link
+and hands it to its customer, typically in an iframe of its own site. The
+link is the credential: it carries the project, the scope (``view`` or
+``manage``) and the expiry, signed with the dashboard key; nothing is
+stored, so there is nothing to clean up, and a link cannot be widened to
+another project or scope without breaking its signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from hookpost.api.deps import ProjectScope
+from hookpost.api.schemas import iso
+from hookpost.dashboard.state import dashboard, now
+
+#: Longest a portal link may live: a week.
+MAX_EXPIRES_IN = 7 * 86400
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["customer portal"])
+
+
+class PortalLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["view", "manage"] = Field(
+        default="view",
+        description="view: read only; manage: also create/edit endpoints and resend.",
+    )
+    expires_in: int = Field(
+        default=3600, ge=1, le=MAX_EXPIRES_IN, description="Seconds the link works (max 7 days)."
+    )
+
+
+class PortalLinkOut(BaseModel):
+    url: str = Field(description="Open it, or put it in an iframe.")
+    expires_at: str
+    scope: Literal["view", "manage"]
+
+
+def make_link(request: Request, project_id: str, body: PortalLinkIn) -> dict[str, Any]:
+    expires_at = int(now(request) + body.expires_in)
+    token = dashboard(request).signer.portal_token(project_id, body.scope, expires_at)
+    return {
+        "url": str(request.url_for("portal_overview", token=token)),
+        "expires_at": iso(expires_at),
+        "scope": body.scope,
+    }
+
+
+@router.post("/portal-link", response_model=PortalLinkOut)
+async def create_portal_link(
+    project_id: ProjectScope, request: Request, body: PortalLinkIn | None = None
+) -> dict[str, Any]:
+    """A short-lived signed URL showing only this project (admin token or its key)."""
+    return make_link(request, project_id, body or PortalLinkIn())

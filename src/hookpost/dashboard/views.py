@@ -1,0 +1,342 @@
+"""The project pages (reading): overview with charts, endpoints, catalog, events, deliveries.
+
+Each view takes the request, the :class:`~hookpost.dashboard.surface.Surface`
+(operator or portal) and the submitted form (empty for GET), asks the store
+for ``surface.project_id``'s data only, shapes rows with ``api/render.py``
+(the same dicts the REST API returns) and renders a template. Lists are
+bounded and paged with the store's cursors, like the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request, Response
+
+from hookpost.api import render as shapes
+from hookpost.api.schemas import iso
+from hookpost.dashboard import charts
+from hookpost.dashboard.curl import curl_command
+from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
+from hookpost.dashboard.html import PageError, render
+from hookpost.dashboard.state import now, store
+from hookpost.dashboard.surface import Surface
+from hookpost.profiles import PROFILE_NAMES
+from hookpost.store import NotFound
+from hookpost.store.store import decode_cursor
+
+View = Callable[[Request, Surface, Form], Awaitable[Response]]
+
+PAGE_SIZE = 50
+#: Charts and the live feed look this far back.
+WINDOW_SECONDS = 3600
+#: Attempts sampled for the latency percentiles.
+LATENCY_SAMPLE = 5000
+STATUSES = ("pending", "delivering", "succeeded", "failed", "held")
+
+#: ``?done=<code>`` after a redirect: fixed texts, so a link cannot make a page say anything.
+NOTICES = {
+    "created": "Endpoint created. Reveal its secret below to configure your receiver.",
+    "saved": "Endpoint saved.",
+    "enabled": "Endpoint enabled. Deliveries held while it was disabled wait for “Release”.",
+    "disabled": "Endpoint disabled. New deliveries are held until it is enabled again.",
+    "released": "Held deliveries released: they are being delivered now.",
+    "test_sent": "Test event sent. Its delivery appears below.",
+    "resent": "Resend queued: the new attempt appears below.",
+    "recover": "Bulk resend queued. Progress is shown below.",
+}
+
+
+def notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("done", ""))
+
+
+def cursor_param(request: Request) -> str | None:
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError:
+            raise PageError(400, "Bad request", "That page link is not valid.") from None
+    return cursor
+
+
+def _param(request: Request, name: str, limit: int = 255) -> str:
+    return request.query_params.get(name, "").strip()[:limit]
+
+
+async def overview(request: Request, s: Surface, form: Form) -> Response:
+    return render(request, "overview.html", await overview_context(request, s), surface=s)
+
+
+async def overview_context(request: Request, s: Surface) -> dict[str, Any]:
+    st = store(request)
+    t = now(request)
+    since = t - WINDOW_SECONDS
+    labels = await _labels(request, s)
+    per_minute = charts.minute_chart(
+        await st.dashboard_outcomes_per_minute(s.project_id, since), int(t // 60)
+    )
+    latency = charts.latency_chart(
+        await st.dashboard_durations(s.project_id, since, LATENCY_SAMPLE)
+    )
+    rates = charts.success_bars(await st.dashboard_endpoint_success(s.project_id, since), labels)
+    recent = await st.dashboard_recent_attempts(s.project_id, since, 15)
+    for a in recent:
+        a["started_at"] = iso(a["started_at"])
+    return {
+        "per_minute": per_minute,
+        "latency": latency,
+        "rates": rates,
+        "recent": recent,
+        "labels": labels,
+        "bar": {"width": charts.BAR_WIDTH, "row": charts.BAR_ROW},
+        "notice": notice(request),
+        "portal_link": None,
+        "portal_errors": {},
+    }
+
+
+async def _labels(request: Request, s: Surface) -> dict[str, str]:
+    page = await store(request).list_endpoints(s.project_id, limit=250, cursor=None)
+    return {e["id"]: e["url"] for e in page.data}
+
+
+async def endpoints(request: Request, s: Surface, form: Form) -> Response:
+    page = await store(request).list_endpoints(
+        s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request)
+    )
+    return render(
+        request,
+        "endpoints.html",
+        {
+            "endpoints": [shapes.endpoint(e) for e in page.data],
+            "next_cursor": page.next_cursor,
+            "notice": notice(request),
+        },
+        surface=s,
+    )
+
+
+async def catalog_names(request: Request, s: Surface) -> list[str]:
+    page = await store(request).list_event_types(s.project_id, limit=250, cursor=None)
+    return [t["name"] for t in page.data]
+
+
+async def profile_names(request: Request, s: Surface) -> list[str]:
+    page = await store(request).list_profiles(s.project_id, limit=100, cursor=None)
+    return [*PROFILE_NAMES, *(p["name"] for p in page.data)]
+
+
+async def endpoint_form(
+    request: Request,
+    s: Surface,
+    *,
+    values: dict[str, Any] | None,
+    errors: FieldErrors,
+    endpoint: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    """The create/edit form, refilled with what was sent and the errors next to the fields."""
+    catalog = await catalog_names(request, s)
+    if values is None:
+        values = endpoint_values(
+            endpoint or {"url": "", "description": "", "profile": "standard", "filter": None},
+            catalog,
+        )
+    return render(
+        request,
+        "endpoint_form.html",
+        {
+            "endpoint": endpoint,
+            "values": values,
+            "errors": errors,
+            "catalog": catalog,
+            "profiles": await profile_names(request, s),
+        },
+        surface=s,
+        status=status,
+    )
+
+
+async def endpoint_new(request: Request, s: Surface, form: Form) -> Response:
+    return await endpoint_form(request, s, values=None, errors={})
+
+
+async def endpoint_edit(request: Request, s: Surface, form: Form) -> Response:
+    ep = await store(request).get_endpoint(s.project_id, request.path_params["endpoint_id"])
+    return await endpoint_form(request, s, values=None, errors={}, endpoint=shapes.endpoint(ep))
+
+
+async def endpoint_page(
+    request: Request,
+    s: Surface,
+    *,
+    secret: str | None = None,
+    message: str | None = None,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> Response:
+    st = store(request)
+    endpoint_id = request.path_params["endpoint_id"]
+    ep = await st.get_endpoint(s.project_id, endpoint_id)
+    recent = await st.list_deliveries(s.project_id, limit=10, cursor=None, endpoint_id=endpoint_id)
+    held = await st.list_deliveries(
+        s.project_id, limit=1, cursor=None, endpoint_id=endpoint_id, status="held"
+    )
+    return render(
+        request,
+        "endpoint.html",
+        {
+            "ep": shapes.endpoint(ep),
+            "secret": secret,
+            "deliveries": [shapes.delivery(d) for d in recent.data],
+            "has_held": bool(held.data),
+            "notice": message or notice(request),
+            "errors": errors or {},
+        },
+        surface=s,
+        status=status,
+    )
+
+
+async def endpoint(request: Request, s: Surface, form: Form) -> Response:
+    return await endpoint_page(request, s)
+
+
+async def event_types(request: Request, s: Surface, form: Form) -> Response:
+    page = await store(request).list_event_types(
+        s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request)
+    )
+    rows = [
+        {
+            "name": t["name"],
+            "description": t["description"],
+            "schema": t["schema"],
+            "created_at": iso(t["created_at"]),
+        }
+        for t in page.data
+    ]
+    return render(
+        request,
+        "event_types.html",
+        {"types": rows, "next_cursor": page.next_cursor},
+        surface=s,
+    )
+
+
+async def events(request: Request, s: Surface, form: Form) -> Response:
+    st = store(request)
+    event_type = _param(request, "event_type")
+    event_id = _param(request, "event_id")
+    next_cursor = None
+    if event_id:
+        try:
+            rows = [await st.get_event(s.project_id, event_id)]
+        except NotFound:
+            rows = []
+        if event_type:
+            rows = [r for r in rows if r["event_type"] == event_type]
+    else:
+        page = await st.list_events(
+            s.project_id,
+            limit=PAGE_SIZE,
+            cursor=cursor_param(request),
+            event_type=event_type or None,
+        )
+        rows, next_cursor = page.data, page.next_cursor
+    return render(
+        request,
+        "events.html",
+        {
+            "events": [shapes.event(e) for e in rows],
+            "next_cursor": next_cursor,
+            "filters": {"event_type": event_type, "event_id": event_id},
+            "catalog": await catalog_names(request, s),
+        },
+        surface=s,
+    )
+
+
+async def deliveries(request: Request, s: Surface, form: Form) -> Response:
+    status = _param(request, "status")
+    filters = {
+        "status": status if status in STATUSES else "",
+        "endpoint_id": _param(request, "endpoint_id", 40),
+        "event_type": _param(request, "event_type"),
+        "event_id": _param(request, "event_id"),
+    }
+    page = await store(request).list_deliveries(
+        s.project_id,
+        limit=PAGE_SIZE,
+        cursor=cursor_param(request),
+        **{k: v or None for k, v in filters.items()},
+    )
+    return render(
+        request,
+        "deliveries.html",
+        {
+            "deliveries": [shapes.delivery(d) for d in page.data],
+            "next_cursor": page.next_cursor,
+            "filters": filters,
+            "statuses": STATUSES,
+            "labels": await _labels(request, s),
+            "notice": notice(request),
+        },
+        surface=s,
+    )
+
+
+async def failed_page(
+    request: Request,
+    s: Surface,
+    *,
+    values: dict[str, str] | None = None,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> Response:
+    st = store(request)
+    page = await st.list_deliveries(
+        s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request), status="failed"
+    )
+    jobs = await st.list_jobs(s.project_id, limit=5, cursor=None)
+    default_since = iso(now(request) - 86400) or ""
+    return render(
+        request,
+        "failed.html",
+        {
+            "deliveries": [shapes.delivery(d) for d in page.data],
+            "next_cursor": page.next_cursor,
+            "jobs": [shapes.job(j) for j in jobs.data],
+            "labels": await _labels(request, s),
+            "values": values or {"since": default_since[:16], "endpoint_id": ""},
+            "errors": errors or {},
+            "notice": notice(request),
+        },
+        surface=s,
+        status=status,
+    )
+
+
+async def failed(request: Request, s: Surface, form: Form) -> Response:
+    return await failed_page(request, s)
+
+
+async def delivery(request: Request, s: Surface, form: Form) -> Response:
+    st = store(request)
+    row = await st.get_delivery(s.project_id, request.path_params["delivery_id"])
+    d = shapes.delivery(row)
+    for a in d["attempts"]:
+        a["curl"] = curl_command(a["url"], a["request_headers"], a["request_body"])
+    d["attempts"].reverse()  # newest first: that is what one comes to look at
+    try:
+        ep = shapes.endpoint(await st.get_endpoint(s.project_id, d["endpoint_id"]))
+    except NotFound:
+        ep = None
+    return render(
+        request,
+        "delivery.html",
+        {"d": d, "ep": ep, "notice": notice(request)},
+        surface=s,
+    )

@@ -1,0 +1,452 @@
+"""The dashboard and portal over plain HTTP: auth, CSRF, headers, links, forms, charts.
+
+What a browser cannot show quickly -- cookie flags, status codes, response
+headers, a tampered token, the chart arithmetic -- is checked here; the
+browser scenario is in ``test_dashboard_browser.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hookpost.config import Settings
+from hookpost.dashboard import charts
+from hookpost.dashboard.curl import curl_command
+from hookpost.dashboard.keys import dashboard_key
+from hookpost.dashboard.tokens import LinkExpired, LinkInvalid, Signer
+from tests.conftest import ADMIN, Hookpost, Receiver
+
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+@pytest.fixture
+async def browser(hookpost: Hookpost) -> AsyncIterator[httpx.AsyncClient]:
+    """A cookie-keeping client without the API's bearer token, like a browser."""
+    async with httpx.AsyncClient(base_url=hookpost.base_url, timeout=30) as client:
+        yield client
+
+
+async def sign_in(client: httpx.AsyncClient) -> None:
+    r = await client.post("/login", data={"token": ADMIN, "next": "/"})
+    assert r.status_code == 303, r.text
+
+
+async def portal_url(hp: Hookpost, project_id: str, **body: Any) -> str:
+    r = await hp.http.post(f"/api/v1/projects/{project_id}/portal-link", json=body)
+    assert r.status_code == 200, r.text
+    return str(r.json()["url"])
+
+
+# -- signing in -----------------------------------------------------------------
+
+
+async def test_sign_in_sets_a_signed_httponly_strict_cookie(
+    hookpost: Hookpost, browser: httpx.AsyncClient
+) -> None:
+    r = await browser.get("/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+    r = await browser.post("/login", data={"token": "wrong"})
+    assert r.status_code == 401
+    assert "That is not the admin token." in r.text
+    assert "hookpost_session" not in r.headers.get("set-cookie", "")
+
+    r = await browser.post("/login", data={"token": ADMIN, "next": "//evil.example/"})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"  # never off-site after sign-in
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert ADMIN not in cookie
+
+    pid, _ = await hookpost.project()
+    r = await browser.get("/")
+    assert r.status_code == 200 and pid in r.text
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+    # A forged cookie is no session.
+    value = browser.cookies["hookpost_session"]
+    browser.cookies.set("hookpost_session", value[:-2] + ("A" if value[-2] != "A" else "B") + "x")
+    r = await browser.get("/")
+    assert r.status_code == 303
+
+    # Sessions end with time, on the service clock.
+    browser.cookies.set("hookpost_session", value)
+    assert (await browser.get("/")).status_code == 200
+    hookpost.clock.advance(13 * 3600)
+    assert (await browser.get("/")).status_code == 303
+
+
+async def test_logout_needs_csrf_and_ends_the_session(
+    hookpost: Hookpost, browser: httpx.AsyncClient
+) -> None:
+    await sign_in(browser)
+    page = await browser.get("/")
+    assert (await browser.post("/logout", data={})).status_code == 403
+    r = await browser.post("/logout", data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert (await browser.get("/")).status_code == 303
+
+
+async def test_forms_refuse_missing_csrf_and_foreign_origin(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    await sign_in(browser)
+    form = await browser.get(f"/projects/{pid}/endpoints/new")
+    token = csrf_of(form.text)
+    data = {"url": receiver.url(), "profile": "standard", "enabled": "1"}
+
+    r = await browser.post(f"/projects/{pid}/endpoints/new", data=data)
+    assert r.status_code == 403 and "Form expired" in r.text
+    r = await browser.post(
+        f"/projects/{pid}/endpoints/new",
+        data={**data, "csrf": token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 403
+    listed = await hookpost.http.get(f"/api/v1/projects/{pid}/endpoints")
+    assert listed.json()["data"] == []
+
+    r = await browser.post(f"/projects/{pid}/endpoints/new", data={**data, "csrf": token})
+    assert r.status_code == 303
+    (ep,) = (await hookpost.http.get(f"/api/v1/projects/{pid}/endpoints")).json()["data"]
+    assert r.headers["location"] == f"/projects/{pid}/endpoints/{ep['id']}?done=created"
+
+
+async def test_endpoint_form_shows_the_api_messages_next_to_fields(
+    hookpost: Hookpost, browser: httpx.AsyncClient
+) -> None:
+    pid, _ = await hookpost.project()
+    await sign_in(browser)
+    token = csrf_of((await browser.get(f"/projects/{pid}/endpoints/new")).text)
+    r = await browser.post(
+        f"/projects/{pid}/endpoints/new",
+        data={
+            "csrf": token,
+            "url": "ftp://example.com/x",
+            "profile": "standard",
+            "secret": "short",
+            "headers": "no colon here",
+            "max_attempts": "lots",
+            "filter": "{not json",
+            "description": "kept as typed",
+        },
+    )
+    assert r.status_code == 422
+    html = r.text
+
+    def error_of(field: str) -> str:
+        found = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
+        assert found, f"no error shown for {field}"
+        return found.group(1)
+
+    assert error_of("url") == "must be an http:// or https:// URL"
+    assert "String should have at least 8 characters" in error_of("secret")
+    assert "Name: value" in error_of("headers")
+    assert "valid integer" in error_of("max_attempts")
+    assert "not valid JSON" in error_of("filter")
+    assert 'value="kept as typed"' in html  # what was typed survives
+    assert 'id="url" name="url" value="ftp://example.com/x"' in html
+
+    # A refusal only the API route knows (the SSRF check) lands on its field too.
+    r = await browser.post(
+        f"/projects/{pid}/endpoints/new",
+        data={"csrf": token, "url": "http://169.254.169.254/latest", "profile": "standard"},
+    )
+    assert r.status_code == 422
+    assert re.search(r'id="url-error">[^<]*link-local', r.text), r.text
+
+
+async def test_endpoint_actions_edit_disable_release_rotate_test(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ep = await hookpost.endpoint(pid, receiver.url("/a"), description="before")
+    page_url = f"/projects/{pid}/endpoints/{ep['id']}"
+    await sign_in(browser)
+    token = csrf_of((await browser.get(page_url)).text)
+
+    async def post(action: str, **data: str) -> httpx.Response:
+        return await browser.post(f"{page_url}/{action}", data={"csrf": token, **data})
+
+    r = await post(
+        "edit",
+        url=receiver.url("/b"),
+        description="after",
+        event_types="user.created",
+        more_types="invoice.*",
+        headers="X-Team: billing",
+        max_attempts="3",
+        timeout_seconds="",
+        filter="",
+    )
+    assert r.status_code == 303, r.text
+    got = (await hookpost.http.get(f"/api/v1/projects/{pid}/endpoints/{ep['id']}")).json()
+    assert got["url"] == receiver.url("/b") and got["description"] == "after"
+    assert got["event_types"] == ["user.created", "invoice.*"]
+    assert got["headers"] == {"X-Team": "billing"} and got["max_attempts"] == 3
+
+    assert (await post("enabled", enabled="0")).status_code == 303
+    await hookpost.publish(pid)
+    (held,) = await hookpost.deliveries(pid, status="held")
+    r = await post("release-held")
+    assert r.status_code == 409 and "enable it before releasing" in r.text
+    assert (await post("enabled", enabled="1")).status_code == 303
+    assert "Release held deliveries" in (await browser.get(page_url)).text
+    assert (await post("release-held")).status_code == 303
+    await hookpost.wait_status(pid, held["id"], "succeeded")
+
+    revealed = await post("reveal-secret")
+    assert ep["secret"] in revealed.text
+    r = await post("rotate-secret", grace_hours="lots")
+    assert r.status_code == 422 and 'id="grace_hours-error"' in r.text
+    rotated = await post("rotate-secret", grace_hours="1")
+    assert rotated.status_code == 200
+    new_secret = re.search(r'<pre id="secret" class="secret">([^<]+)</pre>', rotated.text)
+    assert new_secret and new_secret.group(1) != ep["secret"]
+    assert new_secret.group(1) in (await post("reveal-secret")).text
+
+    r = await post("test")
+    assert r.status_code == 303 and "done=test_sent" in r.headers["location"]
+    tests = await hookpost.deliveries(pid, event_type="hookpost.test")
+    assert [d["endpoint_id"] for d in tests] == [ep["id"]]
+
+
+def test_dashboard_key_sources(tmp_path: Path) -> None:
+    assert dashboard_key(Settings(dashboard_key="explicit", admin_token="t")) == b"explicit"
+    one = dashboard_key(Settings(admin_token="token-one"))
+    assert one == dashboard_key(Settings(admin_token="token-one"))  # every process agrees
+    assert one != dashboard_key(Settings(admin_token="token-two"))
+    assert b"token-one" not in one
+    made = dashboard_key(Settings(data_dir=str(tmp_path)))
+    key_file = tmp_path / ".hookpost" / "dashboard_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert dashboard_key(Settings(data_dir=str(tmp_path))) == made
+
+
+# -- the portal-link API ----------------------------------------------------------
+
+
+async def test_portal_link_api_validates_and_is_scoped(hookpost: Hookpost) -> None:
+    pid, key = await hookpost.project()
+    _other, other_key = await hookpost.project()
+    url = f"/api/v1/projects/{pid}/portal-link"
+
+    r = await hookpost.http.post(url, json={"scope": "manage", "expires_in": 600})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["url"].startswith(f"{hookpost.base_url}/portal/")
+    assert body["scope"] == "manage"
+    from datetime import datetime
+
+    expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00")).timestamp()
+    assert abs(expires - (hookpost.clock.now() + 600)) <= 1
+
+    own = await hookpost.http.post(url, json={}, headers={"Authorization": f"Bearer {key}"})
+    assert own.status_code == 200 and own.json()["scope"] == "view"
+    foreign = await hookpost.http.post(
+        url, json={}, headers={"Authorization": f"Bearer {other_key}"}
+    )
+    assert foreign.status_code == 404
+    assert (await httpx.AsyncClient(base_url=hookpost.base_url).post(url, json={})).status_code == (
+        401
+    )
+
+    for bad, field in (
+        ({"expires_in": 0}, "expires_in"),
+        ({"expires_in": 7 * 86400 + 1}, "expires_in"),
+        ({"scope": "admin"}, "scope"),
+        ({"scopes": "view"}, "scopes"),
+    ):
+        r = await hookpost.http.post(url, json=bad)
+        assert r.status_code == 422, bad
+        assert r.json()["detail"][0]["field"] == field
+
+
+async def test_portal_pages_only_show_their_project(hookpost: Hookpost, receiver: Receiver) -> None:
+    pid, _ = await hookpost.project()
+    other, _ = await hookpost.project()
+    await hookpost.endpoint(pid, receiver.url("/mine"))
+    await hookpost.endpoint(other, receiver.url("/theirs"))
+    await hookpost.publish(pid)
+    await hookpost.publish(other)
+    await receiver.wait_for(2)
+    (theirs,) = await hookpost.deliveries(other)
+    (mine,) = await hookpost.deliveries(pid)
+
+    link = await portal_url(hookpost, pid, scope="view")
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.get(link + "/endpoints")
+        assert r.status_code == 200
+        assert "/mine" in r.text and "/theirs" not in r.text
+        assert "x-frame-options" not in r.headers  # embeddable
+        assert "frame-ancestors" not in r.headers["content-security-policy"]
+        assert r.headers["referrer-policy"] == "same-origin"
+        assert (await client.get(f"{link}/deliveries/{mine['id']}")).status_code == 200
+        r = await client.get(f"{link}/deliveries/{theirs['id']}")
+        assert r.status_code == 404 and "<h1>Not found</h1>" in r.text
+        # View scope: no manage forms, and their URLs refuse.
+        r = await client.get(f"{link}/deliveries/{mine['id']}")
+        assert "Resend" not in r.text
+        assert (await client.get(f"{link}/endpoints/new")).status_code == 403
+        page = await client.get(link)
+        assert "Customer portal" not in page.text  # the operator's link maker
+        r = await client.post(f"{link}/deliveries/{mine['id']}/resend", data={"csrf": "x"})
+        assert r.status_code == 403
+
+
+async def test_tampered_and_expired_links_get_clear_pages(hookpost: Hookpost) -> None:
+    pid, _ = await hookpost.project()
+    link = await portal_url(hookpost, pid, scope="manage", expires_in=60)
+    base, token = link.rsplit("/", 1)
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    async with httpx.AsyncClient(timeout=30) as client:
+        assert (await client.get(link)).status_code == 200
+        r = await client.get(f"{base}/{flipped}")
+        assert r.status_code == 403
+        assert "This link is not valid" in r.text and "Traceback" not in r.text
+        assert r.headers["content-type"].startswith("text/html")
+        r = await client.get(f"{base}/not-a-token/deliveries")
+        assert r.status_code == 403
+        hookpost.clock.advance(61)
+        r = await client.get(link)
+        assert r.status_code == 401 and "This link has expired" in r.text
+
+
+def test_signer_binds_purpose_project_and_time() -> None:
+    signer = Signer(b"k" * 32)
+    token = signer.portal_token("proj_a", "view", 1000)
+    grant = signer.read_portal(token, 999)
+    assert (grant.project_id, grant.scope) == ("proj_a", "view")
+    with pytest.raises(LinkExpired):
+        signer.read_portal(token, 1000)
+    with pytest.raises(LinkInvalid):
+        Signer(b"j" * 32).read_portal(token, 0)  # another key
+    session = signer.new_session("admin", 0, 100)
+    with pytest.raises(LinkInvalid):
+        signer.read_portal(session, 0)  # a session is not a link
+    assert signer.read_session(session, "admin", 50) is not None
+    assert signer.read_session(session, "new-admin-token", 50) is None
+    assert signer.read_session(token, "admin", 50) is None  # a link is not a session
+
+
+# -- pages, charts and live fragments -----------------------------------------------
+
+
+async def test_delivery_page_and_live_fragment(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    await hookpost.endpoint(pid, receiver.on("/x", [500, 200]))
+    await hookpost.publish(pid, payload={"hello": "world"}, event_id="evt_page")
+    await receiver.wait_for(1)
+    (d,) = await hookpost.deliveries(pid)
+    await hookpost.wait_status(pid, d["id"], "pending")
+    await sign_in(browser)
+
+    page = await browser.get(f"/projects/{pid}/deliveries/{d['id']}")
+    assert page.status_code == 200
+    html = page.text
+    assert "Attempt 1" in html and "answer 500" in html
+    assert "webhook-signature" in html and "{&#34;hello&#34;:&#34;world&#34;}" in html
+    assert "curl -X POST" in html
+    version = page.headers["x-live-version"]
+    assert f'data-live-version="{version}"' in html
+
+    frag = await browser.get(f"/projects/{pid}/deliveries/{d['id']}?fragment=live")
+    assert frag.headers["x-live-version"] == version
+    assert "<html" not in frag.text and "Attempt 1" in frag.text
+
+    await hookpost.advance(6.5)  # the retry is due
+    await hookpost.wait_status(pid, d["id"], "succeeded")
+    frag = await browser.get(f"/projects/{pid}/deliveries/{d['id']}?fragment=live")
+    assert frag.headers["x-live-version"] != version
+    assert "Attempt 2" in frag.text
+
+    overview = await browser.get(f"/projects/{pid}")
+    assert 'id="chart-minutes"' in overview.text
+    assert "1 succeeded" in overview.text and "1 failed" in overview.text
+    assert 'id="chart-latency"' in overview.text and ">p99<" in overview.text
+    assert 'id="chart-rates"' in overview.text and "50%" in overview.text
+
+
+async def test_store_aggregates_for_charts(hookpost: Hookpost, receiver: Receiver) -> None:
+    pid, _ = await hookpost.project()
+    ok_ep = await hookpost.endpoint(pid, receiver.url("/ok"))
+    bad_ep = await hookpost.endpoint(pid, receiver.on("/bad", [500]), max_attempts=1)
+    other, _ = await hookpost.project()
+    await hookpost.endpoint(other, receiver.url("/other"))
+    for _ in range(2):
+        await hookpost.publish(pid)
+    await hookpost.publish(other)
+    await receiver.wait_for(5)
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(
+            pid, d["id"], "failed" if d["endpoint_id"] == bad_ep["id"] else "succeeded"
+        )
+    store = hookpost.store
+    now = hookpost.clock.now()
+    per_minute = await store.dashboard_outcomes_per_minute(pid, now - 3600)
+    assert per_minute == {int(now // 60): (2, 2)}
+    rates = sorted(await store.dashboard_endpoint_success(pid, now - 3600))
+    assert rates == sorted([(ok_ep["id"], 2, 2), (bad_ep["id"], 2, 0)])
+    assert len(await store.dashboard_durations(pid, now - 3600, 3)) == 3
+    recent = await store.dashboard_recent_attempts(pid, now - 3600, 10)
+    assert len(recent) == 4 and {r["endpoint_id"] for r in recent} == {ok_ep["id"], bad_ep["id"]}
+    assert await store.dashboard_outcomes_per_minute(pid, now + 1) == {}
+
+
+def test_minute_chart_stacks_failures_on_successes() -> None:
+    chart = charts.minute_chart({100: (3, 1), 159: (0, 2)}, last_minute=159, minutes=60)
+    assert len(chart.bars) == 60 and (chart.ok, chart.failed) == (3, 3)
+    first, last = chart.bars[0], chart.bars[-1]
+    assert chart.axis_max == 5
+    assert first.ok_height == pytest.approx(charts.HEIGHT * 3 / 5)
+    assert first.failed_y + first.failed_height == pytest.approx(first.ok_y)
+    assert last.ok_height == 0 and last.failed_height == pytest.approx(charts.HEIGHT * 2 / 5)
+    assert chart.bars[1].ok == chart.bars[1].failed == 0
+    assert chart.ticks[0][1] == "01:40"  # minute 100 after the epoch
+
+
+def test_percentiles_and_success_bars() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert charts.percentile(values, 50) == 50
+    assert charts.percentile(values, 95) == 95
+    assert charts.percentile(values, 99) == 99
+    assert charts.percentile([7.0], 99) == 7
+    lat = charts.latency_chart([30.0, 10.0, 20.0])
+    assert [b.label for b in lat.bars] == ["p50", "p95", "p99"]
+    assert [b.ms for b in lat.bars] == [20, 30, 30] and lat.sample == 3
+    assert charts.latency_chart([]).bars == []
+    assert [charts.nice_ceiling(v) for v in (0, 1, 3, 7, 11, 250)] == [1, 1, 5, 10, 20, 500]
+    bars = charts.success_bars([("a", 4, 4), ("b", 4, 1), ("c", 0, 0)], {"a": "https://a"})
+    assert [(b.endpoint_id, b.rate) for b in bars] == [("b", 0.25), ("a", 1.0)]
+    assert bars[1].label == "https://a" and bars[1].width == charts.BAR_WIDTH
+
+
+def test_curl_command_replays_the_exact_request() -> None:
+    body = '{"note":"it\'s $HOME `x`"}'
+    cmd = curl_command(
+        "http://127.0.0.1:9/hook?a=1&b=2",
+        {"content-type": "application/json", "webhook-id": "evt 1", "content-length": "9"},
+        body,
+    )
+    argv = shlex.split(cmd.replace("\\\n", " "))
+    assert argv[:4] == ["curl", "-X", "POST", "http://127.0.0.1:9/hook?a=1&b=2"]
+    assert argv[argv.index("--data-raw") + 1] == body
+    headers = [argv[i + 1] for i, a in enumerate(argv) if a == "-H"]
+    assert headers == ["content-type: application/json", "webhook-id: evt 1"]

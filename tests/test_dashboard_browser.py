@@ -1,0 +1,359 @@
+"""The dashboard and the customer portal in a real browser (Debian's Chromium, headless).
+
+One operator scenario and one portal scenario, each against a real server and
+a real receiver on 127.0.0.1 -- the same fixtures as the delivery tests, on
+SQLite only (this module overrides ``db_url``) to stay quick.
+
+With ``HOOKPOST_SCREENSHOTS=1`` the tests also write the screenshots shown in
+the README to ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import standardwebhooks
+from aiohttp import web
+from itsdangerous.encoding import base64_decode, base64_encode
+
+from hookpost.store.migrate import upgrade
+from tests.conftest import ADMIN, Hookpost, Receiver
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+#: Long enough for a 2 s poll plus a delivery on a busy CI machine.
+LIVE_TIMEOUT_MS = 10_000
+
+try:
+    from playwright.async_api import Browser, Page, async_playwright, expect
+except ImportError:  # pragma: no cover - the dev extra installs it
+    pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
+
+if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
+    pytest.skip(
+        f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it)",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only: the browser tests are about pages, and the store is tested elsewhere."""
+    url = f"sqlite:///{tmp_path}/hookpost.db"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium"),
+            args=CHROMIUM_ARGS,
+        )
+        yield browser
+        await browser.close()
+
+
+async def shot(page: Page, name: str, *, full_page: bool = True) -> None:
+    if os.environ.get("HOOKPOST_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+async def no_horizontal_scroll(page: Page) -> None:
+    """Readable at phone width: nothing makes the page wider than the screen."""
+    widths = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"page is {widths[0]}px wide in a {widths[1]}px window"
+
+
+async def nav(page: Page, name: str) -> None:
+    """Follow a link of the project navigation."""
+    await page.get_by_role("navigation", name="Project").get_by_role("link", name=name).click()
+
+
+async def api(hp: Hookpost, method: str, path: str, **body: Any) -> Any:
+    r = await hp.http.request(method, f"/api/v1{path}", json=body or None)
+    assert r.status_code < 300, r.text
+    return r.json()
+
+
+async def test_operator_dashboard(
+    hookpost: Hookpost, receiver: Receiver, chromium: Browser
+) -> None:
+    pid = (await api(hookpost, "POST", "/projects", name="Acme payments"))["id"]
+    await api(hookpost, "POST", f"/projects/{pid}/event-types/seed", provider="byl")
+    await api(hookpost, "POST", f"/projects/{pid}/event-types", name="user.created")
+    hook = receiver.on("/hook", [200])
+    context = await chromium.new_context(viewport={"width": 1280, "height": 800})
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = await context.new_page()
+    base = hookpost.base_url
+
+    # Sign in with the keyboard alone (the token field has focus).
+    await page.goto(base + "/")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.keyboard.type("not the token")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#token-error")).to_have_text("That is not the admin token.")
+    await page.get_by_label("Admin token").fill(ADMIN)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    await page.get_by_role("link", name="Acme payments").click()
+
+    # Create an endpoint; the first try shows the API's message next to the field.
+    await nav(page, "Endpoints")
+    await page.get_by_role("link", name="New endpoint").click()
+    await page.get_by_label("URL").fill("ftp://example.com/hook")
+    await page.get_by_label("user.created").check()
+    await page.get_by_role("button", name="Create endpoint").click()
+    await expect(page.locator("#url-error")).to_have_text("must be an http:// or https:// URL")
+    await expect(page.get_by_label("user.created")).to_be_checked()  # the form kept it
+    await page.get_by_label("URL").fill(hook)
+    await page.get_by_label("Description").fill("Order service")
+    await page.get_by_role("button", name="Create endpoint").click()
+    await expect(page.get_by_role("status")).to_contain_text("Endpoint created")
+    await page.get_by_role("button", name="Reveal secret").click()
+    secret = (await page.locator("pre#secret").inner_text()).strip()
+    assert secret.startswith("whsec_")
+    (endpoint,) = (await api(hookpost, "GET", f"/projects/{pid}/endpoints"))["data"]
+    assert endpoint["event_types"] == ["user.created"]
+
+    await nav(page, "Endpoints")
+    await expect(page.get_by_role("link", name=hook)).to_be_visible()
+
+    # Publish through the API; the delivery appears on the open page without a reload.
+    await (
+        page.get_by_role("navigation", name="Project")
+        .get_by_role("link", name="Deliveries")
+        .click()
+    )
+    await expect(page.get_by_text("No deliveries")).to_be_visible()
+    await page.evaluate("window.__sameDocument = true")
+    await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/events",
+        event_type="user.created",
+        payload={"id": 42, "email": "ada@example.com"},
+        event_id="evt_browser_1",
+    )
+    (received,) = await receiver.wait_for(1, "/hook")
+    # The secret the dashboard revealed is the one deliveries are signed with.
+    standardwebhooks.Webhook(secret).verify(received.body, received.headers)
+    row = page.locator("table.deliveries tbody tr").first
+    await expect(row.locator(".badge")).to_have_text("succeeded", timeout=LIVE_TIMEOUT_MS)
+    assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+
+    # The delivery's page: the exact request and the response.
+    await row.get_by_role("link").first.click()
+    attempt = page.locator("#attempt-1")
+    await expect(attempt.locator(".request-body")).to_have_text(received.body.decode())
+    await expect(attempt.locator(".response-status")).to_have_text("200")
+    await expect(attempt.locator(".response-body")).to_have_text("answer 200")
+    await expect(attempt.get_by_role("row", name="webhook-id")).to_contain_text("evt_browser_1")
+    await attempt.get_by_text("Copy as curl").click()
+    await attempt.get_by_role("button", name="Copy curl command").click()
+    await expect(attempt.get_by_role("button", name="Copied")).to_be_visible()
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(f"curl -X POST {hook}") and "webhook-signature" in copied
+
+    # The receiver breaks; Resend makes a second attempt, which shows its 500.
+    receiver.on("/hook", [500])
+    await page.get_by_role("button", name="Resend").click()
+    await expect(page.get_by_role("status")).to_contain_text("Resend queued")
+    second = page.locator("#attempt-2")
+    await expect(second.locator(".response-status")).to_have_text("500", timeout=LIVE_TIMEOUT_MS)
+    await expect(second.locator(".attempt-error")).to_contain_text("unsuccessful status 500")
+    await expect(page.locator(".status-line .badge")).to_have_text("failed")
+    await expect(page.locator("#attempt-1 .response-status")).to_have_text("200")
+    await shot(page, "delivery")
+
+    # Readable with JavaScript off, and at phone width.
+    state = await context.storage_state()
+    plain = await chromium.new_context(
+        java_script_enabled=False, storage_state=state, viewport={"width": 375, "height": 740}
+    )
+    phone = await plain.new_page()
+    await phone.goto(page.url)
+    await expect(phone.locator("#attempt-2 .response-body")).to_have_text("answer 500")
+    await expect(phone.get_by_role("button", name="Copy curl command")).to_be_hidden()
+    await no_horizontal_scroll(phone)
+    await phone.goto(f"{base}/projects/{pid}/deliveries")
+    await no_horizontal_scroll(phone)
+    await phone.goto(f"{base}/projects/{pid}")
+    await no_horizontal_scroll(phone)
+    await shot(phone, "phone", full_page=False)
+    await plain.close()
+
+    # Bulk resend of failed deliveries, with the job's progress shown live.
+    receiver.on("/hook", [200])
+    await nav(page, "Failed")
+    failed_rows = page.locator("table.deliveries tbody tr")
+    await expect(failed_rows).to_have_count(1)
+    await page.get_by_role("button", name="Resend failed deliveries").click()
+    await expect(page.get_by_role("status")).to_contain_text("Bulk resend queued")
+    await expect(page.get_by_text("No failed deliveries.")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    await receiver.wait_for(3, "/hook")
+
+    # Traffic over six minutes for the charts, half of it to an endpoint that fails.
+    flaky = receiver.on("/flaky", [500])
+    await api(hookpost, "POST", f"/projects/{pid}/endpoints", url=flaky, max_attempts=1)
+    await nav(page, "Overview")
+    sent = 0
+    for minute in range(6):
+        await hookpost.advance(60)
+        for _ in range(1 + minute % 2):
+            await api(
+                hookpost,
+                "POST",
+                f"/projects/{pid}/events",
+                event_type="user.created",
+                payload={"id": sent},
+            )
+            sent += 1
+        await receiver.wait_for(sent, "/flaky")
+    minutes = page.locator("#chart-minutes")
+    # A stacked bar per minute: the six of this traffic and the first (one 500 there).
+    await expect(minutes.locator("rect.fail")).to_have_count(7, timeout=LIVE_TIMEOUT_MS)
+    await expect(minutes.locator("rect.ok")).to_have_count(7)
+    await expect(page.locator("#chart-minutes-cap")).to_contain_text(
+        f"{2 + sent} succeeded · {1 + sent} failed", timeout=LIVE_TIMEOUT_MS
+    )
+    await expect(page.locator("#chart-latency text", has_text="p99")).to_be_attached()
+    await expect(page.locator("#chart-rates")).to_contain_text("0%")
+    await expect(page.locator("table.attempt-feed tbody tr")).to_have_count(15)
+    await shot(page, "charts")
+
+    await nav(page, "Endpoints")
+    await shot(page, "endpoints")
+    await page.goto(base + "/")
+    await shot(page, "projects")
+    await context.close()
+
+
+async def test_customer_portal(hookpost: Hookpost, receiver: Receiver, chromium: Browser) -> None:
+    pid = (await api(hookpost, "POST", "/projects", name="Acme payments"))["id"]
+    other = (await api(hookpost, "POST", "/projects", name="Globex"))["id"]
+    await api(hookpost, "POST", f"/projects/{pid}/event-types/seed", provider="byl")
+    mine = receiver.on("/acme", [200])
+    theirs = receiver.on("/globex-secret-endpoint", [200])
+    await api(hookpost, "POST", f"/projects/{pid}/endpoints", url=mine, description="Billing")
+    await api(hookpost, "POST", f"/projects/{other}/endpoints", url=theirs)
+    await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/events",
+        event_type="invoice.paid",
+        payload={"id": "inv_1"},
+    )
+    await api(hookpost, "POST", f"/projects/{other}/events", event_type="x.y", payload={"n": 2})
+    await receiver.wait_for(2)
+    (their_delivery,) = (await api(hookpost, "GET", f"/projects/{other}/deliveries"))["data"]
+    link = (
+        await api(hookpost, "POST", f"/projects/{pid}/portal-link", scope="manage", expires_in=600)
+    )["url"]
+    context = await chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+
+    # Embedded in the provider's own site (another origin): the portal renders in
+    # its iframe; the operator dashboard refuses to be framed.
+    provider_page = (
+        f'<!doctype html><title>Provider</title><iframe id="portal" src="{link}/endpoints" '
+        f'width="1000" height="500"></iframe><iframe id="operator" '
+        f'src="{hookpost.base_url}/login" width="400" height="300"></iframe>'
+    )
+
+    async def serve_provider_page(request: web.Request, n: int) -> web.StreamResponse:
+        return web.Response(text=provider_page, content_type="text/html")
+
+    await page.goto(receiver.on("/provider", serve_provider_page))
+    frame = page.frame_locator("#portal")
+    await expect(frame.get_by_role("heading", name="Endpoints")).to_be_visible()
+    await expect(frame.get_by_role("link", name=mine)).to_be_visible()
+    operator = page.frame_locator("#operator").owner
+    handle = await operator.element_handle()
+    framed = await handle.content_frame()
+    assert framed is not None
+    await framed.wait_for_load_state()
+    assert framed.url.startswith("chrome-error:"), f"the operator page was framed: {framed.url}"
+
+    # Top level: only this project's data.
+    await page.goto(link + "/endpoints")
+    await expect(page.get_by_text("Acme payments")).to_be_visible()
+    assert "globex" not in (await page.content()).lower()
+    await (
+        page.get_by_role("navigation", name="Project")
+        .get_by_role("link", name="Event catalog")
+        .click()
+    )
+    await expect(page.get_by_role("cell", name="invoice.paid")).to_be_visible()
+    await (
+        page.get_by_role("navigation", name="Project")
+        .get_by_role("link", name="Deliveries")
+        .click()
+    )
+    await expect(page.locator("table.deliveries tbody tr")).to_have_count(1)
+    await page.locator("table.deliveries tbody tr a").first.click()
+    await expect(page.locator("#attempt-1 .response-body")).to_have_text("answer 200")
+    await page.get_by_role("button", name="Resend").click()
+    await expect(page.locator("#attempt-2 .response-status")).to_have_text(
+        "200", timeout=LIVE_TIMEOUT_MS
+    )
+    await page.goto(link)
+    await shot(page, "portal")
+
+    # Manage scope: create an endpoint, with the server's message on a bad field.
+    await page.goto(link + "/endpoints/new")
+    await page.get_by_label("URL").fill(receiver.url("/new"))
+    await page.get_by_label("Custom headers").fill("X-Team billing")
+    await page.get_by_role("button", name="Create endpoint").click()
+    await expect(page.locator("#headers-error")).to_contain_text("Name: value")
+    await page.get_by_label("Custom headers").fill("X-Team: billing")
+    await page.get_by_role("button", name="Create endpoint").click()
+    await expect(page.get_by_role("status")).to_contain_text("Endpoint created")
+
+    # Another project's delivery is not reachable through this link, nor is a
+    # tampered link accepted.
+    response = await page.goto(f"{link}/deliveries/{their_delivery['id']}")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    prefix, token = link.rsplit("/", 1)
+    payload, signature = token.split(".")
+    claims = json.loads(base64_decode(payload))
+    assert claims["p"] == pid
+    claims["p"] = other
+    forged = f"{prefix}/{base64_encode(json.dumps(claims)).decode()}.{signature}"
+    response = await page.goto(forged)
+    assert response is not None and response.status == 403
+    await expect(page.get_by_role("heading", name="This link is not valid")).to_be_visible()
+    response = await page.goto(f"{prefix}/{token[:-3]}/deliveries")
+    assert response is not None and response.status == 403
+
+    # A view link: no actions; once expired, a clear page.
+    view = (
+        await api(hookpost, "POST", f"/projects/{pid}/portal-link", scope="view", expires_in=60)
+    )["url"]
+    await page.goto(view + "/endpoints")
+    await expect(page.get_by_text("View only")).to_be_visible()
+    await expect(page.get_by_role("link", name="New endpoint")).to_have_count(0)
+    hookpost.clock.advance(61)
+    response = await page.goto(view + "/endpoints")
+    assert response is not None and response.status == 401
+    await expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
+    await context.close()
