@@ -1,10 +1,27 @@
-"""Configuration from ``HOOKPOST_*`` environment variables (CLI flags override)."""
+"""One configuration model: defaults < a TOML file < ``HOOKPOST_*`` environment < CLI flags.
+
+The TOML file is ``$HOOKPOST_CONFIG`` or ``./hookpost.toml`` when present; its
+keys are the field names below (``port = 8080``). An unknown key is an error
+that names the nearest valid one, so a typo never silently does nothing.
+Constructing :class:`Settings` directly (tests, embedding) reads nothing but
+its arguments; :meth:`Settings.load` reads the file and the environment.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import difflib
 import os
-from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from hookpost.core.netguard import parse_networks
 
@@ -22,10 +39,25 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True)
-class Settings:
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says where and why."""
+
+
+#: Which sources a Settings() call reads: only its arguments, unless load() is running.
+_LOADING: contextvars.ContextVar[Path | bool | None] = contextvars.ContextVar(
+    "hookpost_config_loading", default=False
+)
+
+SECRET_FIELDS = ("admin_token", "proxy_url", "secret_key", "secret_key_old", "dashboard_key")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HOOKPOST_", frozen=True, extra="forbid", env_ignore_empty=True
+    )
+
     database_url: str = "sqlite:///./hookpost.db"
-    admin_token: str | None = field(default=None, repr=False)  # never in a log line
+    admin_token: str | None = Field(default=None, repr=False)  # never in a log line
     host: str = "127.0.0.1"
     port: int = 8000
     #: Largest request body the API accepts (413 above it).
@@ -70,26 +102,64 @@ class Settings:
     #: Refuse plain-http endpoint URLs, at registration and at delivery.
     https_only: bool = False
     #: Send every delivery through this HTTP proxy (static egress IPs).
-    proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
+    proxy_url: str | None = Field(default=None, repr=False)  # may carry credentials
     #: How long registration waits for DNS when checking a URL's host.
     dns_timeout_seconds: float = 2.0
     #: AES-256 key (base64url) that encrypts endpoint secrets at rest; when unset,
     #: one is generated into ``<data_dir>/.hookpost/secret_key``.
-    secret_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = Field(default=None, repr=False)
     #: Former keys (comma-separated), still accepted for decryption after a rotation.
-    secret_key_old: str | None = field(default=None, repr=False)
+    secret_key_old: str | None = Field(default=None, repr=False)
     #: Signs dashboard sessions and customer-portal links; when unset, derived from
     #: the admin token (see hookpost.dashboard.keys).
-    dashboard_key: str | None = field(default=None, repr=False)
+    dashboard_key: str | None = Field(default=None, repr=False)
     #: The "plan limit": endpoints one project may have (0 = unlimited).
     max_endpoints_per_project: int = 100
     #: Requests per second per API key (token bucket, burst of one second; 0 = off).
     api_rate_limit: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        # Fail at start-up, naming the variable, not at the first delivery.
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
         parse_networks(self.allowed_networks)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        loading = _LOADING.get()
+        if loading is False:
+            return (init_settings,)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if isinstance(loading, Path):
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=loading))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, config_file: str | None = None, **overrides: Any) -> Settings:
+        """Defaults < TOML file < environment < ``overrides`` (CLI flags; None = unset)."""
+        path_text = config_file or os.environ.get("HOOKPOST_CONFIG")
+        path: Path | None = Path(path_text) if path_text else Path("hookpost.toml")
+        assert path is not None
+        if not path.exists():
+            if path_text:
+                raise ConfigError(f"config file {path} does not exist")
+            path = None
+        token = _LOADING.set(path)
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, path)) from None
+        finally:
+            _LOADING.reset(token)
+
+    # kept for callers of the first API
+    from_env = load
 
     @property
     def async_database_url(self) -> str:
@@ -111,33 +181,33 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.async_database_url.startswith("sqlite")
 
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            raw = env.get("HOOKPOST_" + f.name.upper())
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _coerce(f.type, raw, f.name)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
     def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+        return self.model_copy(update=changes)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with secrets replaced by ``***``."""
+        out = self.model_dump()
+        for name in SECRET_FIELDS:
+            if out.get(name):
+                out[name] = "***"
+        url = str(out["database_url"])
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            if ":" in creds:
+                out["database_url"] = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+        return out
 
 
-def _coerce(type_: Any, raw: str, name: str) -> Any:
-    t = str(type_)
-    try:
-        if t.startswith("int"):
-            return int(raw)
-        if t.startswith("float"):
-            return float(raw)
-        if t.startswith("bool"):
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-    except ValueError:
-        raise ValueError(f"HOOKPOST_{name.upper()}: cannot parse {raw!r} as {t}") from None
-    return raw
+def _explain(exc: ValidationError, path: Path | None) -> str:
+    known = list(Settings.model_fields)
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err.get("loc", ()))
+        if err.get("type") == "extra_forbidden":
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{path or 'config'}: unknown setting {key!r}{hint}")
+        else:
+            lines.append(f"{key} (HOOKPOST_{key.upper()}): {err.get('msg')}")
+    return "; ".join(lines)

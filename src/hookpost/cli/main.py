@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 def _settings(**overrides: Any) -> Settings:
     try:
-        return Settings.from_env(**overrides)
-    except ValueError as exc:
+        return Settings.load(**overrides)
+    except ValueError as exc:  # ConfigError, or a bad value in a flag
         raise click.UsageError(str(exc)) from None
 
 
@@ -72,8 +72,30 @@ def _check_schema(settings: Settings) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hookpost")
-def main() -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A TOML file of settings (default: $HOOKPOST_CONFIG or ./hookpost.toml).",
+)
+def main(config_file: str | None) -> None:
     """hookpost: webhook delivery -- publish events, hookpost signs, delivers and retries."""
+    if config_file:
+        os.environ["HOOKPOST_CONFIG"] = config_file
+
+
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
+def config_cmd(as_json: bool) -> None:
+    """Print the effective configuration (file < environment), secrets masked."""
+    values = _settings().masked()
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return
+    for key, value in values.items():
+        if value is not None:
+            click.echo(f"{key} = {json.dumps(value)}")
 
 
 @main.command()
