@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     operations_project: str | None = None
     #: /readyz fails when the embedded dispatcher has not turned for this long.
     stall_seconds: float = 30.0
+    #: After a wake-up, wait this long so one claim (and one attempt-log write)
+    #: covers everything that arrived together.
+    coalesce_seconds: float = 0.005
     #: Fallback polling interval when nothing wakes the dispatcher.
     poll_interval: float = 1.0
     default_timeout_seconds: float = 15.0

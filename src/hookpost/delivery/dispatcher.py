@@ -171,8 +171,12 @@ class Dispatcher:
                 task = asyncio.create_task(self._deliver(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if not jobs:
+            if len(jobs) < min(room, s.claim_batch):
+                # The queue is drained: wait for news, then a moment more so
+                # the next claim takes everything that arrived together.
                 await self._sleep(s.poll_interval)
+                if s.coalesce_seconds > 0:
+                    await asyncio.sleep(s.coalesce_seconds)
             else:
                 # Let the new requests start before claiming more.
                 await asyncio.sleep(0)
@@ -243,6 +247,8 @@ class Dispatcher:
     async def _record_loop(self) -> None:
         while True:
             first = await self._results.get()
+            if self._results.qsize() < _RECORD_BATCH and self.settings.coalesce_seconds > 0:
+                await asyncio.sleep(self.settings.coalesce_seconds)  # one write for many
             batch = [first]
             while len(batch) < _RECORD_BATCH and not self._results.empty():
                 batch.append(self._results.get_nowait())
@@ -252,7 +258,14 @@ class Dispatcher:
             finally:
                 for _ in batch:
                     self._results.task_done()
+                default = self.policy.endpoint_concurrency
+                was_capped = any(
+                    self._per_endpoint[o.endpoint_id] >= self._caps.get(o.endpoint_id, default)
+                    for o in batch
+                )
                 self._release([o.lease for o in batch], [o.endpoint_id for o in batch])
+                if was_capped:
+                    self._wake.set()  # its next deliveries may go now
 
     @staticmethod
     def _log_outcomes(batch: list[Outcome]) -> None:

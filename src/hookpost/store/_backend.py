@@ -53,11 +53,17 @@ def _sqlite_engine(url: str, synchronous: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so another process (a CLI
-        # command, a second server) waits instead of failing halfway.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write takes the lock up front (IMMEDIATE), so another process (a CLI
+        # command, a second server) waits instead of failing halfway; a read
+        # begins deferred and never blocks anyone.
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+#: Execution option marking a connection that will write (see Store.writer).
+WRITE_OPTION = "hookpost_write"
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
