@@ -25,16 +25,32 @@ def create_engine(
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str, synchronous: str) -> AsyncEngine:
+def create_read_engine(url: str, *, readers: int = 4) -> AsyncEngine | None:
+    """SQLite: a pool of read-only connections beside the single writer.
+
+    In WAL mode readers never wait for the writer, so API reads (auth, lists,
+    schema checks) stop queueing behind claims and attempt-log writes. Each
+    aiosqlite connection has its own thread, so SQLite's C code runs in
+    parallel. PostgreSQL needs none of this: None means "use the main engine".
+    """
+    url = normalize_database_url(url)
+    if not url.startswith("sqlite"):
+        return None
+    return _sqlite_engine(url, "NORMAL", pool_size=readers, read_only=True)
+
+
+def _sqlite_engine(
+    url: str, synchronous: str, *, pool_size: int = 1, read_only: bool = False
+) -> AsyncEngine:
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"HOOKPOST_SQLITE_SYNCHRONOUS: unknown mode {synchronous!r}")
-    # One connection: SQLite has a single writer anyway, and funnelling every
-    # statement through one connection means no "database is locked" errors
+    # One writing connection: SQLite has a single writer anyway, and funnelling
+    # every write through one connection means no "database is locked" errors
     # inside the process; transactions are kept short so nobody waits long.
     engine = create_async_engine(
         url,
         poolclass=AsyncAdaptedQueuePool,
-        pool_size=1,
+        pool_size=pool_size,
         max_overflow=0,
         pool_timeout=60,
         connect_args={"timeout": 30},
@@ -49,6 +65,8 @@ def _sqlite_engine(url: str, synchronous: str) -> AsyncEngine:
         cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")

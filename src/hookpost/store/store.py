@@ -15,6 +15,8 @@ import hashlib
 import json
 import re
 import secrets
+import time
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -170,6 +172,35 @@ def event_types_match(subscribed: Sequence[str], event_type: str) -> bool:
     return False
 
 
+class _TTLCache:
+    """A tiny time-bounded memo for the hot path's lookups (API keys, schemas).
+
+    Every publish authenticates and checks the catalog; at hundreds of requests
+    a second those reads cost more than the publish itself. Entries live
+    ``ttl`` seconds; this process clears the cache on every change it makes,
+    so only changes made by another process take up to ``ttl`` to be seen.
+    """
+
+    def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._data: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        hit = self._data.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._data) >= self.size:
+            self._data.clear()
+        self._data[key] = (time.monotonic() + self.ttl, value)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class _PublishRequest:
     project_id: str
@@ -254,12 +285,21 @@ class _GroupCommit:
 
 class Store:
     def __init__(
-        self, engine: AsyncEngine, clock: Clock | None = None, *, box: SecretBox | None = None
+        self,
+        engine: AsyncEngine,
+        clock: Clock | None = None,
+        *,
+        box: SecretBox | None = None,
+        reader: AsyncEngine | None = None,
     ) -> None:
         self.engine = engine
+        #: Where reads go: SQLite's pool of read-only connections, else the engine.
+        self.reader = reader or engine
         #: The same engine, for transactions that write (SQLite: BEGIN IMMEDIATE).
         self.writer = engine.execution_options(**{_backend.WRITE_OPTION: True})
         self._group_commit = _GroupCommit(self)
+        self._keys = _TTLCache()
+        self._schemas = _TTLCache()
         self.clock: Clock = clock or SystemClock()
         #: Encrypts endpoint secrets at rest; without one, creating endpoints fails.
         self.box = box
@@ -282,10 +322,17 @@ class Store:
     def from_url(
         cls, url: str, clock: Clock | None = None, *, box: SecretBox | None = None, **kwargs: Any
     ) -> Store:
-        return cls(_backend.create_engine(url, **kwargs), clock, box=box)
+        return cls(
+            _backend.create_engine(url, **kwargs),
+            clock,
+            box=box,
+            reader=_backend.create_read_engine(url),
+        )
 
     async def close(self) -> None:
         await self._group_commit.close()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
         await self.engine.dispose()
 
     # -- projects and keys -------------------------------------------------
@@ -332,6 +379,7 @@ class Store:
 
     async def revoke_api_key(self, project_id: str, key_id: str) -> dict[str, Any]:
         """Revoke (idempotent: a revoked key keeps its first revocation time)."""
+        self._keys.clear()
         async with self.writer.begin() as conn:
             await conn.execute(
                 update(api_keys)
@@ -360,7 +408,10 @@ class Store:
         hash), then compared again in constant time.
         """
         digest = hash_key(key)
-        async with self.engine.connect() as conn:
+        hit, cached = self._keys.get(digest)
+        if hit:
+            return typing.cast(dict[str, Any] | None, cached)
+        async with self.reader.connect() as conn:
             row = (
                 await conn.execute(
                     select(
@@ -368,9 +419,11 @@ class Store:
                     ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
                 )
             ).first()
-        if row is None or not secrets.compare_digest(str(row.key_hash), digest):
-            return None
-        return {"id": row.id, "project_id": row.project_id, "scope": row.scope}
+        found = None
+        if row is not None and secrets.compare_digest(str(row.key_hash), digest):
+            found = {"id": row.id, "project_id": row.project_id, "scope": row.scope}
+        self._keys.put(digest, found)
+        return found
 
     async def project_for_key(self, key: str) -> str | None:
         found = await self.key_principal(key)
@@ -385,7 +438,7 @@ class Store:
         return await self._page(stmt, projects.c.id, limit, cursor)
 
     async def get_project(self, project_id: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             row = (await conn.execute(select(projects).where(projects.c.id == project_id))).first()
         if row is None:
             raise NotFound("project")
@@ -401,6 +454,7 @@ class Store:
         return await self.get_project(project_id)
 
     async def delete_project(self, project_id: str) -> None:
+        self._keys.clear()
         async with self.writer.begin() as conn:
             # Explicit order: SQLite only cascades when foreign keys are on,
             # and deleting children first keeps each statement index-driven.
@@ -459,7 +513,7 @@ class Store:
         return page
 
     async def get_endpoint(self, project_id: str, endpoint_id: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return await self._endpoint(conn, project_id, endpoint_id)
 
     async def update_endpoint(
@@ -679,6 +733,7 @@ class Store:
         self, project_id: str, items: Sequence[dict[str, Any]], *, replace: bool
     ) -> list[dict[str, Any]]:
         """Add catalog entries; ``replace=False`` refuses (409) a name that exists."""
+        self._schemas.clear()
         now = self.clock.now()
         async with self.writer.begin() as conn:
             await self._require_project(conn, project_id)
@@ -728,6 +783,7 @@ class Store:
         )
 
     async def delete_event_type(self, project_id: str, name: str) -> None:
+        self._schemas.clear()
         async with self.writer.begin() as conn:
             res = await conn.execute(
                 delete(event_types).where(
@@ -738,7 +794,10 @@ class Store:
             raise NotFound("event type")
 
     async def event_type_schema(self, project_id: str, name: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        hit, cached = self._schemas.get((project_id, name))
+        if hit:
+            return typing.cast(dict[str, Any] | None, cached)
+        async with self.reader.connect() as conn:
             value = (
                 await conn.execute(
                     select(event_types.c.schema).where(
@@ -746,7 +805,9 @@ class Store:
                     )
                 )
             ).scalar_one_or_none()
-        return value if isinstance(value, dict) else None
+        schema = value if isinstance(value, dict) else None
+        self._schemas.put((project_id, name), schema)
+        return schema
 
     # -- events --------------------------------------------------------------
 
@@ -796,7 +857,7 @@ class Store:
                 )
         except IntegrityError:
             # Lost a race with a concurrent publish of the same event_id.
-            async with self.engine.connect() as conn:
+            async with self.reader.connect() as conn:
                 found = await self._existing_event(conn, project_id, eid)
             if found is None:
                 raise
@@ -976,7 +1037,7 @@ class Store:
         return await self._page(stmt, deliveries.c.id, limit, cursor)
 
     async def get_delivery(self, project_id: str, delivery_id: str) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             row = (
                 await conn.execute(
                     select(deliveries).where(
@@ -1587,7 +1648,7 @@ class Store:
         """Queue depth and age for metrics: bounded, index-driven queries."""
         now = self.clock.now()
         out: dict[str, float] = {}
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             for state, cond in (
                 ("due", (deliveries.c.status == "pending") & (deliveries.c.next_attempt_at <= now)),
                 (
@@ -1623,7 +1684,7 @@ class Store:
         return out
 
     async def next_due_at(self) -> float | None:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             value = (
                 await conn.execute(
                     select(func.min(deliveries.c.next_attempt_at)).where(
@@ -1660,7 +1721,7 @@ class Store:
             .where(where)
             .group_by(minute)
         )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return {int(r.minute): (int(r.ok or 0), int(r.total) - int(r.ok or 0)) for r in rows}
 
@@ -1676,7 +1737,7 @@ class Store:
             .where(where)
             .group_by(deliveries.c.endpoint_id)
         )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [(str(r.endpoint_id), int(r.total), int(r.ok or 0)) for r in rows]
 
@@ -1690,7 +1751,7 @@ class Store:
             .order_by(attempts.c.started_at.desc())
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return [float(v) for v in (await conn.execute(stmt)).scalars().all()]
 
     async def dashboard_recent_attempts(
@@ -1717,14 +1778,14 @@ class Store:
             .order_by(attempts.c.id.desc())
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
 
     # -- helpers ---------------------------------------------------------------
 
     async def _one(self, stmt: Any, what: str) -> dict[str, Any]:
         """The single row ``stmt`` selects, or :class:`NotFound` naming ``what``."""
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             row = (await conn.execute(stmt)).first()
         if row is None:
             raise NotFound(what)
@@ -1751,7 +1812,7 @@ class Store:
                     raise ValueError("cursor is not valid") from None
             stmt = stmt.where(key < value if desc else key > value)
         stmt = stmt.order_by(key.desc() if desc else key.asc()).limit(limit + 1)
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
         more = len(rows) > limit
         rows = rows[:limit]
