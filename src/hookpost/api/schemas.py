@@ -167,19 +167,9 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="Shown only once; hookpost keeps only its hash.")
 
 
-class EndpointIn(_In):
-    url: str
-    event_types: list[Subscription] | None = Field(
-        default=None, max_length=100, description="Absent or empty: every event type."
-    )
-    profile: str = "standard"
-    secret: str | None = Field(default=None, min_length=8, max_length=256)
-    description: str = Field(default="", max_length=1000)
-    headers: dict[str, str] | None = None
-    max_attempts: int | None = Field(default=None, ge=1, le=50)
-    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
-    enabled: bool = True
-    ordering: Literal["none", "fifo"] = "none"
+class _EndpointPolicy(_In):
+    """Delivery policy fields shared by endpoint create and update."""
+
     retry_schedule: list[Annotated[float, Field(gt=0, le=3 * 86400)]] | None = Field(
         default=None,
         max_length=30,
@@ -203,6 +193,21 @@ class EndpointIn(_In):
     @classmethod
     def _filter(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         return _check_filter(v)
+
+
+class EndpointIn(_EndpointPolicy):
+    url: str
+    event_types: list[Subscription] | None = Field(
+        default=None, max_length=100, description="Absent or empty: every event type."
+    )
+    profile: str = "standard"
+    secret: str | None = Field(default=None, min_length=8, max_length=256)
+    description: str = Field(default="", max_length=1000)
+    headers: dict[str, str] | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=50)
+    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
+    enabled: bool = True
+    ordering: Literal["none", "fifo"] = "none"
 
     @field_validator("url")
     @classmethod
@@ -222,7 +227,7 @@ class EndpointIn(_In):
         return v
 
 
-class EndpointPatch(_In):
+class EndpointPatch(_EndpointPolicy):
     url: str | None = None
     event_types: list[Subscription] | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
@@ -231,29 +236,6 @@ class EndpointPatch(_In):
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
     ordering: Literal["none", "fifo"] | None = None
-    retry_schedule: list[Annotated[float, Field(gt=0, le=3 * 86400)]] | None = Field(
-        default=None,
-        max_length=30,
-        description="Seconds to wait after each failed attempt (the last repeats).",
-    )
-    success_rule: Literal["2xx", "200"] | None = Field(
-        default=None, description="What counts as success; default: the profile's rule."
-    )
-    rate_limit: float | None = Field(
-        default=None, gt=0, le=10_000, description="Requests per second, across all workers."
-    )
-    max_concurrency: int | None = Field(
-        default=None, ge=1, le=1024, description="Requests in flight per worker."
-    )
-    filter: dict[str, Any] | None = Field(
-        default=None,
-        description="Payload filter ($eq $neq $in $nin $gt $gte $lt $lte $exists $and $or).",
-    )
-
-    @field_validator("filter")
-    @classmethod
-    def _filter(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        return _check_filter(v)
 
     @field_validator("url")
     @classmethod

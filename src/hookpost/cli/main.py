@@ -61,6 +61,30 @@ def _secret_box(settings: Settings) -> SecretBox:
         raise click.UsageError(f"HOOKPOST_SECRET_KEY: {exc}") from None
 
 
+def _api_options(command: Any) -> Any:
+    """--url, --token, --project: what a command talking to a running hookpost needs."""
+    for option in reversed(
+        [
+            click.option(
+                "--url",
+                "base_url",
+                envvar="HOOKPOST_URL",
+                default="http://127.0.0.1:8000",
+                show_default=True,
+            ),
+            click.option(
+                "--token",
+                envvar="HOOKPOST_TOKEN",
+                required=True,
+                help="A project API key or the admin token.",
+            ),
+            click.option("--project", "project_id", envvar="HOOKPOST_PROJECT", required=True),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def _run(coro: Any) -> Any:
     """asyncio.run on uvloop when it is installed (measured: about a quarter faster)."""
     try:
@@ -292,13 +316,7 @@ def rotate_key(database_url: str | None, generate: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--url", "base_url", envvar="HOOKPOST_URL", default="http://127.0.0.1:8000", show_default=True
-)
-@click.option(
-    "--token", envvar="HOOKPOST_TOKEN", required=True, help="A project API key or the admin token."
-)
-@click.option("--project", "project_id", envvar="HOOKPOST_PROJECT", required=True)
+@_api_options
 @click.option("--type", "event_type", required=True, help="e.g. user.created")
 @click.option("--data", default="{}", help="The payload, a JSON object ('-' reads stdin).")
 @click.option("--event-id", default=None, help="Idempotency key; a repeat is not delivered twice.")
@@ -322,13 +340,7 @@ def send(
 
 
 @main.command()
-@click.option(
-    "--url", "base_url", envvar="HOOKPOST_URL", default="http://127.0.0.1:8000", show_default=True
-)
-@click.option(
-    "--token", envvar="HOOKPOST_TOKEN", required=True, help="A project API key or the admin token."
-)
-@click.option("--project", "project_id", envvar="HOOKPOST_PROJECT", required=True)
+@_api_options
 @click.option("--endpoint", "endpoint_id", default=None, help="Only this endpoint's deliveries.")
 @click.option("--since", required=True, help="ISO 8601 time: resend failures created since then.")
 @click.option("--until", default=None, help="ISO 8601 time (default: now).")
