@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hookpost.core.signing import WebhookVerificationError, hmac_sha256
 from hookpost.profiles._base import lower_headers
-from hookpost.profiles._checks import any_digest_matches, raw_key, require_header
+from hookpost.profiles._checks import (
+    any_digest_matches,
+    parse_json,
+    raw_key,
+    require_header,
+    validate_raw_secret,
+)
 from hookpost.profiles._encoding import Encoding, decode_digest, encode_digest
 
 
@@ -33,3 +40,38 @@ class BodySignatureScheme:
         expected = [hmac_sha256(raw_key(s), body) for s in secrets]
         if not any_digest_matches(expected, [given]):
             raise WebhookVerificationError("no matching signature")
+
+
+class BodySignedProfile:
+    """Base of the profiles signed by :class:`BodySignatureScheme` (Gluwa, Just
+    Wallet, Byl): a subclass names itself, picks its scheme and success rule,
+    and builds its body."""
+
+    name: str
+    max_attempts: int | None = None
+    scheme: BodySignatureScheme
+    #: Only HTTP 200 counts as delivered (Just Wallet, Byl); else any 2xx.
+    only_200: bool = False
+
+    def sign(
+        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
+    ) -> dict[str, str]:
+        return self.scheme.sign(body, secrets)
+
+    def verify(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        secrets: Sequence[str],
+        *,
+        tolerance: float,
+        now: float,
+    ) -> Any:
+        self.scheme.check(body, headers, secrets)
+        return parse_json(body)
+
+    def is_success(self, status: int) -> bool:
+        return status == 200 if self.only_200 else 200 <= status < 300
+
+    def validate_secret(self, secret: str) -> str | None:
+        return validate_raw_secret(secret)

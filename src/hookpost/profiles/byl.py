@@ -17,21 +17,19 @@ Wire contract:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from hookpost.core import jsonenc
 from hookpost.profiles._base import EventData
-from hookpost.profiles._bodysig import BodySignatureScheme
-from hookpost.profiles._checks import parse_json, validate_raw_secret
+from hookpost.profiles._bodysig import BodySignatureScheme, BodySignedProfile
 from hookpost.profiles._times import iso_micros
 
 SCHEME = BodySignatureScheme("Byl-Signature", "hex")
 
 
-class BylProfile:
+class BylProfile(BodySignedProfile):
     name = "byl"
     max_attempts: int | None = 3
+    scheme = SCHEME
+    only_200 = True
 
     def body(self, event: EventData) -> bytes:
         stamp = iso_micros(event.created_at)
@@ -46,26 +44,3 @@ class BylProfile:
                 "updated_at": stamp,
             }
         )
-
-    def sign(
-        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
-    ) -> dict[str, str]:
-        return SCHEME.sign(body, secrets)
-
-    def verify(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        secrets: Sequence[str],
-        *,
-        tolerance: float,
-        now: float,
-    ) -> Any:
-        SCHEME.check(body, headers, secrets)
-        return parse_json(body)
-
-    def is_success(self, status: int) -> bool:
-        return status == 200
-
-    def validate_secret(self, secret: str) -> str | None:
-        return validate_raw_secret(secret)

@@ -25,22 +25,19 @@ Wire contract:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from hookpost.core import jsonenc
 from hookpost.profiles import _gluwa_names as names
 from hookpost.profiles._base import EventData
-from hookpost.profiles._bodysig import BodySignatureScheme
-from hookpost.profiles._checks import parse_json, validate_raw_secret
+from hookpost.profiles._bodysig import BodySignatureScheme, BodySignedProfile
 from hookpost.profiles._times import iso_millis
 
 SCHEME = BodySignatureScheme("X-REQUEST-SIGNATURE", "base64url")
 
 
-class GluwaProfile:
+class GluwaProfile(BodySignedProfile):
     name = "gluwa"
     max_attempts: int | None = None
+    scheme = SCHEME
 
     def body(self, event: EventData) -> bytes:
         return jsonenc.dumps(
@@ -53,26 +50,3 @@ class GluwaProfile:
                 "Resource": event.payload,
             }
         )
-
-    def sign(
-        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
-    ) -> dict[str, str]:
-        return SCHEME.sign(body, secrets)
-
-    def verify(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        secrets: Sequence[str],
-        *,
-        tolerance: float,
-        now: float,
-    ) -> Any:
-        SCHEME.check(body, headers, secrets)
-        return parse_json(body)
-
-    def is_success(self, status: int) -> bool:
-        return 200 <= status < 300
-
-    def validate_secret(self, secret: str) -> str | None:
-        return validate_raw_secret(secret)

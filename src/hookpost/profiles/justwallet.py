@@ -18,13 +18,11 @@ Wire contract:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hookpost.core import jsonenc
 from hookpost.profiles._base import EventData
-from hookpost.profiles._bodysig import BodySignatureScheme
-from hookpost.profiles._checks import parse_json, validate_raw_secret
+from hookpost.profiles._bodysig import BodySignatureScheme, BodySignedProfile
 
 SCHEME = BodySignatureScheme("Signature", "hex")
 
@@ -36,33 +34,12 @@ def split_payload(payload: Any) -> tuple[Any, Any]:
     return None, payload
 
 
-class JustWalletProfile:
+class JustWalletProfile(BodySignedProfile):
     name = "justwallet"
     max_attempts: int | None = None
+    scheme = SCHEME
+    only_200 = True
 
     def body(self, event: EventData) -> bytes:
         meta, data = split_payload(event.payload)
         return jsonenc.dumps({"event.type": event.type, "meta": meta, "data": data})
-
-    def sign(
-        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
-    ) -> dict[str, str]:
-        return SCHEME.sign(body, secrets)
-
-    def verify(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        secrets: Sequence[str],
-        *,
-        tolerance: float,
-        now: float,
-    ) -> Any:
-        SCHEME.check(body, headers, secrets)
-        return parse_json(body)
-
-    def is_success(self, status: int) -> bool:
-        return status == 200
-
-    def validate_secret(self, secret: str) -> str | None:
-        return validate_raw_secret(secret)
