@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hookpost.core.signing import WebhookVerificationError, hmac_sha256
 from hookpost.profiles._base import MalformedWebhookError, lower_headers
 from hookpost.profiles._checks import (
     any_digest_matches,
     check_fresh,
+    parse_json,
     parse_uint,
     raw_key,
     require_header,
+    validate_raw_secret,
 )
 from hookpost.profiles._encoding import decode_digest
 
@@ -78,3 +80,35 @@ class TimestampedScheme:
         if stamp is None or not given:
             raise MalformedWebhookError(f"{self.header} needs t= and at least one v1=")
         return stamp, given
+
+
+class TimestampedProfile:
+    """Base of the ``t=…,v1=…`` profiles (Stripe, GalaxyJoy): a subclass names
+    itself, picks its scheme (header and timestamp unit) and builds its body."""
+
+    name: str
+    max_attempts: int | None = None
+    scheme: TimestampedScheme
+
+    def sign(
+        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
+    ) -> dict[str, str]:
+        return self.scheme.sign(timestamp, body, secrets)
+
+    def verify(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        secrets: Sequence[str],
+        *,
+        tolerance: float,
+        now: float,
+    ) -> Any:
+        self.scheme.check(body, headers, secrets, tolerance=tolerance, now=now)
+        return parse_json(body)
+
+    def is_success(self, status: int) -> bool:
+        return 200 <= status < 300
+
+    def validate_secret(self, secret: str) -> str | None:
+        return validate_raw_secret(secret)

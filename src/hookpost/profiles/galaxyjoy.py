@@ -15,16 +15,12 @@ Wire contract:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from hookpost.core import jsonenc
 from hookpost.profiles._base import EventData
-from hookpost.profiles._checks import parse_json, validate_raw_secret
-from hookpost.profiles._timestamped import TimestampedScheme
+from hookpost.profiles._timestamped import TimestampedProfile, TimestampedScheme
 
 
-class GalaxyJoyProfile:
+class GalaxyJoyProfile(TimestampedProfile):
     name = "galaxyjoy"
     max_attempts: int | None = None
     scheme = TimestampedScheme("gj-signature", "ms")
@@ -38,26 +34,3 @@ class GalaxyJoyProfile:
                 "body": event.payload,
             }
         )
-
-    def sign(
-        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
-    ) -> dict[str, str]:
-        return self.scheme.sign(timestamp, body, secrets)
-
-    def verify(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        secrets: Sequence[str],
-        *,
-        tolerance: float,
-        now: float,
-    ) -> Any:
-        self.scheme.check(body, headers, secrets, tolerance=tolerance, now=now)
-        return parse_json(body)
-
-    def is_success(self, status: int) -> bool:
-        return 200 <= status < 300
-
-    def validate_secret(self, secret: str) -> str | None:
-        return validate_raw_secret(secret)

@@ -22,19 +22,15 @@ Wire contract:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from hookpost.core import jsonenc
 from hookpost.profiles._base import EventData
-from hookpost.profiles._checks import parse_json, validate_raw_secret
-from hookpost.profiles._timestamped import TimestampedScheme
+from hookpost.profiles._timestamped import TimestampedProfile, TimestampedScheme
 
 #: The API version stamped on envelopes; receivers' Stripe SDKs only log it.
 API_VERSION = "2024-06-20"
 
 
-class StripeProfile:
+class StripeProfile(TimestampedProfile):
     name = "stripe"
     max_attempts: int | None = None
     scheme = TimestampedScheme("Stripe-Signature", "s")
@@ -53,26 +49,3 @@ class StripeProfile:
                 "request": {"id": None, "idempotency_key": None},
             }
         )
-
-    def sign(
-        self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
-    ) -> dict[str, str]:
-        return self.scheme.sign(timestamp, body, secrets)
-
-    def verify(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        secrets: Sequence[str],
-        *,
-        tolerance: float,
-        now: float,
-    ) -> Any:
-        self.scheme.check(body, headers, secrets, tolerance=tolerance, now=now)
-        return parse_json(body)
-
-    def is_success(self, status: int) -> bool:
-        return 200 <= status < 300
-
-    def validate_secret(self, secret: str) -> str | None:
-        return validate_raw_secret(secret)
