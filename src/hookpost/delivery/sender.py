@@ -17,13 +17,14 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from hookpost import __version__
 from hookpost.core.netguard import BlockedDestination, NetGuard
 from hookpost.delivery.egress import GuardedResolver, find_blocked, guarded_socket_factory
 
 if TYPE_CHECKING:
     from hookpost.config import Settings
 
-USER_AGENT = "hookpost/0.1 (+https://github.com/hookpost)"
+USER_AGENT = f"hookpost/{__version__}"
 
 
 @dataclass(slots=True)
