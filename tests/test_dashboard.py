@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -450,3 +451,28 @@ def test_curl_command_replays_the_exact_request() -> None:
     assert argv[argv.index("--data-raw") + 1] == body
     headers = [argv[i + 1] for i, a in enumerate(argv) if a == "-H"]
     assert headers == ["content-type: application/json", "webhook-id: evt 1"]
+
+
+async def test_events_filter_by_time_and_payload_text(
+    hookpost: Hookpost, browser: httpx.AsyncClient
+) -> None:
+    pid, _ = await hookpost.project()
+    await hookpost.publish(pid, "invoice.paid", payload={"customer": "Zoë Ltd"}, event_id="old")
+    hookpost.clock.advance(3600)
+    await hookpost.publish(pid, "invoice.paid", payload={"customer": "acme 100%"}, event_id="new")
+    cut = datetime.fromtimestamp(hookpost.clock.now() - 1800, UTC)
+    api = f"/api/v1/projects/{pid}/events"
+    since = (await hookpost.http.get(api, params={"since": cut.isoformat()})).json()["data"]
+    until = (await hookpost.http.get(api, params={"until": cut.isoformat()})).json()["data"]
+    assert [e["id"] for e in since] == ["new"] and [e["id"] for e in until] == ["old"]
+    found = (await hookpost.http.get(api, params={"q": "Zoë"})).json()["data"]
+    assert [e["id"] for e in found] == ["old"]
+    literal = (await hookpost.http.get(api, params={"q": "100%"})).json()["data"]
+    assert [e["id"] for e in literal] == ["new"]  # % is text, not a wildcard
+    assert (await hookpost.http.get(api, params={"q": "%"})).json()["data"][0]["id"] == "new"
+    await sign_in(browser)
+    page = await browser.get(
+        f"/projects/{pid}/events", params={"since": cut.strftime("%Y-%m-%dT%H:%M"), "q": "acme"}
+    )
+    assert page.status_code == 200
+    assert ">new<" in page.text and ">old<" not in page.text

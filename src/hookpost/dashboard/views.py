@@ -10,6 +10,7 @@ bounded and paged with the store's cursors, like the API.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
@@ -226,10 +227,25 @@ async def event_types(request: Request, s: Surface, form: Form) -> Response:
     )
 
 
+def _when(text: str) -> float | None:
+    """A ``datetime-local`` form value (taken as UTC) as epoch seconds; junk is ignored."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 async def events(request: Request, s: Surface, form: Form) -> Response:
     st = store(request)
     event_type = _param(request, "event_type")
     event_id = _param(request, "event_id")
+    search = _param(request, "q")
+    since, until = _param(request, "since"), _param(request, "until")
     next_cursor = None
     if event_id:
         try:
@@ -244,6 +260,9 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
             limit=PAGE_SIZE,
             cursor=cursor_param(request),
             event_type=event_type or None,
+            since=_when(since),
+            until=_when(until),
+            search=search or None,
         )
         rows, next_cursor = page.data, page.next_cursor
     return render(
@@ -252,7 +271,13 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
         {
             "events": [shapes.event(e) for e in rows],
             "next_cursor": next_cursor,
-            "filters": {"event_type": event_type, "event_id": event_id},
+            "filters": {
+                "event_type": event_type,
+                "event_id": event_id,
+                "q": search,
+                "since": since,
+                "until": until,
+            },
             "catalog": await catalog_names(request, s),
         },
         surface=s,

@@ -996,10 +996,20 @@ class Store:
         event_type: str | None = None,
         after: int | None = None,
         order: str = "desc",
+        since: float | None = None,
+        until: float | None = None,
+        search: str | None = None,
     ) -> Page:
+        """Keyset-paged events; ``search`` is a substring of the payload's JSON text."""
         stmt = select(events).where(events.c.project_id == project_id)
         if event_type:
             stmt = stmt.where(events.c.event_type == event_type)
+        if since is not None:
+            stmt = stmt.where(events.c.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(events.c.created_at < until)
+        if search:
+            stmt = stmt.where(events.c.payload.contains(search, autoescape=True))
         if after is not None:
             stmt = stmt.where(events.c.seq > after)
         return await self._page(

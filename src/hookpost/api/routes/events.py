@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -56,6 +57,11 @@ async def list_events(
         int | None, Query(ge=0, description="Only events with a larger sequence (catch-up).")
     ] = None,
     order: Literal["asc", "desc"] = "desc",
+    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text the payload contains.")
+    ] = None,
 ) -> dict[str, Any]:
     """Newest first by default; ``?order=asc&after=<sequence>`` to catch up on missed events."""
     if page.cursor and not decode_cursor(page.cursor).isdigit():  # events page by sequence
@@ -67,6 +73,9 @@ async def list_events(
         event_type=event_type,
         after=after,
         order=order,
+        since=since.timestamp() if since else None,
+        until=until.timestamp() if until else None,
+        search=q,
     )
     return {"data": [render.event(e) for e in result.data], "next_cursor": result.next_cursor}
 
