@@ -19,6 +19,7 @@ from collections import Counter, OrderedDict
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from hookpost import tracing
 from hookpost.config import Settings
 from hookpost.core import retry
 from hookpost.core.clock import Clock, SystemClock
@@ -328,6 +329,26 @@ class Dispatcher:
         return body
 
     async def attempt(self, job: Job) -> Outcome:
+        parent = job.event.get("trace_context")
+        if not parent:
+            return await self._attempt(job, None)
+        ids = {
+            "hookpost.delivery_id": job.delivery_id,
+            "hookpost.event_id": job.event["id"],
+            "hookpost.endpoint_id": job.endpoint["id"],
+        }
+        with tracing.span("hookpost.delivery", ids, parent=parent):
+            attempt_attrs = {**ids, "hookpost.attempt": job.attempt_count + 1}
+            with tracing.span("hookpost.attempt", attempt_attrs) as span:
+                outcome = await self._attempt(job, tracing.current_traceparent())
+                if span is not None:
+                    span.set_attribute("http.response.status_code", outcome.status_code or 0)
+                    span.set_attribute("hookpost.delivery_status", outcome.status)
+                    if outcome.error:
+                        span.set_attribute("error.type", outcome.error)
+                return outcome
+
+    async def _attempt(self, job: Job, traceparent: str | None) -> Outcome:
         ep = job.endpoint
         profile = resolve_profile(ep["profile"], ep.get("profile_definition"))
         body = self._body(job, profile)
@@ -342,6 +363,8 @@ class Dispatcher:
             (k, v) for k, v in (ep.get("headers") or {}).items() if k.lower() not in owned
         )
         headers.update(signed)
+        if traceparent:
+            headers["traceparent"] = traceparent
         timeout = float(ep.get("timeout_seconds") or self.settings.default_timeout_seconds)
         result = await self.sender.post(ep["url"], body, headers, timeout)
         number = job.attempt_count + 1

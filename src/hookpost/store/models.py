@@ -95,6 +95,7 @@ events = Table(
     Column("id", String(255), nullable=False),
     Column("event_type", String(255), nullable=False),
     Column("payload", Text, nullable=False),  # JSON text as received (re-serialized compactly)
+    Column("trace_context", String(64)),  # W3C traceparent of the publish span
     Column("created_at", Epoch, nullable=False),
     UniqueConstraint("project_id", "id", name="uq_events_project_id"),
     Index("ix_events_project_seq", "project_id", "seq"),

@@ -208,6 +208,7 @@ class _PublishRequest:
     payload: str
     event_id: str | None
     only_endpoint: str | None
+    trace_context: str | None = None
 
 
 class _GroupCommit:
@@ -262,6 +263,7 @@ class _GroupCommit:
                             request.payload,
                             request.event_id,
                             request.only_endpoint,
+                            request.trace_context,
                         )
                     except Exception as exc:
                         if not future.done():
@@ -819,6 +821,7 @@ class Store:
         event_id: str | None = None,
         *,
         only_endpoint: str | None = None,
+        trace_context: str | None = None,
     ) -> tuple[dict[str, Any], int, bool]:
         """Store an event and one delivery per matching endpoint, atomically.
 
@@ -833,9 +836,13 @@ class Store:
         moment, each answered only after that commit.
         """
         if self.is_sqlite:
-            request = _PublishRequest(project_id, event_type, payload, event_id, only_endpoint)
+            request = _PublishRequest(
+                project_id, event_type, payload, event_id, only_endpoint, trace_context
+            )
             return await self._group_commit.submit(request)
-        return await self._publish_one(project_id, event_type, payload, event_id, only_endpoint)
+        return await self._publish_one(
+            project_id, event_type, payload, event_id, only_endpoint, trace_context
+        )
 
     async def _publish_one(
         self,
@@ -844,6 +851,7 @@ class Store:
         payload: str,
         event_id: str | None,
         only_endpoint: str | None,
+        trace_context: str | None = None,
     ) -> tuple[dict[str, Any], int, bool]:
         eid = event_id or new_id("msg")
         try:
@@ -853,7 +861,7 @@ class Store:
                     if found is not None:
                         return found
                 event, count = await self._publish_tx(
-                    conn, project_id, event_type, payload, eid, only_endpoint
+                    conn, project_id, event_type, payload, eid, only_endpoint, trace_context
                 )
         except IntegrityError:
             # Lost a race with a concurrent publish of the same event_id.
@@ -882,7 +890,13 @@ class Store:
                         continue
                 eid = r.event_id or new_id("msg")
                 event, count = await self._publish_tx(
-                    conn, r.project_id, r.event_type, r.payload, eid, r.only_endpoint
+                    conn,
+                    r.project_id,
+                    r.event_type,
+                    r.payload,
+                    eid,
+                    r.only_endpoint,
+                    r.trace_context,
                 )
                 first[(r.project_id, eid)] = (event, count, True)
                 out.append((event, count, True))
@@ -896,6 +910,7 @@ class Store:
         payload: str,
         eid: str,
         only_endpoint: str | None = None,
+        trace_context: str | None = None,
     ) -> tuple[dict[str, Any], int]:
         now = self.clock.now()
         cols = (endpoints.c.id, endpoints.c.event_types, endpoints.c.filter, endpoints.c.enabled)
@@ -932,6 +947,7 @@ class Store:
                     event_type=event_type,
                     payload=payload,
                     created_at=now,
+                    trace_context=trace_context,
                 )
                 .returning(events.c.seq)
             )

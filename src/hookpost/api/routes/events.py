@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from hookpost import tracing
 from hookpost.api import render
 from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
 from hookpost.api.routes.endpoints import wake
@@ -35,9 +36,18 @@ async def publish(
     event and creates nothing.
     """
     await validate_payload(store, project_id, body.event_type, body.payload)
-    event, count, created = await store.publish(
-        project_id, body.event_type, jsonenc.dumps(body.payload).decode(), body.event_id
-    )
+    attrs = {"hookpost.project_id": project_id, "hookpost.event_type": body.event_type}
+    with tracing.span("hookpost.publish", attrs) as span:
+        event, count, created = await store.publish(
+            project_id,
+            body.event_type,
+            jsonenc.dumps(body.payload).decode(),
+            body.event_id,
+            trace_context=tracing.current_traceparent(),
+        )
+        if span is not None:
+            span.set_attribute("hookpost.event_id", event["id"])
+            span.set_attribute("hookpost.deliveries", count)
     out = {**render.event(event), "deliveries": count}
     if not created:
         return JSONResponse(out, status_code=200)
