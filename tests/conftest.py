@@ -278,7 +278,16 @@ async def start_hookpost(
     **settings: Any,
 ) -> AsyncIterator[Hookpost]:
     port = free_port()
-    settings = {"allowed_networks": LOOPBACK, "secret_key": TEST_SECRET_KEY, **settings}
+    settings = {
+        "allowed_networks": LOOPBACK,
+        "secret_key": TEST_SECRET_KEY,
+        # Leases follow the ManualClock; a test that jumps the clock by hours
+        # while an attempt is still being recorded would otherwise see that
+        # delivery's lease "expire" and the delivery sent twice. Lease expiry is
+        # tested with real processes and real time (test_crash, test_scale_*).
+        "lease_seconds": 10.0**9,
+        **settings,
+    }
     cfg = Settings(
         database_url=db_url,
         admin_token=ADMIN,
