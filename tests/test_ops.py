@@ -223,3 +223,13 @@ async def test_wheel_in_a_fresh_venv_serves_and_delivers(
         proc.terminate()
         proc.wait(30)
         log.close()
+
+
+def test_api_reference_is_current() -> None:
+    from hookpost.api.app import create_app
+    from hookpost.api.reference import markdown_reference
+    from hookpost.config import Settings
+
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    spec = create_app(Settings(admin_token="unused")).openapi()
+    assert committed == markdown_reference(spec), "run: hookpost openapi --markdown > docs/api.md"

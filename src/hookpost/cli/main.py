@@ -118,6 +118,17 @@ def main(config_file: str | None) -> None:
         os.environ["HOOKPOST_CONFIG"] = config_file
 
 
+@main.command("openapi")
+@click.option("--markdown", is_flag=True, help="A Markdown API reference instead of the JSON spec.")
+def openapi_cmd(markdown: bool) -> None:
+    """Print the OpenAPI spec (or the Markdown reference in docs/api.md)."""
+    from hookpost.api.app import create_app
+    from hookpost.api.reference import markdown_reference
+
+    spec = create_app(Settings(admin_token="unused")).openapi()
+    click.echo(markdown_reference(spec) if markdown else json.dumps(spec, indent=2))
+
+
 @main.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
 def config_cmd(as_json: bool) -> None:
