@@ -126,7 +126,10 @@ def openapi_cmd(markdown: bool) -> None:
     from hookpost.api.reference import markdown_reference
 
     spec = create_app(Settings(admin_token="unused")).openapi()
-    click.echo(markdown_reference(spec) if markdown else json.dumps(spec, indent=2))
+    if markdown:
+        click.echo(markdown_reference(spec), nl=False)
+    else:
+        click.echo(json.dumps(spec, indent=2))
 
 
 @main.command("config")
