@@ -145,6 +145,39 @@ def load_average() -> list[float] | None:
         return None
 
 
+def source_revision() -> str | None:
+    """The git commit hookpost was imported from, ``+dirty`` if its files (but this one) differ."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(here),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!bench.py",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + ("+dirty" if dirty else "") if rev else None
+
+
 def machine_info() -> dict[str, Any]:
     model = platform.processor() or "unknown"
     with contextlib.suppress(OSError):
@@ -159,6 +192,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "load_average_at_start": load_average(),
+        "hookpost_revision": source_revision(),
     }
 
 
@@ -188,11 +222,16 @@ def _watch_parent() -> Callable[[], bool]:
 # -- the receiver (its own process) --------------------------------------------
 
 
-def run_receiver(port: int) -> None:
-    """Answer 200 to any POST; record (path, webhook-id, arrival time)."""
+def run_receiver(port: int, hang_seconds: float = 0.0) -> None:
+    """Answer 200 to any POST; record (path, webhook-id, arrival time).
+
+    A POST under ``/hang/`` is a hanging endpoint: it is counted (not recorded)
+    and answered only after ``hang_seconds``, by when the sender has given up.
+    """
     from aiohttp import web
 
     records: list[tuple[str, str, float]] = []
+    hung = Counter[str]()
     orphaned = _watch_parent()
 
     async def receive(request: web.Request) -> web.Response:
@@ -201,8 +240,19 @@ def run_receiver(port: int) -> None:
         records.append((request.path, request.headers.get("webhook-id", ""), t))
         return web.Response(text="ok")
 
+    async def hang(request: web.Request) -> web.Response:
+        hung["requests"] += 1
+        hung["open"] += 1
+        try:
+            await asyncio.sleep(hang_seconds)
+        finally:
+            hung["open"] -= 1
+        return web.Response(text="too late")
+
     async def count(_request: web.Request) -> web.Response:
-        return web.json_response({"count": len(records)})
+        return web.json_response(
+            {"count": len(records), "hung": hung["requests"], "hanging_now": hung["open"]}
+        )
 
     async def dump(request: web.Request) -> web.Response:
         start = int(request.query.get("start", "0"))
@@ -210,6 +260,7 @@ def run_receiver(port: int) -> None:
 
     async def reset(_request: web.Request) -> web.Response:
         records.clear()
+        hung["requests"] = 0
         return web.json_response({"count": 0})
 
     async def watchdog(_app: web.Application) -> Any:
@@ -228,6 +279,7 @@ def run_receiver(port: int) -> None:
     app.router.add_get("/_bench/count", count)
     app.router.add_get("/_bench/dump", dump)
     app.router.add_post("/_bench/reset", reset)
+    app.router.add_post("/hang/{tail:.*}", hang)
     app.router.add_post("/{tail:.*}", receive)
     app.cleanup_ctx.append(watchdog)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, backlog=4096)
@@ -366,6 +418,169 @@ _HOOKPOST_CLI = (
 )
 
 
+def start_receiver(procs: Procs, port: int, hang_seconds: float = 0.0) -> subprocess.Popen[bytes]:
+    """The receiver (:func:`run_receiver`) in its own process."""
+    return procs.add(
+        "receiver",
+        subprocess.Popen(
+            _python(
+                "import sys; from hookpost.bench import run_receiver; "
+                "run_receiver(int(sys.argv[1]), float(sys.argv[2]))",
+                str(port),
+                repr(hang_seconds),
+            ),
+            preexec_fn=_pdeathsig,
+        ),
+    )
+
+
+def hookpost_env(
+    database_url: str, *, admin_token: str, port: int, data_dir: str, **extra: str
+) -> dict[str, str]:
+    """The environment of every hookpost process of a run (loopback destinations allowed)."""
+    return {
+        **os.environ,
+        "HOOKPOST_DATABASE_URL": database_url,
+        "HOOKPOST_ADMIN_TOKEN": admin_token,
+        "HOOKPOST_HOST": "127.0.0.1",
+        "HOOKPOST_PORT": str(port),
+        "HOOKPOST_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "HOOKPOST_LOG_LEVEL": os.environ.get("HOOKPOST_LOG_LEVEL", "warning"),
+        "HOOKPOST_DATA_DIR": data_dir,
+        **extra,
+    }
+
+
+def run_migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        _python(_HOOKPOST_CLI, "migrate"),
+        env=env,
+        check=True,
+        timeout=300,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def start_hookpost(
+    procs: Procs, name: str, args: Sequence[str], env: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """``hookpost <args>`` as a subprocess, its output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return procs.add(
+            name,
+            subprocess.Popen(
+                _python(_HOOKPOST_CLI, *args),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_pdeathsig,
+            ),
+        )
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 30.0) -> int | None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
+def pyspy_start(
+    procs: Procs, pid: int, out: str, rate: int = 100, *, nonblocking: bool = False
+) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` (raw collapsed stacks) attached to ``pid`` until :func:`pyspy_stop`.
+
+    ``nonblocking`` does not pause the target to sample it (less overhead, a few
+    torn stacks).
+    """
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        return None
+    cmd = [exe, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw", "-o", out]
+    if nonblocking:
+        cmd.append("--nonblocking")
+    return procs.add(
+        "py-spy", subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    )
+
+
+def pyspy_stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGINT makes py-spy write its profile; wait (bounded) until it has."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+
+
+def pids_named(comm: str) -> list[int]:
+    """Processes whose command name is ``comm`` (e.g. every ``postgres`` backend)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (d / "comm").read_text().strip() == comm:
+                    out.append(int(d.name))
+    return out
+
+
+class GroupCpuMeter:
+    """CPU (in cores) used by named groups of processes, and by everything else.
+
+    A group is a fixed list of pids or a function returning the current ones
+    (PostgreSQL backends come and go); a pid first seen at :meth:`read` counts
+    from zero.
+    """
+
+    def __init__(self, groups: dict[str, Sequence[int] | Callable[[], Sequence[int]]]) -> None:
+        self._groups = groups
+        self._t0 = time.monotonic()
+        self._busy0 = system_busy_seconds() or 0.0
+        self._cpu0 = {pid: cpu_seconds(pid) or 0.0 for pid in self._all_pids()}
+
+    def _pids(self, name: str) -> Sequence[int]:
+        g = self._groups[name]
+        return g() if callable(g) else g
+
+    def _all_pids(self) -> set[int]:
+        return {pid for name in self._groups for pid in self._pids(name)}
+
+    def read(self) -> dict[str, float]:
+        wall = max(1e-9, time.monotonic() - self._t0)
+        busy = (system_busy_seconds() or 0.0) - self._busy0
+        out: dict[str, float] = {}
+        counted = 0.0
+        seen: set[int] = set()
+        for name in self._groups:
+            used = 0.0
+            for pid in self._pids(name):
+                if pid in seen:
+                    continue
+                seen.add(pid)
+                now = cpu_seconds(pid)
+                if now is not None:
+                    used += now - self._cpu0.get(pid, 0.0)
+            counted += used
+            out[f"{name}_cpu_seconds"] = round(used, 2)
+            out[f"{name}_cpu_util"] = round(used / wall, 2)
+        out["other_cpu_util"] = round(max(0.0, busy - counted) / wall, 2)
+        out["wall_seconds"] = round(wall, 2)
+        return out
+
+
 @dataclass
 class Ctx:
     base: str
@@ -377,13 +592,15 @@ class Ctx:
     session: aiohttp.ClientSession
     console: Any
     log_path: Path
+    #: Other hookpost processes that must stay up meanwhile (``hookpost worker``s).
+    others: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     def check_alive(self) -> None:
-        if self.serve.poll() is not None:
-            raise RuntimeError(
-                f"hookpost serve exited with {self.serve.returncode}; "
-                f"log tail:\n{tail(self.log_path)}"
-            )
+        for name, proc in [("hookpost serve", self.serve), *self.others]:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {proc.returncode}; log tail:\n{tail(self.log_path)}"
+                )
 
     async def api(
         self, method: str, path: str, token: str, body: Any = None, expect: int = 200
@@ -403,6 +620,12 @@ class Ctx:
     async def received(self) -> int:
         async with self.session.get(self.receiver + "/_bench/count", timeout=HTTP_TIMEOUT) as r:
             n: int = (await r.json())["count"]
+            return n
+
+    async def hung(self) -> int:
+        """Requests the receiver has taken on its hanging paths (``/hang/...``)."""
+        async with self.session.get(self.receiver + "/_bench/count", timeout=HTTP_TIMEOUT) as r:
+            n: int = (await r.json())["hung"]
             return n
 
     async def records(self) -> list[tuple[str, str, float]]:
@@ -464,17 +687,20 @@ def _progress(console: Any) -> Any:
     )
 
 
-async def _setup_project(ctx: Ctx, name: str, fanout: int) -> tuple[str, str]:
+async def _setup_project(
+    ctx: Ctx,
+    name: str,
+    fanout: int,
+    endpoint: Callable[[int], dict[str, Any]] | None = None,
+) -> tuple[str, str]:
+    """A project with ``fanout`` endpoints at ``/r/<name>/<k>`` (or ``endpoint(k)``)."""
     project = await ctx.api("POST", "/api/v1/projects", ctx.admin_token, {"name": name}, expect=201)
     pid, key = project["id"], project["api_key"]
     for k in range(fanout):
-        await ctx.api(
-            "POST",
-            f"/api/v1/projects/{pid}/endpoints",
-            key,
-            {"url": f"{ctx.receiver}/r/{name}/{k}", "description": f"bench {k}"},
-            expect=201,
-        )
+        body = {"url": f"{ctx.receiver}/r/{name}/{k}", "description": f"bench {k}"}
+        if endpoint is not None:
+            body.update(endpoint(k))
+        await ctx.api("POST", f"/api/v1/projects/{pid}/endpoints", key, body, expect=201)
     return pid, key
 
 
@@ -492,6 +718,55 @@ async def _publish_one(ctx: Ctx, url: str, key: str, body: bytes, errors: Counte
         except (aiohttp.ClientError, TimeoutError) as exc:
             errors[type(exc).__name__] += 1
     return False
+
+
+@dataclass
+class Burst:
+    """What :func:`publish_burst` did: send time per event id, errors, wall-clock span."""
+
+    sent: dict[str, float]
+    errors: Counter[str]
+    failed: int
+    t_first: float
+    t_published: float
+
+    @property
+    def rate(self) -> float:
+        return round(len(self.sent) / max(1e-9, self.t_published - self.t_first), 1)
+
+
+async def publish_burst(
+    ctx: Ctx,
+    url: str,
+    key: str,
+    bodies: list[tuple[str, bytes]],
+    on_published: Callable[[], None] = lambda: None,
+) -> Burst:
+    """Publish every body as fast as PUBLISH_CONCURRENCY publishers can."""
+    sent: dict[str, float] = {}
+    errors: Counter[str] = Counter()
+    failed = 0
+    next_i = 0
+
+    async def publisher() -> None:
+        nonlocal next_i, failed
+        while next_i < len(bodies):
+            eid, body = bodies[next_i]
+            next_i += 1
+            sent[eid] = time.time()
+            if not await _publish_one(ctx, url, key, body, errors):
+                failed += 1
+            on_published()
+
+    t_first = time.time()
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(publisher() for _ in range(PUBLISH_CONCURRENCY))),
+            timeout=max(300.0, len(bodies) / 10),
+        )
+    finally:
+        t_published = time.time()
+    return Burst(sent, errors, failed, t_first, t_published)
 
 
 def _bodies(tag: str, n: int) -> list[tuple[str, bytes]]:
@@ -608,25 +883,11 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
     expected = n_events * fanout
     bodies = _bodies(name, n_events)
     url = f"{ctx.base}/api/v1/projects/{pid}/events"
-    sent: dict[str, float] = {}
-    errors: Counter[str] = Counter()
-    failed_publishes = 0
-    next_i = 0
     meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
 
     with _progress(ctx.console) as progress, RssSampler(ctx.serve_pid) as rss:
         pub_task = progress.add_task(f"fan-out {fanout}: publish", total=n_events)
         dlv_task = progress.add_task(f"fan-out {fanout}: delivered", total=expected)
-
-        async def publisher() -> None:
-            nonlocal next_i, failed_publishes
-            while next_i < len(bodies):
-                eid, body = bodies[next_i]
-                next_i += 1
-                sent[eid] = time.time()
-                if not await _publish_one(ctx, url, key, body, errors):
-                    failed_publishes += 1
-                progress.advance(pub_task)
 
         async def watcher() -> None:
             while True:
@@ -634,15 +895,11 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
                 await asyncio.sleep(0.2)
 
         w = asyncio.create_task(watcher())
-        t_first = time.time()
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(publisher() for _ in range(PUBLISH_CONCURRENCY))),
-                timeout=max(300.0, n_events / 10),
-            )
+            burst = await publish_burst(ctx, url, key, bodies, lambda: progress.advance(pub_task))
         finally:
-            t_published = time.time()
             w.cancel()
+        sent, t_first, t_published = burst.sent, burst.t_first, burst.t_published
         received = await _wait_received(
             ctx,
             expected,
@@ -664,10 +921,10 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
         "delivered_unique": delivered,
         "duplicates": dups,
         "unmatched": unmatched,
-        "failed_publishes": failed_publishes,
-        "publish_errors": dict(errors),
+        "failed_publishes": burst.failed,
+        "publish_errors": dict(burst.errors),
         "publish_seconds": round(t_published - t_first, 3),
-        "publish_rate": round(n_events / (t_published - t_first), 1),
+        "publish_rate": burst.rate,
         "span_seconds": None if span is None else round(span, 3),
         "deliveries_per_s": round(delivered / span, 1) if span else None,
         "latency_p50_ms": _ms(percentile(lat, 50)),
@@ -934,48 +1191,18 @@ def main(n_events: int, fanouts: list[int], rate: int, output: str | None) -> No
     with tempfile.TemporaryDirectory(prefix="hookpost-bench-") as tmp:
         try:
             rport, hport = free_port(), free_port()
-            receiver = procs.add(
-                "receiver",
-                subprocess.Popen(
-                    _python(
-                        "import sys; from hookpost.bench import run_receiver; "
-                        "run_receiver(int(sys.argv[1]))",
-                        str(rport),
-                    ),
-                    preexec_fn=_pdeathsig,
-                ),
-            )
+            receiver = start_receiver(procs, rport)
             admin_token = "hpadm_bench_" + secrets.token_urlsafe(18)
-            env = {
-                **os.environ,
-                "HOOKPOST_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-                "HOOKPOST_ADMIN_TOKEN": admin_token,
-                "HOOKPOST_HOST": "127.0.0.1",
-                "HOOKPOST_PORT": str(hport),
-                "HOOKPOST_SQLITE_SYNCHRONOUS": synchronous,
-                "HOOKPOST_ALLOWED_NETWORKS": "127.0.0.0/8",
-                "HOOKPOST_LOG_LEVEL": os.environ.get("HOOKPOST_LOG_LEVEL", "warning"),
-                "HOOKPOST_DATA_DIR": tmp,
-            }
-            subprocess.run(
-                _python(_HOOKPOST_CLI, "migrate"),
-                env=env,
-                check=True,
-                timeout=120,
-                stdout=subprocess.DEVNULL,
+            env = hookpost_env(
+                f"sqlite:///{tmp}/bench.db",
+                admin_token=admin_token,
+                port=hport,
+                data_dir=tmp,
+                HOOKPOST_SQLITE_SYNCHRONOUS=synchronous,
             )
+            run_migrate(env)
             log_path = Path(tmp) / "serve.log"
-            with log_path.open("wb") as log:
-                serve = procs.add(
-                    "serve",
-                    subprocess.Popen(
-                        _python(_HOOKPOST_CLI, "serve"),
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        preexec_fn=_pdeathsig,
-                    ),
-                )
+            serve = start_hookpost(procs, "serve", ["serve"], env, log_path)
             _wait_port(rport, 30, receiver, "receiver")
             console.print(
                 f"hookpost serve pid {serve.pid} on 127.0.0.1:{hport} "
