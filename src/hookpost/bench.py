@@ -537,6 +537,17 @@ def pids_named(comm: str) -> list[int]:
     return out
 
 
+def kernel_thread_pids() -> list[int]:
+    """Kernel threads (no command line): journal commits, block I/O, ... on our behalf."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError):
+                if not (d / "cmdline").read_bytes():
+                    out.append(int(d.name))
+    return out
+
+
 class GroupCpuMeter:
     """CPU (in cores) used by named groups of processes, and by everything else.
 
