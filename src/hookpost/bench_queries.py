@@ -36,11 +36,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from hookpost.bench import _fmt, machine_info, percentile, run_migrate
+from hookpost.bench import GroupCpuMeter, _fmt, machine_info, percentile, run_migrate
 from hookpost.bench_scale import (
     DEFAULT_PG_ADMIN_URL,
     create_pg_database,
     drop_pg_database,
+    postgres_pids,
 )
 
 TARGET_P95_MS = 50.0
@@ -500,7 +501,9 @@ def main(
         sizes = asyncio.run(_sizes(url))
         console.print(f"seeded: {json.dumps(sizes)}")
         console.print(f"timing {runs} runs of each query ...")
+        meter = GroupCpuMeter({"bench": [os.getpid()], "postgres": postgres_pids})
         queries = asyncio.run(_time_queries(url, runs, warmup=20, seed_=secrets.randbelow(10**6)))
+        timing_cpu = meter.read()
         asyncio.run(_explain(url, queries))
         settings = asyncio.run(
             _fetch(
@@ -524,6 +527,7 @@ def main(
         "seed": steps,
         "sizes": sizes,
         "queries": queries,
+        "timing_cpu": timing_cpu,
         "all_met": all(q["met"] for q in queries.values()),
     }
     _print(console, report)
