@@ -887,18 +887,22 @@ def _ms(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
 
 
-async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
-    name = f"fanout{fanout}-{secrets.token_hex(3)}"
-    pid, key = await _setup_project(ctx, name, fanout)
-    await ctx.reset_receiver()
-    expected = n_events * fanout
-    bodies = _bodies(name, n_events)
-    url = f"{ctx.base}/api/v1/projects/{pid}/events"
-    meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
-
+async def publish_and_wait(
+    ctx: Ctx,
+    label: str,
+    url: str,
+    key: str,
+    bodies: list[tuple[str, bytes]],
+    expected: int,
+    *,
+    delivered_label: str = "delivered",
+    min_wait: float = 120.0,
+) -> tuple[Burst, int, RssSampler]:
+    """Publish ``bodies`` as fast as the server takes them, then wait (bounded) for
+    ``expected`` receipts, with progress bars and the server's RSS sampled throughout."""
     with _progress(ctx.console) as progress, RssSampler(ctx.serve_pid) as rss:
-        pub_task = progress.add_task(f"fan-out {fanout}: publish", total=n_events)
-        dlv_task = progress.add_task(f"fan-out {fanout}: delivered", total=expected)
+        pub_task = progress.add_task(f"{label}: publish", total=len(bodies))
+        dlv_task = progress.add_task(f"{label}: {delivered_label}", total=expected)
 
         async def watcher() -> None:
             while True:
@@ -910,13 +914,35 @@ async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
             burst = await publish_burst(ctx, url, key, bodies, lambda: progress.advance(pub_task))
         finally:
             w.cancel()
-        sent, t_first, t_published = burst.sent, burst.t_first, burst.t_published
         received = await _wait_received(
             ctx,
             expected,
-            time.monotonic() + max(120.0, expected / 100),
+            time.monotonic() + max(min_wait, expected / 100),
             lambda n: progress.update(dlv_task, completed=n),
         )
+    return burst, received, rss
+
+
+def write_report(console: Any, report: dict[str, Any], output: str | None) -> None:
+    """Write a benchmark's JSON report where asked."""
+    if output:
+        Path(output).write_text(json.dumps(report, indent=2) + "\n")
+        console.print(f"results written to {output}")
+
+
+async def _throughput(ctx: Ctx, fanout: int, n_events: int) -> dict[str, Any]:
+    name = f"fanout{fanout}-{secrets.token_hex(3)}"
+    pid, key = await _setup_project(ctx, name, fanout)
+    await ctx.reset_receiver()
+    expected = n_events * fanout
+    bodies = _bodies(name, n_events)
+    url = f"{ctx.base}/api/v1/projects/{pid}/events"
+    meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
+
+    burst, received, rss = await publish_and_wait(
+        ctx, f"fan-out {fanout}", url, key, bodies, expected, min_wait=120.0
+    )
+    sent, t_first, t_published = burst.sent, burst.t_first, burst.t_published
     cpu = meter.read()
     records = await ctx.records()
     lat, dups, unmatched, t_last = _latencies(records, f"/r/{name}/", sent)
@@ -1253,9 +1279,7 @@ def main(n_events: int, fanouts: list[int], rate: int, output: str | None) -> No
         "targets": _targets(results),
     }
     _print_report(console, report)
-    if output:
-        Path(output).write_text(json.dumps(report, indent=2) + "\n")
-        console.print(f"results written to {output}")
+    write_report(console, report, output)
 
 
 def _targets(results: dict[str, Any]) -> dict[str, Any]:

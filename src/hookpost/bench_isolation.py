@@ -36,24 +36,22 @@ from hookpost.bench import (
     CpuMeter,
     Ctx,
     Procs,
-    RssSampler,
     _bodies,
     _fmt,
     _latencies,
     _ms,
-    _progress,
     _setup_project,
     _wait_http,
     _wait_port,
-    _wait_received,
     free_port,
     hookpost_env,
     machine_info,
     percentile,
-    publish_burst,
+    publish_and_wait,
     run_migrate,
     start_hookpost,
     start_receiver,
+    write_report,
 )
 
 TARGET_RATIO = 0.9
@@ -103,26 +101,9 @@ async def _phase(
     url = f"{ctx.base}/api/v1/projects/{pid}/events"
     meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid, os.getpid()])
 
-    with _progress(ctx.console) as progress, RssSampler(ctx.serve_pid) as rss:
-        pub_task = progress.add_task(f"{label}: publish", total=n_events)
-        dlv_task = progress.add_task(f"{label}: healthy delivered", total=expected)
-
-        async def watcher() -> None:
-            while True:
-                progress.update(dlv_task, completed=await ctx.received())
-                await asyncio.sleep(0.2)
-
-        w = asyncio.create_task(watcher())
-        try:
-            burst = await publish_burst(ctx, url, key, bodies, lambda: progress.advance(pub_task))
-        finally:
-            w.cancel()
-        received = await _wait_received(
-            ctx,
-            expected,
-            time.monotonic() + max(180.0, expected / 100),
-            lambda n: progress.update(dlv_task, completed=n),
-        )
+    burst, received, rss = await publish_and_wait(
+        ctx, label, url, key, bodies, expected, delivered_label="healthy delivered", min_wait=180.0
+    )
     cpu = meter.read()
     hung = await ctx.hung()
     records = await ctx.records()
@@ -199,7 +180,6 @@ def main(
     n_events: int, endpoints: int, hanging: int, timeout: float, output: str | None
 ) -> dict[str, Any]:
     """Run both phases and print (and optionally save) the results."""
-    import json
 
     from rich.console import Console
 
@@ -281,9 +261,7 @@ def main(
         "all_delivered": all(p["complete"] for p in phases),
     }
     _print(console, report)
-    if output:
-        Path(output).write_text(json.dumps(report, indent=2) + "\n")
-        console.print(f"results written to {output}")
+    write_report(console, report, output)
     return report
 
 

@@ -27,7 +27,6 @@ drain; ``benchmarks/profile_summary.py`` sums those files by component.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import sys
@@ -67,6 +66,7 @@ from hookpost.bench import (
     start_hookpost,
     start_receiver,
     stop_process,
+    write_report,
 )
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -439,9 +439,7 @@ def main(
         **results,
     }
     _print(console, report)
-    if output:
-        Path(output).write_text(json.dumps(report, indent=2) + "\n")
-        console.print(f"results written to {output}")
+    write_report(console, report, output)
     return report
 
 

@@ -56,11 +56,12 @@ def health(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event(row: dict[str, Any]) -> dict[str, Any]:
+def event(row: dict[str, Any], payload: Any = None) -> dict[str, Any]:
+    """``payload``: the already-parsed payload, when the caller has it (publish)."""
     return {
         "id": row["id"],
         "event_type": row["event_type"],
-        "payload": json.loads(row["payload"]),
+        "payload": json.loads(row["payload"]) if payload is None else payload,
         "sequence": row["seq"],
         "created_at": iso(row["created_at"]),
         "timestamp": int(row["created_at"]),

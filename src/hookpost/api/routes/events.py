@@ -48,7 +48,9 @@ async def publish(
         if span is not None:
             span.set_attribute("hookpost.event_id", event["id"])
             span.set_attribute("hookpost.deliveries", count)
-    out = {**render.event(event), "deliveries": count}
+    # A new event answers with the payload it was sent (no second parse);
+    # a repeat answers with the first event's stored payload.
+    out = {**render.event(event, body.payload if created else None), "deliveries": count}
     if not created:
         return JSONResponse(out, status_code=200)
     metrics.events.inc()
