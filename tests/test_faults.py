@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -308,21 +309,28 @@ async def test_project_wide_recover_job(hookpost: Hookpost, receiver: Receiver) 
     assert [j["id"] for j in listed] == [job["id"]]
 
 
+def _gated(release: asyncio.Event, inflight: dict[str, int], then_wait: float = 0.0) -> Any:
+    """A handler that answers 200 once ``release`` is set, counting requests in flight."""
+
+    async def handler(request: web.Request, n: int) -> web.Response:
+        inflight["now"] += 1
+        inflight["max"] = max(inflight["max"], inflight["now"])
+        try:
+            await release.wait()
+            await asyncio.sleep(then_wait)
+        finally:
+            inflight["now"] -= 1
+        return web.Response(status=200)
+
+    return handler
+
+
 async def test_endpoint_concurrency_cap_does_not_starve_others(
     hookpost: Hookpost, receiver: Receiver
 ) -> None:
     release = asyncio.Event()
     inflight = {"now": 0, "max": 0}
-
-    async def slow(request: web.Request, n: int) -> web.Response:
-        inflight["now"] += 1
-        inflight["max"] = max(inflight["max"], inflight["now"])
-        try:
-            await release.wait()
-        finally:
-            inflight["now"] -= 1
-        return web.Response(status=200)
-
+    slow = _gated(release, inflight)
     pid, _ = await hookpost.project()
     await hookpost.endpoint(
         pid, receiver.on("/capped", slow), event_types=["slow.*"], max_concurrency=2
@@ -337,3 +345,50 @@ async def test_endpoint_concurrency_cap_does_not_starve_others(
     release.set()
     await receiver.wait_for(30, "/capped", timeout=15)
     assert inflight["max"] == 2
+
+
+async def test_concurrency_window_starts_small_and_widens_with_successes(
+    hookpost: Hookpost, receiver: Receiver
+) -> None:
+    """An endpoint with the default cap (32) that has not answered yet gets two
+    requests in flight, not 32; once it answers, its window widens past two."""
+    release = asyncio.Event()
+    inflight = {"now": 0, "max": 0}
+    gated = _gated(release, inflight, then_wait=0.05)  # slow: a wide window gets used
+    pid, _ = await hookpost.project()
+    await hookpost.endpoint(pid, receiver.on("/new", gated), event_types=["slow.*"])
+    await hookpost.endpoint(pid, receiver.url("/healthy"), event_types=["fast.*"])
+    for i in range(40):
+        await hookpost.publish(pid, "slow.x", event_id=f"s{i}")
+    for i in range(10):
+        await hookpost.publish(pid, "fast.x", event_id=f"f{i}")
+    await receiver.wait_for(10, "/healthy", timeout=5)
+    await asyncio.sleep(0.3)  # time for more claims: the window must hold
+    assert inflight["max"] == 2
+    release.set()
+    await receiver.wait_for(40, "/new", timeout=15)
+    assert inflight["max"] > 2
+
+
+def test_window_arithmetic() -> None:
+    from hookpost.delivery._window import Windows
+
+    w = Windows(2, size=2)
+    assert w.allowance("a", 32) == 2
+    assert w.allowance("a", 1) == 1  # never above the endpoint's own cap
+    for _ in range(3):
+        w.observe("a", True, 32)
+    assert w.allowance("a", 32) == 5
+    assert w.allowance("a", 4) == 4
+    for _ in range(40):
+        w.observe("a", True, 32)
+    assert w.allowance("a", 32) == 32  # up to the cap, no further
+    w.observe("a", False, 32)
+    assert w.allowance("a", 32) == 16
+    for _ in range(10):
+        w.observe("a", False, 32)
+    assert w.allowance("a", 32) == 1  # halved, never below one
+    w.observe("b", True, 32)
+    w.observe("c", True, 32)  # "a" is the least recently used: forgotten
+    assert w.allowance("a", 32) == 2
+    assert w.allowance("b", 32) == 3

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     lease_seconds: float = 90.0
     #: Requests in flight per endpoint per worker (an endpoint's max_concurrency overrides).
     endpoint_concurrency: int = 32
+    #: Requests in flight to an endpoint before it has proven itself: each
+    #: success widens the window by one up to the cap, each failure halves it.
+    endpoint_initial_concurrency: int = 2
     #: Consecutive failures that open an endpoint's circuit breaker.
     breaker_threshold: int = 10
     #: Seconds an open circuit holds deliveries before letting one probe through.

@@ -23,6 +23,7 @@ from hookpost import tracing
 from hookpost.config import Settings
 from hookpost.core import retry
 from hookpost.core.clock import Clock, SystemClock
+from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender
 from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
@@ -64,9 +65,14 @@ class Dispatcher:
         self._leases: Counter[str] = Counter()
         #: Endpoint id -> this worker's requests to it in flight (isolation cap).
         self._per_endpoint: Counter[str] = Counter()
+        #: Endpoints the last claim left work behind for (busy or over their
+        #: window): when one of their requests ends, claim again at once.
+        self._held_back: set[str] = set()
         #: Endpoint id -> its concurrency cap, as last seen in a claim.
         self._caps: dict[str, int] = {}
         self.policy = self.settings.health_policy
+        #: What each endpoint is granted of its cap now (slow start, halving).
+        self._windows = Windows(self.settings.endpoint_initial_concurrency)
         #: monotonic time of the last claim-loop turn; /readyz reports a stall.
         self.last_tick = time.monotonic()
 
@@ -123,9 +129,10 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch, deliver it and record it (for tests and tools)."""
         await self.sender.start()
-        jobs = await self.store.claim(
+        claim = await self.store.claim(
             self.settings.claim_batch, self.settings.lease_seconds, policy=self.policy
         )
+        jobs = claim.jobs
         outcomes = await asyncio.gather(*(self.attempt(j) for j in jobs))
         await self.store.record(outcomes, self.policy)
         return len(jobs)
@@ -146,22 +153,22 @@ class Dispatcher:
                     await asyncio.wait_for(self._room.wait(), s.poll_interval)
                 continue
             self._wake.clear()
+            busy = [ep for ep, n in self._per_endpoint.items() if n >= self._allowance(ep)]
             try:
-                jobs = await self.store.claim(
+                claim = await self.store.claim(
                     min(room, s.claim_batch),
                     s.lease_seconds,
                     inflight=self._per_endpoint,
-                    busy=[
-                        ep
-                        for ep, n in self._per_endpoint.items()
-                        if n >= self._caps.get(ep, self.policy.endpoint_concurrency)
-                    ],
+                    busy=busy,
                     policy=self.policy,
+                    allowance=self._windows.allowance,
                 )
             except Exception:
                 log.exception("claiming deliveries failed; retrying shortly")
                 await self._sleep(s.poll_interval)
                 continue
+            self._held_back = claim.capped.union(busy)
+            jobs = claim.jobs
             if jobs:
                 self._leases[jobs[0].lease] += len(jobs)
             for job in jobs:
@@ -172,9 +179,10 @@ class Dispatcher:
                 task = asyncio.create_task(self._deliver(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if len(jobs) < min(room, s.claim_batch):
-                # The queue is drained: wait for news, then a moment more so
-                # the next claim takes everything that arrived together.
+            if not jobs or not claim.more:
+                # The queue is drained (or everything due is held back by
+                # caps): wait for news, then a moment more so the next claim
+                # takes everything that arrived together.
                 await self._sleep(s.poll_interval)
                 if s.coalesce_seconds > 0:
                     await asyncio.sleep(s.coalesce_seconds)
@@ -235,7 +243,13 @@ class Dispatcher:
             log.exception("delivery %s crashed", job.delivery_id)
             self._release([job.lease], [job.endpoint["id"]])
             return
+        ep_id = outcome.endpoint_id
+        self._windows.observe(ep_id, outcome.success, self._caps.get(ep_id, 1))
         await self._results.put(outcome)
+
+    def _allowance(self, endpoint_id: str) -> int:
+        cap = self._caps.get(endpoint_id, self.policy.endpoint_concurrency)
+        return self._windows.allowance(endpoint_id, cap)
 
     def _release(self, leases: list[str], endpoint_ids: list[str]) -> None:
         self._inflight -= len(leases)
@@ -259,11 +273,7 @@ class Dispatcher:
             finally:
                 for _ in batch:
                     self._results.task_done()
-                default = self.policy.endpoint_concurrency
-                was_capped = any(
-                    self._per_endpoint[o.endpoint_id] >= self._caps.get(o.endpoint_id, default)
-                    for o in batch
-                )
+                was_capped = any(o.endpoint_id in self._held_back for o in batch)
                 self._release([o.lease for o in batch], [o.endpoint_id for o in batch])
                 if was_capped:
                     self._wake.set()  # its next deliveries may go now

@@ -1,5 +1,5 @@
 """Persistence: the tables, the migrations and the one class that speaks SQL."""
 
-from hookpost.store.store import Conflict, HealthPolicy, Job, NotFound, Outcome, Page, Store
+from hookpost.store.store import Claim, Conflict, HealthPolicy, Job, NotFound, Outcome, Page, Store
 
-__all__ = ["Conflict", "HealthPolicy", "Job", "NotFound", "Outcome", "Page", "Store"]
+__all__ = ["Claim", "Conflict", "HealthPolicy", "Job", "NotFound", "Outcome", "Page", "Store"]

@@ -114,6 +114,19 @@ class Job:
 
 
 @dataclass(slots=True)
+class Claim:
+    """What one claim leased, and whether the queue may hold more due right now."""
+
+    jobs: list[Job]
+    #: The claim found as many due rows as it asked for (some may have been
+    #: handed back over a cap or rate limit): claim again without waiting.
+    more: bool
+    #: Endpoints whose due rows were handed back over their concurrency cap:
+    #: claim again when one of their requests finishes.
+    capped: set[str]
+
+
+@dataclass(slots=True)
 class Outcome:
     """The result of one attempt, to be recorded by :meth:`Store.record`."""
 
@@ -1256,15 +1269,18 @@ class Store:
         inflight: Mapping[str, int] | None = None,
         busy: Sequence[str] = (),
         policy: HealthPolicy | None = None,
-    ) -> list[Job]:
+        allowance: Callable[[str, int], int] | None = None,
+    ) -> Claim:
         """Lease up to ``limit`` due deliveries and load what sending them needs.
 
         ``inflight`` counts this worker's requests per endpoint and ``busy``
         lists the endpoints at their concurrency cap: those are not claimed, so
-        one slow endpoint can never fill every slot. Within the same transaction,
-        claimed rows beyond an
-        endpoint's cap, its rate limit (a token bucket shared by all workers)
-        or its half-open circuit's single probe are handed straight back.
+        one slow endpoint can never fill every slot. ``allowance(endpoint_id,
+        cap)`` narrows an endpoint's cap to what the worker grants it now (its
+        concurrency window). Within the same transaction, claimed rows beyond
+        that, beyond the endpoint's rate limit (a token bucket shared by all
+        workers) or beyond its half-open circuit's single probe are handed
+        straight back.
         """
         policy = policy or HealthPolicy()
         inflight = inflight or {}
@@ -1292,7 +1308,7 @@ class Store:
                     )
                 ).all()
             if not claimed:
-                return []
+                return Claim([], more=False, capped=set())
             seqs = {r.event_seq for r in claimed}
             ep_ids = {r.endpoint_id for r in claimed}
             evs = {
@@ -1308,12 +1324,15 @@ class Store:
             await self._attach_custom_profiles(conn, eps)
             keep: list[Any] = []
             back: dict[str, float | None] = {}  # delivery id -> next_attempt_at (None: unchanged)
+            capped: set[str] = set()  # endpoints with due rows handed back over their cap
             by_endpoint: dict[str, list[Any]] = {}
             for r in claimed:
                 by_endpoint.setdefault(r.endpoint_id, []).append(r)
             for ep_id, rows in by_endpoint.items():
                 ep = eps[ep_id]
                 cap = ep["max_concurrency"] or policy.endpoint_concurrency
+                if allowance is not None:
+                    cap = allowance(ep_id, cap)
                 allowed = min(len(rows), max(0, cap - inflight.get(ep_id, 0)))
                 if ep["consecutive_failures"] >= policy.breaker_threshold and allowed:
                     # Half-open: one probe; everyone else waits for its verdict.
@@ -1333,6 +1352,8 @@ class Store:
                 keep += rows[:allowed]
                 for r in rows[allowed:]:
                     back.setdefault(r.id, None)
+                if len(rows) > allowed and back[rows[-1].id] is None:
+                    capped.add(ep_id)
             if back:
                 await conn.execute(
                     update(deliveries)
@@ -1344,7 +1365,7 @@ class Store:
                     ),
                     [{"b_id": k, "b_next": v} for k, v in back.items()],
                 )
-        return [
+        jobs = [
             Job(
                 delivery_id=r.id,
                 lease=lease,
@@ -1355,6 +1376,7 @@ class Store:
             )
             for r in keep
         ]
+        return Claim(jobs, more=len(claimed) >= limit, capped=capped)
 
     async def _attach_custom_profiles(
         self, conn: AsyncConnection, eps: dict[str, dict[str, Any]]
