@@ -19,6 +19,7 @@ import pytest
 
 from hookpost.core.clock import ManualClock
 from hookpost.logs import JsonFormatter
+from hookpost.store import Claim
 from tests.conftest import (
     Hookpost,
     Receiver,
@@ -80,9 +81,9 @@ async def test_readiness_reports_a_stalled_worker(stallable: Hookpost) -> None:
     release = asyncio.Event()
     real_claim = hp.store.claim
 
-    async def stuck_claim(*args: object, **kwargs: object) -> list[object]:
+    async def stuck_claim(*args: object, **kwargs: object) -> Claim:
         await release.wait()  # a worker wedged on something (a lock, a dead socket)
-        return []
+        return Claim([], more=False, capped=set())
 
     hp.store.claim = stuck_claim  # type: ignore[method-assign]
     hp.wake()
