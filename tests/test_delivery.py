@@ -254,3 +254,48 @@ async def test_slow_endpoint_does_not_block_healthy_one(
     for i in range(20):
         await hookpost.publish(pid, event_id=f"e{i}")
     await receiver.wait_for(20, "/fast", timeout=2.5)
+
+
+async def test_one_publish_batch_mixes_projects_repeats_filters_and_disabled(
+    hookpost: Hookpost, receiver: Receiver
+) -> None:
+    """The set-based batch behind group commit gives each request what publishing
+    it alone would: repeats (stored earlier or earlier in the batch) answer with
+    the first event, filters and subscriptions apply per project, and disabled
+    endpoints get a held delivery."""
+    from hookpost.store.store import _PublishRequest
+
+    p1, _ = await hookpost.project()
+    p2, _ = await hookpost.project()
+    on = await hookpost.endpoint(p1, receiver.url("/all"))
+    big = await hookpost.endpoint(p1, receiver.url("/big"), filter={"amount": {"$gt": 10}})
+    off = await hookpost.endpoint(p1, receiver.url("/off"), enabled=False)
+    await hookpost.endpoint(p2, receiver.url("/x"), event_types=["x.*"])
+    old = await hookpost.publish(p1, "a.b", payload={"amount": 1}, event_id="old")
+    assert old["deliveries"] == 2
+    batch = [
+        _PublishRequest(p1, "a.b", '{"amount":5}', "old", None),
+        _PublishRequest(p1, "a.b", '{"amount":50}', "n1", None),
+        _PublishRequest(p1, "a.b", '{"amount":99}', "n1", None),
+        _PublishRequest(p2, "x.y", "{}", None, None),
+        _PublishRequest(p2, "z.y", "{}", "n2", None),
+    ]
+    results = await hookpost.store._publish_batch(batch)
+    assert [(e["id"], n, created) for e, n, created in results] == [
+        ("old", 2, False),
+        ("n1", 3, True),
+        ("n1", 3, False),
+        (results[3][0]["id"], 1, True),
+        ("n2", 0, True),
+    ]
+    assert results[0][0]["payload"] == '{"amount":1}'  # the first event, not the repeat
+    assert results[2][0]["payload"] == '{"amount":50}'
+    assert results[3][0]["id"].startswith("msg_") and results[3][0]["project_id"] == p2
+    n1 = {d["endpoint_id"]: d["status"] for d in await hookpost.deliveries(p1, event_id="n1")}
+    assert set(n1) == {on["id"], big["id"], off["id"]}
+    assert n1[off["id"]] == "held"
+    await receiver.wait_for(2, "/all")  # "old" and "n1"; "/big" only "n1"
+    await receiver.wait_for(1, "/big")
+    assert len(await hookpost.deliveries(p2)) == 1
+    seqs = [e["seq"] for e, _n, created in results if created]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3

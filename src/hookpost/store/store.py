@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -222,6 +223,28 @@ class _PublishRequest:
     event_id: str | None
     only_endpoint: str | None
     trace_context: str | None = None
+
+
+def _targets(endpoint_rows: Sequence[Any], request: _PublishRequest) -> list[tuple[str, bool]]:
+    """``(endpoint id, enabled)`` of the endpoints an event goes to.
+
+    Those subscribed to its type whose payload filter it passes, or only the
+    one named (a test event to one endpoint).
+    """
+    if request.only_endpoint is not None:
+        return [(r.id, bool(r.enabled)) for r in endpoint_rows if r.id == request.only_endpoint]
+    parsed: Any = None
+    out = []
+    for r in endpoint_rows:
+        if not event_types_match(r.event_types, request.event_type):
+            continue
+        if r.filter:
+            if parsed is None:
+                parsed = json.loads(request.payload)
+            if not filters.matches(r.filter, parsed):
+                continue
+        out.append((r.id, bool(r.enabled)))
+    return out
 
 
 class _GroupCommit:
@@ -866,115 +889,108 @@ class Store:
         only_endpoint: str | None,
         trace_context: str | None = None,
     ) -> tuple[dict[str, Any], int, bool]:
-        eid = event_id or new_id("msg")
+        request = _PublishRequest(
+            project_id, event_type, payload, event_id, only_endpoint, trace_context
+        )
         try:
             async with self.writer.begin() as conn:
-                if event_id is not None:
-                    found = await self._existing_event(conn, project_id, event_id)
-                    if found is not None:
-                        return found
-                event, count = await self._publish_tx(
-                    conn, project_id, event_type, payload, eid, only_endpoint, trace_context
-                )
+                (result,) = await self._publish_in(conn, [request])
         except IntegrityError:
             # Lost a race with a concurrent publish of the same event_id.
-            async with self.reader.connect() as conn:
-                found = await self._existing_event(conn, project_id, eid)
-            if found is None:
+            if event_id is None:
                 raise
-            return found
-        return event, count, True
+            async with self.reader.connect() as conn:
+                found = await self._existing_events(conn, [(project_id, event_id)])
+            if not found:
+                raise
+            return found[(project_id, event_id)]
+        return result
 
     async def _publish_batch(
         self, requests: list[_PublishRequest]
     ) -> list[tuple[dict[str, Any], int, bool]]:
         """Publish many events in one transaction (see :class:`_GroupCommit`)."""
-        out: list[tuple[dict[str, Any], int, bool]] = []
-        first: dict[tuple[str, str], tuple[dict[str, Any], int, bool]] = {}
         async with self.writer.begin() as conn:
-            for r in requests:
-                if r.event_id is not None:
-                    key = (r.project_id, r.event_id)
-                    found = first.get(key) or await self._existing_event(
-                        conn, r.project_id, r.event_id
-                    )
-                    if found is not None:
-                        out.append((found[0], found[1], False))
-                        continue
-                eid = r.event_id or new_id("msg")
-                event, count = await self._publish_tx(
-                    conn,
-                    r.project_id,
-                    r.event_type,
-                    r.payload,
-                    eid,
-                    r.only_endpoint,
-                    r.trace_context,
-                )
-                first[(r.project_id, eid)] = (event, count, True)
-                out.append((event, count, True))
-        return out
+            return await self._publish_in(conn, requests)
 
-    async def _publish_tx(
-        self,
-        conn: AsyncConnection,
-        project_id: str,
-        event_type: str,
-        payload: str,
-        eid: str,
-        only_endpoint: str | None = None,
-        trace_context: str | None = None,
-    ) -> tuple[dict[str, Any], int]:
+    async def _publish_in(
+        self, conn: AsyncConnection, requests: Sequence[_PublishRequest]
+    ) -> list[tuple[dict[str, Any], int, bool]]:
+        """Write events and their deliveries, set-based: a handful of statements per batch.
+
+        One lookup of the ``event_id`` s seen before, one read of each
+        project's endpoints, one multi-row insert of the events and one of
+        all their deliveries -- however many requests the batch holds. A
+        repeated ``event_id`` (earlier, or earlier in the same batch) answers
+        with the first event and ``created=False``.
+        """
         now = self.clock.now()
+        existing = await self._existing_events(
+            conn, [(r.project_id, r.event_id) for r in requests if r.event_id is not None]
+        )
         cols = (endpoints.c.id, endpoints.c.event_types, endpoints.c.filter, endpoints.c.enabled)
-        if only_endpoint is not None:
-            rows = (
-                await conn.execute(
-                    select(*cols).where(
-                        endpoints.c.project_id == project_id, endpoints.c.id == only_endpoint
-                    )
-                )
-            ).all()
-            targets = [(r.id, bool(r.enabled)) for r in rows]
-        else:
-            rows = (
-                await conn.execute(select(*cols).where(endpoints.c.project_id == project_id))
-            ).all()
-            parsed: Any = None
-            targets = []
-            for r in rows:
-                if not event_types_match(r.event_types, event_type):
-                    continue
-                if r.filter:
-                    if parsed is None:
-                        parsed = json.loads(payload)
-                    if not filters.matches(r.filter, parsed):
-                        continue
-                targets.append((r.id, bool(r.enabled)))
-        seq = (
+        project_ids = {r.project_id for r in requests}
+        endpoint_rows: dict[str, list[Any]] = {pid: [] for pid in project_ids}
+        for row in (
             await conn.execute(
-                insert(events)
-                .values(
-                    project_id=project_id,
-                    id=eid,
-                    event_type=event_type,
-                    payload=payload,
-                    created_at=now,
-                    trace_context=trace_context,
-                )
-                .returning(events.c.seq)
+                select(endpoints.c.project_id, *cols).where(endpoints.c.project_id.in_(project_ids))
             )
-        ).scalar_one()
-        if targets:
-            await conn.execute(
-                insert(deliveries),
-                [
+        ).all():
+            endpoint_rows[row.project_id].append(row)
+        out: list[tuple[dict[str, Any], int, bool] | None] = []
+        repeat_of: dict[int, tuple[str, str]] = {}  # index -> the new event it repeats
+        fresh: dict[tuple[str, str], tuple[_PublishRequest, list[tuple[str, bool]]]] = {}
+        for i, r in enumerate(requests):
+            if r.event_id is not None:
+                key = (r.project_id, r.event_id)
+                if key in existing:
+                    out.append(existing[key])
+                    continue
+                if key in fresh:
+                    repeat_of[i] = key
+                    out.append(None)
+                    continue
+            eid = r.event_id or new_id("msg")
+            fresh[(r.project_id, eid)] = (r, _targets(endpoint_rows[r.project_id], r))
+            out.append(None)
+        made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+        if fresh:
+            seqs = (
+                await conn.execute(
+                    insert(events).returning(events.c.seq, sort_by_parameter_order=True),
+                    [
+                        {
+                            "project_id": pid,
+                            "id": eid,
+                            "event_type": r.event_type,
+                            "payload": r.payload,
+                            "created_at": now,
+                            "trace_context": r.trace_context,
+                        }
+                        for (pid, eid), (r, _) in fresh.items()
+                    ],
+                )
+            ).scalars()
+            rows: list[dict[str, Any]] = []
+            for ((pid, eid), (r, targets)), seq in zip(fresh.items(), seqs, strict=True):
+                made[(pid, eid)] = (
+                    {
+                        "seq": seq,
+                        "project_id": pid,
+                        "id": eid,
+                        "event_type": r.event_type,
+                        "payload": r.payload,
+                        "created_at": now,
+                    },
+                    len(targets),
+                )
+                rows += (
                     {
                         "id": new_id("dlv"),
-                        "project_id": project_id,
+                        "project_id": pid,
                         "event_seq": seq,
                         "event_id": eid,
-                        "event_type": event_type,
+                        "event_type": r.event_type,
                         "endpoint_id": ep_id,
                         "status": "pending" if enabled else "held",
                         "attempt_count": 0,
@@ -983,38 +999,59 @@ class Store:
                         "updated_at": now,
                     }
                     for ep_id, enabled in targets
-                ],
-            )
-            if any(enabled for _, enabled in targets):
-                await self._notify(conn)
-        event = {
-            "seq": seq,
-            "project_id": project_id,
-            "id": eid,
-            "event_type": event_type,
-            "payload": payload,
-            "created_at": now,
-        }
-        return event, len(targets)
+                )
+            if rows:
+                await conn.execute(insert(deliveries), rows)
+                if any(d["status"] == "pending" for d in rows):
+                    await self._notify(conn)
+        new_iter = iter(made.values())
+        result: list[tuple[dict[str, Any], int, bool]] = []
+        for i, known in enumerate(out):
+            if known is not None:
+                result.append(known)
+            elif i in repeat_of:
+                event, count = made[repeat_of[i]]
+                result.append((event, count, False))
+            else:
+                event, count = next(new_iter)
+                result.append((event, count, True))
+        return result
 
-    async def _existing_event(
-        self, conn: AsyncConnection, project_id: str, event_id: str
-    ) -> tuple[dict[str, Any], int, bool] | None:
-        row = (
+    async def _existing_events(
+        self, conn: AsyncConnection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[dict[str, Any], int, bool]]:
+        """Events already stored under these ``(project_id, event_id)`` s, with delivery counts."""
+        if not keys:
+            return {}
+        by_project: dict[str, set[str]] = {}
+        for pid, eid in keys:
+            by_project.setdefault(pid, set()).add(eid)
+        rows = (
             await conn.execute(
-                select(events).where(events.c.project_id == project_id, events.c.id == event_id)
+                select(events).where(
+                    or_(
+                        *(
+                            and_(events.c.project_id == pid, events.c.id.in_(ids))
+                            for pid, ids in by_project.items()
+                        )
+                    )
+                )
             )
-        ).first()
-        if row is None:
-            return None
-        count = (
-            await conn.execute(
-                select(func.count())
-                .select_from(deliveries)
-                .where(deliveries.c.event_seq == row.seq)
-            )
-        ).scalar_one()
-        return dict(row._mapping), int(count), False
+        ).all()
+        if not rows:
+            return {}
+        counts: dict[int, int] = dict(
+            (
+                await conn.execute(
+                    select(deliveries.c.event_seq, func.count())
+                    .where(deliveries.c.event_seq.in_([r.seq for r in rows]))
+                    .group_by(deliveries.c.event_seq)
+                )
+            ).all()
+        )
+        return {
+            (r.project_id, r.id): (dict(r._mapping), int(counts.get(r.seq, 0)), False) for r in rows
+        }
 
     async def list_events(
         self,
@@ -1619,7 +1656,8 @@ class Store:
         ).first()
         if exists is not None:
             body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-            await self._publish_tx(conn, ops_project, event_type, body, new_id("msg"))
+            request = _PublishRequest(ops_project, event_type, body, None, None)
+            await self._publish_in(conn, [request])
 
     async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
         """Heartbeat: keep a live worker's long deliveries from being claimed again."""
