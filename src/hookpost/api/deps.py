@@ -32,9 +32,14 @@ class Principal:
     key_id: str | None = None
 
 
-def get_store(request: Request) -> Store:
+def store_of(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
+
+
+async def get_store(request: Request) -> Store:
+    """The store, as a dependency (async: FastAPI runs a plain ``def`` in a thread pool)."""
+    return store_of(request)
 
 
 async def get_principal(request: Request) -> Principal:
@@ -48,7 +53,7 @@ async def get_principal(request: Request) -> Principal:
     admin_token: str = request.app.state.settings.admin_token or ""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(admin=True)  # the operator: neither rate-limited nor scoped
-    key = await get_store(request).key_principal(token)
+    key = await store_of(request).key_principal(token)
     if key is None:
         raise HTTPException(
             401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
@@ -82,7 +87,7 @@ async def project_scope(
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> str:
     if principal.admin:
-        await get_store(request).get_project(project_id)  # 404 if absent
+        await store_of(request).get_project(project_id)  # 404 if absent
         return project_id
     if principal.project_id != project_id:
         raise HTTPException(404, "project not found")
@@ -100,7 +105,7 @@ class Paging:
     cursor: str | None
 
 
-def paging(
+async def paging(
     limit: Annotated[int, Query(ge=1, le=250)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Paging:

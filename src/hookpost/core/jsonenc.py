@@ -23,18 +23,25 @@ from typing import Any
 _ARRAY_INDEX_MAX = 2**32 - 2
 
 
+#: A float's placeholder as the json module writes it: "\u0000<token>:<index>\u0000".
+_PLACEHOLDER = re.compile(r'"\\u0000([0-9a-f]{16}):(\d+)\\u0000"')
+
+
 def dumps(value: Any) -> bytes:
     if not _needs_js_form(value):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     # The json module always prints floats its own way, so floats travel as
-    # unique placeholder strings and are swapped for their JavaScript text after.
+    # placeholder strings carrying a random token and are swapped for their
+    # JavaScript text after; a payload string that merely looks like one
+    # (without this call's token) is left alone.
     token = secrets.token_hex(8)
     numbers: list[str] = []
     text = json.dumps(_js_form(value, token, numbers), separators=(",", ":"), ensure_ascii=False)
-    pattern = re.compile(
-        '"' + re.escape("\\u0000" + token + ":") + "(\\d+)" + re.escape("\\u0000") + '"'
-    )
-    return pattern.sub(lambda m: numbers[int(m.group(1))], text).encode("utf-8")
+
+    def swap(m: re.Match[str]) -> str:
+        return numbers[int(m.group(2))] if m.group(1) == token else m.group(0)
+
+    return _PLACEHOLDER.sub(swap, text).encode("utf-8")
 
 
 def loads(data: bytes | str) -> Any:
@@ -88,9 +95,13 @@ def _js_form(value: Any, token: str, numbers: list[str]) -> Any:
         numbers.append(js_number(value))
         return f"\x00{token}:{len(numbers) - 1}\x00"
     if isinstance(value, dict):
-        index = sorted((k for k in value if isinstance(k, str) and _is_index_key(k)), key=int)
-        rest = [k for k in value if not (isinstance(k, str) and _is_index_key(k))]
-        return {k: _js_form(value[k], token, numbers) for k in [*index, *rest]}
+        index = [k for k in value if isinstance(k, str) and _is_index_key(k)]
+        if not index:  # the common case: key order is kept as it is
+            return {k: _js_form(v, token, numbers) for k, v in value.items()}
+        index.sort(key=int)
+        first = set(index)
+        keys = [*index, *(k for k in value if k not in first)]
+        return {k: _js_form(value[k], token, numbers) for k in keys}
     if isinstance(value, list):
         return [_js_form(v, token, numbers) for v in value]
     return value
