@@ -155,7 +155,7 @@ async def send_test(
     event, count, _ = await store.publish(
         project_id,
         body.event_type,
-        jsonenc.dumps(payload).decode(),
+        jsonenc.compact(payload),
         only_endpoint=endpoint_id,
     )
     wake(request)

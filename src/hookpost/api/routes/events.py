@@ -41,7 +41,7 @@ async def publish(
         event, count, created = await store.publish(
             project_id,
             body.event_type,
-            jsonenc.dumps(body.payload).decode(),
+            jsonenc.compact(body.payload),
             body.event_id,
             trace_context=tracing.current_traceparent(),
         )
