@@ -42,6 +42,7 @@ from hookpost.core import filters
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
+from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _backend, _sealing
 from hookpost.store.models import (
     api_keys,
@@ -338,6 +339,9 @@ class Store:
         self._group_commit = _GroupCommit(self)
         self._keys = _TTLCache()
         self._schemas = _TTLCache()
+        #: Whether any endpoint is ordered (fifo): most installations have none,
+        #: and then a claim skips the ordered-queue statement.
+        self._fifo = _TTLCache()
         self.clock: Clock = clock or SystemClock()
         #: Encrypts endpoint secrets at rest; without one, creating endpoints fails.
         self.box = box
@@ -515,6 +519,7 @@ class Store:
         self, project_id: str, values: dict[str, Any], *, max_endpoints: int = 0
     ) -> dict[str, Any]:
         """Insert an endpoint (its secrets encrypted); LimitReached past ``max_endpoints``."""
+        self._fifo.clear()
         now = self.clock.now()
         row = {
             "id": new_id("ep"),
@@ -564,6 +569,7 @@ class Store:
     ) -> dict[str, Any]:
         """Change an endpoint. Disabling holds its pending deliveries; re-enabling
         clears its failure history (held deliveries wait for ``release_held``)."""
+        self._fifo.clear()
         now = self.clock.now()
         async with self.writer.begin() as conn:
             before = await self._endpoint(conn, project_id, endpoint_id)
@@ -1338,7 +1344,7 @@ class Store:
                     )
                 ).all()
             )
-            if len(claimed) < limit:
+            if len(claimed) < limit and await self._any_fifo(conn):
                 claimed += (
                     await conn.execute(
                         self._claim_sql[1], {**params, "limit": limit - len(claimed)}
@@ -1415,10 +1421,24 @@ class Store:
         ]
         return Claim(jobs, more=len(claimed) >= limit, capped=capped)
 
+    async def _any_fifo(self, conn: AsyncConnection) -> bool:
+        hit, cached = self._fifo.get(None)
+        if hit:
+            return bool(cached)
+        stmt = select(endpoints.c.id).where(endpoints.c.ordering == "fifo").limit(1)
+        found = (await conn.execute(stmt)).first() is not None
+        self._fifo.put(None, found)
+        return found
+
     async def _attach_custom_profiles(
         self, conn: AsyncConnection, eps: dict[str, dict[str, Any]]
     ) -> None:
-        projects_of = {e["project_id"] for e in eps.values()}
+        """Add each endpoint's custom profile definition (None for the built-in ones)."""
+        for e in eps.values():
+            e["profile_definition"] = None
+        projects_of = {e["project_id"] for e in eps.values() if e["profile"] not in PROFILE_NAMES}
+        if not projects_of:
+            return
         custom = {
             (r.project_id, r.name): r.definition
             for r in (
