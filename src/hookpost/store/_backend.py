@@ -54,6 +54,11 @@ def _sqlite_engine(
         max_overflow=0,
         pool_timeout=60,
         connect_args={"timeout": 30},
+        # Every use is a ``begin()`` or ``connect()`` block, and closing one
+        # already commits or rolls back its transaction: the pool's own
+        # rollback on check-in would be one more trip to the driver's thread
+        # (~0.14 ms) per transaction for nothing.
+        pool_reset_on_return=None,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
