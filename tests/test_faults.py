@@ -69,6 +69,10 @@ async def test_410_disables_holds_and_release(hookpost: Hookpost, receiver: Rece
     assert len(receiver.requests) == 1  # held, not sent, not dropped
     url = f"/api/v1/projects/{pid}/endpoints/{ep['id']}"
     assert (await hookpost.http.post(url + "/release-held")).status_code == 409
+    # A resend while the endpoint is disabled is held too, not left pending.
+    r = await hookpost.http.post(f"/api/v1/projects/{pid}/deliveries/{d['id']}/resend")
+    assert r.status_code in (200, 202), r.text
+    assert r.json()["status"] == "held"
     r = await hookpost.http.patch(url, json={"enabled": True})
     assert r.status_code == 200 and r.json()["health"]["disabled_reason"] is None
     r = await hookpost.http.post(url + "/release-held")

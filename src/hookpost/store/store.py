@@ -248,6 +248,26 @@ def _targets(endpoint_rows: Sequence[Any], request: _PublishRequest) -> list[tup
     return out
 
 
+def _retry_values(now: float) -> dict[str, Any]:
+    """A delivery made due again with one more attempt (resend, recover).
+
+    If its endpoint is disabled it is ``held`` instead, like new events for
+    that endpoint, and goes out when the endpoint is enabled and its held
+    deliveries released.
+    """
+    enabled = (
+        select(endpoints.c.enabled)
+        .where(endpoints.c.id == deliveries.c.endpoint_id)
+        .scalar_subquery()
+    )
+    return {
+        "status": case((enabled, "pending"), else_="held"),
+        "next_attempt_at": case((enabled, now), else_=None),
+        "attempt_limit": deliveries.c.attempt_count + 1,
+        "updated_at": now,
+    }
+
+
 class _GroupCommit:
     """Commit concurrent publishes together: one transaction, one fsync.
 
@@ -1151,12 +1171,7 @@ class Store:
                     deliveries.c.project_id == project_id,
                     deliveries.c.status != "delivering",
                 )
-                .values(
-                    status="pending",
-                    next_attempt_at=now,
-                    attempt_limit=deliveries.c.attempt_count + 1,
-                    updated_at=now,
-                )
+                .values(**_retry_values(now))
             )
             if res.rowcount == 0:
                 exists = (
@@ -1283,12 +1298,7 @@ class Store:
                 await conn.execute(
                     update(deliveries)
                     .where(deliveries.c.id.in_(ids), deliveries.c.status == "failed")
-                    .values(
-                        status="pending",
-                        next_attempt_at=now,
-                        attempt_limit=deliveries.c.attempt_count + 1,
-                        updated_at=now,
-                    )
+                    .values(**_retry_values(now))
                 )
                 await self._notify(conn)
             finished = len(ids) < batch
