@@ -31,7 +31,6 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
     update,
 )
@@ -266,6 +265,50 @@ def _retry_values(now: float) -> dict[str, Any]:
         "attempt_limit": deliveries.c.attempt_count + 1,
         "updated_at": now,
     }
+
+
+class _Hot:
+    """Statements of the delivery hot path (publish, claim, record), built once.
+
+    Building a Core statement costs more than running it on SQLite (~0.1 ms
+    of the ~0.2 ms a small SELECT takes), and publish, claim and record run
+    them hundreds of times a second: these take bound parameters instead.
+    """
+
+    events_by_seq = select(events).where(events.c.seq.in_(bindparam("seqs", expanding=True)))
+    endpoints_by_id = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
+    routing = select(
+        endpoints.c.project_id,
+        endpoints.c.id,
+        endpoints.c.event_types,
+        endpoints.c.filter,
+        endpoints.c.enabled,
+    ).where(endpoints.c.project_id.in_(bindparam("projects", expanding=True)))
+    existing_events = select(events).where(
+        events.c.project_id == bindparam("project"),
+        events.c.id.in_(bindparam("ids", expanding=True)),
+    )
+    delivery_counts = (
+        select(deliveries.c.event_seq, func.count())
+        .where(deliveries.c.event_seq.in_(bindparam("seqs", expanding=True)))
+        .group_by(deliveries.c.event_seq)
+    )
+    insert_events = insert(events).returning(events.c.seq, sort_by_parameter_order=True)
+    insert_deliveries = insert(deliveries)
+    insert_attempts = insert(attempts)
+    record_deliveries = (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == bindparam("b_lease"))
+        .values(
+            status=bindparam("b_status"),
+            attempt_count=bindparam("b_number"),
+            next_attempt_at=bindparam("b_next"),
+            lease=None,
+            last_status_code=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            updated_at=bindparam("b_now"),
+        )
+    )
 
 
 class _GroupCommit:
@@ -954,14 +997,9 @@ class Store:
         existing = await self._existing_events(
             conn, [(r.project_id, r.event_id) for r in requests if r.event_id is not None]
         )
-        cols = (endpoints.c.id, endpoints.c.event_types, endpoints.c.filter, endpoints.c.enabled)
         project_ids = {r.project_id for r in requests}
         endpoint_rows: dict[str, list[Any]] = {pid: [] for pid in project_ids}
-        for row in (
-            await conn.execute(
-                select(endpoints.c.project_id, *cols).where(endpoints.c.project_id.in_(project_ids))
-            )
-        ).all():
+        for row in (await conn.execute(_Hot.routing, {"projects": list(project_ids)})).all():
             endpoint_rows[row.project_id].append(row)
         out: list[tuple[dict[str, Any], int, bool] | None] = []
         repeat_of: dict[int, tuple[str, str]] = {}  # index -> the new event it repeats
@@ -983,7 +1021,7 @@ class Store:
         if fresh:
             seqs = (
                 await conn.execute(
-                    insert(events).returning(events.c.seq, sort_by_parameter_order=True),
+                    _Hot.insert_events,
                     [
                         {
                             "project_id": pid,
@@ -1027,7 +1065,7 @@ class Store:
                     for ep_id, enabled in targets
                 )
             if rows:
-                await conn.execute(insert(deliveries), rows)
+                await conn.execute(_Hot.insert_deliveries, rows)
                 if any(d["status"] == "pending" for d in rows):
                     await self._notify(conn)
         new_iter = iter(made.values())
@@ -1052,28 +1090,14 @@ class Store:
         by_project: dict[str, set[str]] = {}
         for pid, eid in keys:
             by_project.setdefault(pid, set()).add(eid)
-        rows = (
-            await conn.execute(
-                select(events).where(
-                    or_(
-                        *(
-                            and_(events.c.project_id == pid, events.c.id.in_(ids))
-                            for pid, ids in by_project.items()
-                        )
-                    )
-                )
-            )
-        ).all()
+        rows: list[Any] = []
+        for pid, ids in by_project.items():
+            params = {"project": pid, "ids": list(ids)}
+            rows += (await conn.execute(_Hot.existing_events, params)).all()
         if not rows:
             return {}
         counts: dict[int, int] = dict(
-            (
-                await conn.execute(
-                    select(deliveries.c.event_seq, func.count())
-                    .where(deliveries.c.event_seq.in_([r.seq for r in rows]))
-                    .group_by(deliveries.c.event_seq)
-                )
-            ).all()
+            (await conn.execute(_Hot.delivery_counts, {"seqs": [r.seq for r in rows]})).all()
         )
         return {
             (r.project_id, r.id): (dict(r._mapping), int(counts.get(r.seq, 0)), False) for r in rows
@@ -1366,13 +1390,11 @@ class Store:
             ep_ids = {r.endpoint_id for r in claimed}
             evs = {
                 r.seq: dict(r._mapping)
-                for r in (await conn.execute(select(events).where(events.c.seq.in_(seqs)))).all()
+                for r in (await conn.execute(_Hot.events_by_seq, {"seqs": list(seqs)})).all()
             }
             eps = {
                 r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
-                for r in (
-                    await conn.execute(select(endpoints).where(endpoints.c.id.in_(ep_ids)))
-                ).all()
+                for r in (await conn.execute(_Hot.endpoints_by_id, {"ids": list(ep_ids)})).all()
             }
             await self._attach_custom_profiles(conn, eps)
             keep: list[Any] = []
@@ -1504,7 +1526,7 @@ class Store:
         now = self.clock.now()
         async with self.writer.begin() as conn:
             await conn.execute(
-                insert(attempts),
+                _Hot.insert_attempts,
                 [
                     {
                         "delivery_id": o.delivery_id,
@@ -1523,20 +1545,7 @@ class Store:
                 ],
             )
             await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id == bindparam("b_id"),
-                    deliveries.c.lease == bindparam("b_lease"),
-                )
-                .values(
-                    status=bindparam("b_status"),
-                    attempt_count=bindparam("b_number"),
-                    next_attempt_at=bindparam("b_next"),
-                    lease=None,
-                    last_status_code=bindparam("b_code"),
-                    last_error=bindparam("b_error"),
-                    updated_at=now,
-                ),
+                _Hot.record_deliveries,
                 [
                     {
                         "b_id": o.delivery_id,
@@ -1546,6 +1555,7 @@ class Store:
                         "b_next": o.next_attempt_at,
                         "b_code": o.status_code,
                         "b_error": o.error,
+                        "b_now": now,
                     }
                     for o in batch
                 ],
