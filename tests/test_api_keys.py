@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from hookpost.api import scopes
-from hookpost.api.ratelimit import RateLimiter
+from hookpost.api.ratelimit import AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE, RateLimiter
 from hookpost.core.clock import ManualClock
-from tests.conftest import Hookpost, start_hookpost
+from tests.conftest import ADMIN, Hookpost, start_hookpost
 
 
 def client(hp: Hookpost, key: str) -> httpx.AsyncClient:
@@ -160,3 +160,24 @@ async def test_endpoint_limit_and_rate_limit(limited: Hookpost) -> None:
         assert (await c.get(f"/api/v1/projects/{pid}")).status_code == 200
     for _ in range(3):
         assert (await hp.http.get(f"/api/v1/projects/{pid}")).status_code == 200
+
+
+async def test_token_guessing_is_slowed_per_client_address(hookpost_noworkers: Hookpost) -> None:
+    hp = hookpost_noworkers
+    t = [0.0]
+    hp.app.state.auth_failures = RateLimiter.for_auth_failures(clock=lambda: t[0])
+    async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as anon:
+        for i in range(AUTH_FAILURE_BURST):
+            r = await anon.get("/api/v1/projects", headers={"Authorization": f"Bearer hp_no{i}"})
+            assert r.status_code == 401, (i, r.text)
+        r = await anon.get("/api/v1/projects", headers={"Authorization": "Bearer hp_nope"})
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert "too many invalid tokens" in r.json()["message"]
+        # Locked out means locked out: the right token waits too, and a missing
+        # token (no guess) is still a plain 401.
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        assert (await anon.get("/api/v1/projects", headers=admin)).status_code == 429
+        assert (await anon.get("/api/v1/projects")).status_code == 401
+        t[0] += 60 / AUTH_FAILURES_PER_MINUTE
+        assert (await anon.get("/api/v1/projects", headers=admin)).status_code == 200

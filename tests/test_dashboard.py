@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hookpost.api.ratelimit import AUTH_FAILURE_BURST, RateLimiter
 from hookpost.config import Settings
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
@@ -89,6 +90,32 @@ async def test_sign_in_sets_a_signed_httponly_strict_cookie(
     assert (await browser.get("/")).status_code == 200
     hookpost.clock.advance(13 * 3600)
     assert (await browser.get("/")).status_code == 303
+
+
+async def test_sign_in_guessing_is_slowed(hookpost: Hookpost, browser: httpx.AsyncClient) -> None:
+    t = [0.0]
+    hookpost.app.state.auth_failures = RateLimiter.for_auth_failures(clock=lambda: t[0])
+    for i in range(AUTH_FAILURE_BURST):
+        r = await browser.post("/login", data={"token": f"guess{i}"})
+        assert r.status_code == 401, i
+    r = await browser.post("/login", data={"token": ADMIN})
+    assert r.status_code == 429 and "text/html" in r.headers["content-type"]
+    assert "Too many wrong tokens" in r.text and int(r.headers["retry-after"]) >= 1
+    t[0] += 10
+    assert (await browser.post("/login", data={"token": ADMIN})).status_code == 303
+
+
+async def test_unknown_pages_are_pages_and_unknown_api_paths_json(
+    browser: httpx.AsyncClient,
+) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    r = await browser.get("/no/such/page", headers=html)
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+    assert "There is no page at this address." in r.text
+    r = await browser.get("/no/such/page", headers={"Accept": "application/json"})
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = await browser.get("/api/v1/no/such/path", headers=html)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
 
 
 async def test_logout_needs_csrf_and_ends_the_session(

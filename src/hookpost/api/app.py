@@ -95,6 +95,7 @@ def create_app(
     app.state.settings = settings
     app.state.dispatcher = None
     app.state.rate_limiter = RateLimiter(settings.api_rate_limit)
+    app.state.auth_failures = RateLimiter.for_auth_failures()
     app.state.destinations = DestinationPolicy.create(
         guard,
         resolver,

@@ -50,11 +50,21 @@ async def get_principal(request: Request) -> Principal:
             401, "missing bearer token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
         )
     token = token.strip()
+    failures: RateLimiter = request.app.state.auth_failures
+    client = request.client.host if request.client else ""
+    wait = failures.blocked(client)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            "too many invalid tokens from this address; try again later",
+            headers={"Retry-After": failures.retry_after(wait)},
+        )
     admin_token: str = request.app.state.settings.admin_token or ""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(admin=True)  # the operator: neither rate-limited nor scoped
     key = await store_of(request).key_principal(token)
     if key is None:
+        failures.take(client)
         raise HTTPException(
             401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
         )

@@ -7,13 +7,14 @@ the API's app by :func:`install`, so ``hookpost serve`` serves both.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookpost.api import errors
 from hookpost.config import Settings
 from hookpost.dashboard import portal_api, site
-from hookpost.dashboard.html import make_templates
+from hookpost.dashboard.html import error_page, make_templates
 from hookpost.dashboard.keys import dashboard_key
 from hookpost.dashboard.state import Dashboard
 from hookpost.dashboard.tokens import Signer
@@ -29,6 +30,16 @@ def install(app: FastAPI, settings: Settings) -> None:
         StaticFiles(packages=[("hookpost.dashboard", "static")]),
         name="static",
     )
+    app.add_exception_handler(StarletteHTTPException, _page_or_json)
+
+
+async def _page_or_json(request: Request, exc: Exception) -> Response:
+    """A browser asking for a page that does not exist gets a page; API clients, JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if exc.status_code == 404 and wants_page and not request.url.path.startswith("/api/"):
+        return error_page(request, 404, "Not found", "There is no page at this address.")
+    return await errors.http_error(request, exc)
 
 
 __all__ = ["install"]

@@ -10,6 +10,7 @@ what the table says: who may see it (``read``), change through it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from hookpost.api import render as shapes
+from hookpost.api.ratelimit import RateLimiter
 from hookpost.api.schemas import ProjectIn
 from hookpost.dashboard import actions, views
 from hookpost.dashboard.auth import (
@@ -28,7 +30,14 @@ from hookpost.dashboard.auth import (
     token_matches,
 )
 from hookpost.dashboard.forms import Form, pydantic_errors, read_form
-from hookpost.dashboard.html import HtmlRoute, PageError, redirect, render, root_path
+from hookpost.dashboard.html import (
+    HtmlRoute,
+    PageError,
+    error_page,
+    redirect,
+    render,
+    root_path,
+)
 from hookpost.dashboard.state import SESSION_COOKIE, SESSION_TTL_SECONDS, dashboard, now, store
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
@@ -143,7 +152,21 @@ async def login(request: Request) -> Response:
     check_origin(request)
     form = await read_form(request)
     token = form.one("token").strip()
+    failures: RateLimiter = request.app.state.auth_failures
+    client = request.client.host if request.client else ""
+    wait = failures.blocked(client)
+    if wait > 0:
+        page = error_page(
+            request,
+            429,
+            "Too many attempts",
+            f"Too many wrong tokens from this address. Try again in {math.ceil(wait)} s.",
+        )
+        page.headers["Retry-After"] = failures.retry_after(wait)
+        return page
     if not token_matches(request, token):
+        if token:
+            failures.take(client)
         return render(
             request,
             "login.html",
