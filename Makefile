@@ -34,4 +34,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_delivery.py
 
 clean:
-	rm -rf $(VENV) hookpost.db hookpost.db-wal hookpost.db-shm .hookpost
+	rm -rf $(VENV) hookpost.db hookpost.db-wal hookpost.db-shm hookpost.db-wake .hookpost

@@ -42,7 +42,7 @@ from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import _backend, _sealing
+from hookpost.store import _backend, _sealing, _wake
 from hookpost.store.models import (
     api_keys,
     attempts,
@@ -410,18 +410,32 @@ class Store:
         self.box = box
         self._claim_sql = _backend.claim_statements(engine)
         self._notify_sql = _backend.notify_statement(engine)
+        database = engine.url.database if self.is_sqlite else None
+        #: SQLite shared by several processes: wake-ups by datagram (see _wake).
+        self._board = _wake.WakeBoard(database) if database and database != ":memory:" else None
 
     @property
     def is_sqlite(self) -> bool:
         return _backend.is_sqlite(self.engine)
 
-    def listener(self, url: str, on_notify: Callable[[], None]) -> _backend.Listener | None:
-        """Cross-process wake-ups (PostgreSQL LISTEN/NOTIFY); None on SQLite."""
-        return None if self.is_sqlite else _backend.Listener(url, on_notify)
+    def listener(
+        self, url: str, on_notify: Callable[[], None]
+    ) -> _backend.Listener | _wake.WakeListener | None:
+        """Cross-process wake-ups: LISTEN/NOTIFY on PostgreSQL, datagrams on SQLite."""
+        if not self.is_sqlite:
+            return _backend.Listener(url, on_notify)
+        return None if self._board is None else _wake.WakeListener(self._board, on_notify)
 
     async def _notify(self, conn: AsyncConnection) -> None:
+        """Wake every worker: deliveries become due when this transaction commits.
+
+        On SQLite the datagrams go out before the commit, but the transaction
+        holds the write lock, so a woken worker's claim waits for the commit.
+        """
         if self._notify_sql is not None:
             await conn.execute(self._notify_sql)
+        elif self._board is not None:
+            self._board.announce()
 
     @classmethod
     def from_url(
@@ -436,6 +450,8 @@ class Store:
 
     async def close(self) -> None:
         await self._group_commit.close()
+        if self._board is not None:
+            self._board.close()
         if self.reader is not self.engine:
             await self.reader.dispose()
         await self.engine.dispose()
