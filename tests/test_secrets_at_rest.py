@@ -41,7 +41,7 @@ def _needles(secret: str) -> list[bytes]:
 async def _database_bytes(hp: Hookpost, db_url: str) -> bytes:
     if hp.store.is_sqlite:  # the database file and its WAL, byte for byte
         db = Path(db_url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+        return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*") if p.is_file())
     async with hp.store.engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())
         rows = [(await conn.execute(text(f'SELECT * FROM "{n}"'))).all() for n in names]

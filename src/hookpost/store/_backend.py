@@ -6,11 +6,15 @@ teaching this module its connection set-up and its claim statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import String, bindparam, event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hookpost.config import normalize_database_url
@@ -42,6 +46,14 @@ def create_read_engine(url: str, *, readers: int = 4) -> AsyncEngine | None:
 def _sqlite_engine(
     url: str, synchronous: str, *, pool_size: int = 1, read_only: bool = False
 ) -> AsyncEngine:
+    """A pool of SQLite connections (one, for the writer) in WAL mode.
+
+    The writer has no busy timeout: SQLite's own busy handler sleeps 1, 2, 5,
+    10 ... ms between tries and keeps missing a lock that another process
+    takes and releases every few milliseconds (waits of 100-230 ms were
+    measured with an API process and a worker process sharing a file).
+    :class:`Writer` retries instead, with sub-millisecond asynchronous waits.
+    """
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"HOOKPOST_SQLITE_SYNCHRONOUS: unknown mode {synchronous!r}")
     # One writing connection: SQLite has a single writer anyway, and funnelling
@@ -69,7 +81,7 @@ def _sqlite_engine(
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={30000 if read_only else 0}")
         if read_only:
             cur.execute("PRAGMA query_only=ON")
         cur.close()
@@ -87,6 +99,58 @@ def _sqlite_engine(
 
 #: Execution option marking a connection that will write (see Store.writer).
 WRITE_OPTION = "hookpost_write"
+
+
+class Writer:
+    """Write transactions: ``async with writer.begin() as conn``, like an engine's.
+
+    On SQLite, ``BEGIN IMMEDIATE`` fails at once while another process
+    holds the write lock (the writer connection has no busy timeout); it is
+    retried after 0.2 ms, doubling to at most 2 ms, for up to ``timeout``
+    seconds. Once begun, the transaction holds the lock to its end, so only
+    the ``BEGIN`` ever waits. On PostgreSQL this is the engine's ``begin()``.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, timeout: float = 30.0) -> None:
+        self._engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._sqlite = is_sqlite(engine)
+        self._timeout = timeout
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        if not self._sqlite:
+            async with self._engine.begin() as conn:
+                yield conn
+            return
+        conn = await self._locked_connection()
+        try:
+            yield conn
+        except BaseException:
+            await conn.rollback()
+            raise
+        else:
+            await conn.commit()
+        finally:
+            await conn.close()
+
+    async def _locked_connection(self) -> AsyncConnection:
+        delay = 0.0002
+        deadline = time.monotonic() + self._timeout
+        while True:
+            conn = await self._engine.connect()
+            try:
+                await conn.begin()
+            except OperationalError as exc:
+                await conn.close()
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.002)
+                continue
+            except BaseException:
+                await conn.close()
+                raise
+            return conn
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

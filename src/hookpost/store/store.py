@@ -398,7 +398,7 @@ class Store:
         #: Where reads go: SQLite's pool of read-only connections, else the engine.
         self.reader = reader or engine
         #: The same engine, for transactions that write (SQLite: BEGIN IMMEDIATE).
-        self.writer = engine.execution_options(**{_backend.WRITE_OPTION: True})
+        self.writer = _backend.Writer(engine)
         self._group_commit = _GroupCommit(self)
         self._keys = _TTLCache()
         self._schemas = _TTLCache()
