@@ -138,3 +138,53 @@ async def test_registrations_of_dead_processes_are_dropped(tmp_path: Path) -> No
     finally:
         board.close()
         await store.close()
+
+
+async def test_a_writer_waits_for_another_processes_write_lock(tmp_path: Path) -> None:
+    """Two writers on one file (as two processes would have): the second BEGIN
+    waits for the first transaction instead of failing, and an error inside a
+    transaction is raised, never retried."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from hookpost.store._backend import Writer, create_engine
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    a_engine, b_engine = create_engine(url), create_engine(url)
+    a, b = Writer(a_engine), Writer(b_engine)
+    try:
+        async with a.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        order: list[str] = []
+        holding = asyncio.Event()
+
+        async def hold() -> None:
+            async with a.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+                order.append("a holds")
+                holding.set()
+                await asyncio.sleep(0.2)
+                order.append("a commits")
+
+        holder = asyncio.create_task(hold())
+        await asyncio.wait_for(holding.wait(), 10)
+        t0 = time.monotonic()
+        async with b.begin() as conn:
+            order.append("b begins")
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+        await holder
+        assert order == ["a holds", "a commits", "b begins"]
+        assert time.monotonic() - t0 < 1.0  # woke within a couple of ms of the release
+        attempts = 0
+        try:
+            async with b.begin() as conn:
+                attempts += 1
+                await conn.execute(text("INSERT INTO missing VALUES (1)"))
+        except OperationalError as exc:
+            assert "no such table" in str(exc)
+        assert attempts == 1
+        async with a_engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 2
+    finally:
+        await a_engine.dispose()
+        await b_engine.dispose()

@@ -118,39 +118,23 @@ class Writer:
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        if not self._sqlite:
-            async with self._engine.begin() as conn:
-                yield conn
-            return
-        conn = await self._locked_connection()
-        try:
-            yield conn
-        except BaseException:
-            await conn.rollback()
-            raise
-        else:
-            await conn.commit()
-        finally:
-            await conn.close()
-
-    async def _locked_connection(self) -> AsyncConnection:
         delay = 0.0002
         deadline = time.monotonic() + self._timeout
+        started = False
         while True:
-            conn = await self._engine.connect()
             try:
-                await conn.begin()
+                async with self._engine.begin() as conn:
+                    started = True
+                    yield conn
+                return
             except OperationalError as exc:
-                await conn.close()
-                if "locked" not in str(exc) or time.monotonic() > deadline:
+                # Only a BEGIN that found the lock taken is retried, never
+                # an error from the transaction's own statements.
+                retry = self._sqlite and not started and "locked" in str(exc)
+                if not retry or time.monotonic() > deadline:
                     raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.002)
-                continue
-            except BaseException:
-                await conn.close()
-                raise
-            return conn
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
