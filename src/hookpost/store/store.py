@@ -296,6 +296,19 @@ class _Hot:
     insert_events = insert(events).returning(events.c.seq, sort_by_parameter_order=True)
     insert_deliveries = insert(deliveries)
     insert_attempts = insert(attempts)
+    hand_back = (
+        update(deliveries)
+        .where(
+            deliveries.c.lease == bindparam("b_lease"),
+            deliveries.c.id.in_(bindparam("b_ids", expanding=True)),
+        )
+        .values(status="pending", lease=None, next_attempt_at=bindparam("b_now"))
+    )
+    hand_back_at = (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == bindparam("b_lease"))
+        .values(status="pending", lease=None, next_attempt_at=bindparam("b_next"))
+    )
     record_deliveries = (
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == bindparam("b_lease"))
@@ -1402,12 +1415,7 @@ class Store:
                 ).all()
             if not claimed:
                 return Claim([], more=False, capped=set())
-            seqs = {r.event_seq for r in claimed}
             ep_ids = {r.endpoint_id for r in claimed}
-            evs = {
-                r.seq: dict(r._mapping)
-                for r in (await conn.execute(_Hot.events_by_seq, {"seqs": list(seqs)})).all()
-            }
             eps = {
                 r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
                 for r in (await conn.execute(_Hot.endpoints_by_id, {"ids": list(ep_ids)})).all()
@@ -1445,17 +1453,14 @@ class Store:
                     back.setdefault(r.id, None)
                 if len(rows) > allowed and back[rows[-1].id] is None:
                     capped.add(ep_id)
-            if back:
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == lease)
-                    .values(
-                        status="pending",
-                        lease=None,
-                        next_attempt_at=func.coalesce(bindparam("b_next"), now),
-                    ),
-                    [{"b_id": k, "b_next": v} for k, v in back.items()],
-                )
+            await self._hand_back(conn, lease, back, now)
+            # Only now load the events: a claim may hand back most of its rows
+            # (an endpoint at its window), and their payloads are not needed.
+            seqs = list({r.event_seq for r in keep})
+            evs = {
+                r.seq: dict(r._mapping)
+                for r in (await conn.execute(_Hot.events_by_seq, {"seqs": seqs})).all()
+            }
         jobs = [
             Job(
                 delivery_id=r.id,
@@ -1468,6 +1473,20 @@ class Store:
             for r in keep
         ]
         return Claim(jobs, more=len(claimed) >= limit, capped=capped)
+
+    async def _hand_back(
+        self, conn: AsyncConnection, lease: str, back: dict[str, float | None], now: float
+    ) -> None:
+        """Return claimed rows to the queue: due now (``None``) or at the time given."""
+        now_ids = [k for k, v in back.items() if v is None]
+        if now_ids:  # one statement for the usual case, however many rows
+            params = {"b_ids": now_ids, "b_lease": lease, "b_now": now}
+            await conn.execute(_Hot.hand_back, params)
+        later = [
+            {"b_id": k, "b_lease": lease, "b_next": v} for k, v in back.items() if v is not None
+        ]
+        if later:  # over a rate limit: each at its own time
+            await conn.execute(_Hot.hand_back_at, later)
 
     async def _any_fifo(self, conn: AsyncConnection) -> bool:
         hit, cached = self._fifo.get(None)
