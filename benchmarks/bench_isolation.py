@@ -20,6 +20,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=5.0, help="timeout_seconds of the hanging endpoints"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the healthy/hanging pair this many times"
+    )
     parser.add_argument("--output", default=None, help="write the results as JSON here")
     return parser.parse_args(argv)
 
@@ -32,4 +35,5 @@ if __name__ == "__main__":
         hanging=args.hanging,
         timeout=args.timeout,
         output=args.output,
+        repeat=args.repeat,
     )
