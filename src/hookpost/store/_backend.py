@@ -21,11 +21,17 @@ from hookpost.config import normalize_database_url
 
 
 def create_engine(
-    url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    pool_size: int = 10,
+    sqlite_busy_timeout_ms: int = 30000,
 ) -> AsyncEngine:
+    """The engine. The store's own SQLite writer passes ``sqlite_busy_timeout_ms=0``
+    and waits in :class:`Writer`; migrations and tools keep SQLite's busy handler."""
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, sqlite_synchronous)
+        return _sqlite_engine(url, sqlite_synchronous, busy_timeout_ms=sqlite_busy_timeout_ms)
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
@@ -44,11 +50,16 @@ def create_read_engine(url: str, *, readers: int = 4) -> AsyncEngine | None:
 
 
 def _sqlite_engine(
-    url: str, synchronous: str, *, pool_size: int = 1, read_only: bool = False
+    url: str,
+    synchronous: str,
+    *,
+    pool_size: int = 1,
+    read_only: bool = False,
+    busy_timeout_ms: int = 30000,
 ) -> AsyncEngine:
     """A pool of SQLite connections (one, for the writer) in WAL mode.
 
-    The writer has no busy timeout: SQLite's own busy handler sleeps 1, 2, 5,
+    The store's writer has no busy timeout: SQLite's own busy handler sleeps 1, 2, 5,
     10 ... ms between tries and keeps missing a lock that another process
     takes and releases every few milliseconds (waits of 100-230 ms were
     measured with an API process and a worker process sharing a file).
@@ -81,7 +92,7 @@ def _sqlite_engine(
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={30000 if read_only else 0}")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if read_only:
             cur.execute("PRAGMA query_only=ON")
         cur.close()

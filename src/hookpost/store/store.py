@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import re
 import secrets
 import time
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
     Integer,
@@ -293,7 +294,9 @@ class _Hot:
         .where(deliveries.c.event_seq.in_(bindparam("seqs", expanding=True)))
         .group_by(deliveries.c.event_seq)
     )
-    insert_events = insert(events).returning(events.c.seq, sort_by_parameter_order=True)
+    # Rows are matched back by (project_id, id), unique: no need for ordered
+    # RETURNING, which SQLite can only give one INSERT per row.
+    insert_events = insert(events).returning(events.c.seq, events.c.project_id, events.c.id)
     insert_deliveries = insert(deliveries)
     insert_attempts = insert(attempts)
     hand_back = (
@@ -322,6 +325,25 @@ class _Hot:
             updated_at=bindparam("b_now"),
         )
     )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _forgets_fifo(
+    method: Callable[Concatenate[Store, _P], Awaitable[_R]],
+) -> Callable[Concatenate[Store, _P], Awaitable[_R]]:
+    """Forget the "any fifo endpoint?" memo once the change is committed (or failed)."""
+
+    @functools.wraps(method)
+    async def wrapper(store: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(store, *args, **kwargs)
+        finally:
+            store._fifo.clear()
+
+    return wrapper
 
 
 class _GroupCommit:
@@ -455,7 +477,7 @@ class Store:
         cls, url: str, clock: Clock | None = None, *, box: SecretBox | None = None, **kwargs: Any
     ) -> Store:
         return cls(
-            _backend.create_engine(url, **kwargs),
+            _backend.create_engine(url, sqlite_busy_timeout_ms=0, **kwargs),
             clock,
             box=box,
             reader=_backend.create_read_engine(url),
@@ -607,11 +629,11 @@ class Store:
 
     # -- endpoints -----------------------------------------------------------
 
+    @_forgets_fifo
     async def create_endpoint(
         self, project_id: str, values: dict[str, Any], *, max_endpoints: int = 0
     ) -> dict[str, Any]:
         """Insert an endpoint (its secrets encrypted); LimitReached past ``max_endpoints``."""
-        self._fifo.clear()
         now = self.clock.now()
         row = {
             "id": new_id("ep"),
@@ -651,6 +673,7 @@ class Store:
         async with self.reader.connect() as conn:
             return await self._endpoint(conn, project_id, endpoint_id)
 
+    @_forgets_fifo
     async def update_endpoint(
         self,
         project_id: str,
@@ -661,7 +684,6 @@ class Store:
     ) -> dict[str, Any]:
         """Change an endpoint. Disabling holds its pending deliveries; re-enabling
         clears its failure history (held deliveries wait for ``release_held``)."""
-        self._fifo.clear()
         now = self.clock.now()
         async with self.writer.begin() as conn:
             before = await self._endpoint(conn, project_id, endpoint_id)
@@ -1048,7 +1070,7 @@ class Store:
             out.append(None)
         made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
         if fresh:
-            seqs = (
+            inserted = (
                 await conn.execute(
                     _Hot.insert_events,
                     [
@@ -1063,9 +1085,11 @@ class Store:
                         for (pid, eid), (r, _) in fresh.items()
                     ],
                 )
-            ).scalars()
+            ).all()
+            seq_of = {(row.project_id, row.id): row.seq for row in inserted}
             rows: list[dict[str, Any]] = []
-            for ((pid, eid), (r, targets)), seq in zip(fresh.items(), seqs, strict=True):
+            for (pid, eid), (r, targets) in fresh.items():
+                seq = seq_of[(pid, eid)]
                 made[(pid, eid)] = (
                     {
                         "seq": seq,
