@@ -129,6 +129,10 @@ async def _phase(
         for ep in page["data"]:
             if ep["url"].startswith(f"{ctx.receiver}/hang/"):
                 health[str((ep.get("health") or {}).get("circuit"))] += 1
+                # Its retries would load the next phases: disabling holds them.
+                await ctx.api(
+                    "PATCH", f"/api/v1/projects/{pid}/endpoints/{ep['id']}", key, {"enabled": False}
+                )
     return {
         "scenario": label,
         "endpoints": endpoints,
