@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request
 
 from hookpost.api import scopes
-from hookpost.api.ratelimit import RateLimiter
+from hookpost.api.ratelimit import RateLimiter, auth_lockout, note_auth_failure
 from hookpost.store import Store
 from hookpost.store.store import decode_cursor
 
@@ -50,21 +50,19 @@ async def get_principal(request: Request) -> Principal:
             401, "missing bearer token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
         )
     token = token.strip()
-    failures: RateLimiter = request.app.state.auth_failures
-    client = request.client.host if request.client else ""
-    wait = failures.blocked(client)
-    if wait > 0:
+    retry_after = auth_lockout(request)
+    if retry_after is not None:
         raise HTTPException(
             429,
             "too many invalid tokens from this address; try again later",
-            headers={"Retry-After": failures.retry_after(wait)},
+            headers={"Retry-After": retry_after},
         )
     admin_token: str = request.app.state.settings.admin_token or ""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(admin=True)  # the operator: neither rate-limited nor scoped
     key = await store_of(request).key_principal(token)
     if key is None:
-        failures.take(client)
+        note_auth_failure(request)
         raise HTTPException(
             401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
         )

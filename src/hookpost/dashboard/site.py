@@ -10,7 +10,6 @@ what the table says: who may see it (``read``), change through it
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
@@ -18,7 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from hookpost.api import render as shapes
-from hookpost.api.ratelimit import RateLimiter
+from hookpost.api.ratelimit import auth_lockout, note_auth_failure
 from hookpost.api.schemas import ProjectIn
 from hookpost.dashboard import actions, views
 from hookpost.dashboard.auth import (
@@ -152,21 +151,19 @@ async def login(request: Request) -> Response:
     check_origin(request)
     form = await read_form(request)
     token = form.one("token").strip()
-    failures: RateLimiter = request.app.state.auth_failures
-    client = request.client.host if request.client else ""
-    wait = failures.blocked(client)
-    if wait > 0:
+    retry_after = auth_lockout(request)
+    if retry_after is not None:
         page = error_page(
             request,
             429,
             "Too many attempts",
-            f"Too many wrong tokens from this address. Try again in {math.ceil(wait)} s.",
+            f"Too many wrong tokens from this address. Try again in {retry_after} s.",
         )
-        page.headers["Retry-After"] = failures.retry_after(wait)
+        page.headers["Retry-After"] = retry_after
         return page
     if not token_matches(request, token):
         if token:
-            failures.take(client)
+            note_auth_failure(request)
         return render(
             request,
             "login.html",
