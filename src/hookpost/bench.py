@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -732,6 +732,67 @@ async def _publish_one(ctx: Ctx, url: str, key: str, body: bytes, errors: Counte
 
 
 @dataclass
+class Stack:
+    """A receiver and one hookpost process serving the API, started for a run."""
+
+    env: dict[str, str]
+    admin_token: str
+    receiver: subprocess.Popen[bytes]
+    receiver_url: str
+    serve: subprocess.Popen[bytes]
+    base: str
+    log_path: Path
+
+
+def start_stack(
+    procs: Procs,
+    tmp: str,
+    database_url: str,
+    args: Sequence[str],
+    *,
+    hang_seconds: float = 0.0,
+    **env_extra: str,
+) -> Stack:
+    """Start the receiver, migrate, start ``hookpost <args>``, and wait for both ports."""
+    rport, hport = free_port(), free_port()
+    receiver = start_receiver(procs, rport, hang_seconds=hang_seconds)
+    admin_token = "hpadm_bench_" + secrets.token_urlsafe(18)
+    env = hookpost_env(database_url, admin_token=admin_token, port=hport, data_dir=tmp, **env_extra)
+    run_migrate(env)
+    log_path = Path(tmp) / "hookpost.log"
+    serve = start_hookpost(procs, "serve", args, env, log_path)
+    _wait_port(rport, 30, receiver, "receiver")
+    _wait_port(hport, 60, serve, "hookpost " + " ".join(args))
+    return Stack(
+        env=env,
+        admin_token=admin_token,
+        receiver=receiver,
+        receiver_url=f"http://127.0.0.1:{rport}",
+        serve=serve,
+        base=f"http://127.0.0.1:{hport}",
+        log_path=log_path,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_ctx(stack: Stack, console: Any) -> AsyncIterator[Ctx]:
+    """A run's context, with one client session sized for the publishers."""
+    connector = aiohttp.TCPConnector(limit=PUBLISH_CONCURRENCY + 8)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield Ctx(
+            base=stack.base,
+            admin_token=stack.admin_token,
+            receiver=stack.receiver_url,
+            serve_pid=stack.serve.pid,
+            receiver_pid=stack.receiver.pid,
+            serve=stack.serve,
+            session=session,
+            console=console,
+            log_path=stack.log_path,
+        )
+
+
+@dataclass
 class Burst:
     """What :func:`publish_burst` did: send time per event id, errors, wall-clock span."""
 
@@ -1121,38 +1182,15 @@ async def _ceiling_run(
 
 
 async def _run_all(
-    *,
-    base: str,
-    receiver: str,
-    admin_token: str,
-    serve: subprocess.Popen[bytes],
-    receiver_pid: int,
-    procs: Procs,
-    console: Any,
-    log_path: Path,
-    n_events: int,
-    fanouts: list[int],
-    rate: int,
+    stack: Stack, procs: Procs, console: Any, *, n_events: int, fanouts: list[int], rate: int
 ) -> dict[str, Any]:
-    connector = aiohttp.TCPConnector(limit=PUBLISH_CONCURRENCY + 8)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        ctx = Ctx(
-            base=base,
-            admin_token=admin_token,
-            receiver=receiver,
-            serve_pid=serve.pid,
-            receiver_pid=receiver_pid,
-            serve=serve,
-            session=session,
-            console=console,
-            log_path=log_path,
-        )
-        await _wait_http(ctx, base + "/healthz", 60, ctx.check_alive)
+    async with open_ctx(stack, console) as ctx:
+        await _wait_http(ctx, ctx.base + "/healthz", 60, ctx.check_alive)
         scenarios = []
         for fanout in fanouts:
             scenarios.append(await _throughput(ctx, fanout, n_events))
         latency = await _latency_run(ctx, rate) if rate > 0 else None
-        peak_hwm = proc_status(serve.pid, "VmHWM")
+        peak_hwm = proc_status(ctx.serve_pid, "VmHWM")
         from hookpost.config import Settings
 
         concurrency = Settings().delivery_concurrency
@@ -1227,36 +1265,24 @@ def main(n_events: int, fanouts: list[int], rate: int, output: str | None) -> No
     procs = Procs()
     with tempfile.TemporaryDirectory(prefix="hookpost-bench-") as tmp:
         try:
-            rport, hport = free_port(), free_port()
-            receiver = start_receiver(procs, rport)
-            admin_token = "hpadm_bench_" + secrets.token_urlsafe(18)
-            env = hookpost_env(
+            stack = start_stack(
+                procs,
+                tmp,
                 f"sqlite:///{tmp}/bench.db",
-                admin_token=admin_token,
-                port=hport,
-                data_dir=tmp,
+                ["serve"],
                 HOOKPOST_SQLITE_SYNCHRONOUS=synchronous,
             )
-            run_migrate(env)
-            log_path = Path(tmp) / "serve.log"
-            serve = start_hookpost(procs, "serve", ["serve"], env, log_path)
-            _wait_port(rport, 30, receiver, "receiver")
             console.print(
-                f"hookpost serve pid {serve.pid} on 127.0.0.1:{hport} "
-                f"(SQLite synchronous={synchronous}); receiver pid {receiver.pid} on :{rport}"
+                f"hookpost serve pid {stack.serve.pid} on {stack.base} "
+                f"(SQLite synchronous={synchronous}); receiver pid {stack.receiver.pid} "
+                f"on {stack.receiver_url}"
             )
-            _wait_port(hport, 60, serve, "hookpost serve")
-            with _pyspy(procs, serve.pid, console):
+            with _pyspy(procs, stack.serve.pid, console):
                 results = asyncio.run(
                     _run_all(
-                        base=f"http://127.0.0.1:{hport}",
-                        receiver=f"http://127.0.0.1:{rport}",
-                        admin_token=admin_token,
-                        serve=serve,
-                        receiver_pid=receiver.pid,
-                        procs=procs,
-                        console=console,
-                        log_path=log_path,
+                        stack,
+                        procs,
+                        console,
                         n_events=n_events,
                         fanouts=fanouts,
                         rate=rate,

@@ -33,13 +33,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from hookpost.bench import (
-    PUBLISH_CONCURRENCY,
     CpuMeter,
     Ctx,
     Procs,
@@ -49,15 +45,11 @@ from hookpost.bench import (
     _ms,
     _setup_project,
     _wait_http,
-    _wait_port,
-    free_port,
-    hookpost_env,
     machine_info,
+    open_ctx,
     percentile,
     publish_and_wait,
-    run_migrate,
-    start_hookpost,
-    start_receiver,
+    start_stack,
     write_report,
 )
 
@@ -210,41 +202,23 @@ def main(
     procs = Procs()
     with tempfile.TemporaryDirectory(prefix="hookpost-bench-iso-") as tmp:
         try:
-            rport, hport = free_port(), free_port()
-            # Hang well past the timeout, but not forever: every wait is bounded.
-            receiver = start_receiver(procs, rport, hang_seconds=timeout * 4)
-            admin_token = "hpadm_bench_" + secrets.token_urlsafe(18)
-            env = hookpost_env(
+            stack = start_stack(
+                procs,
+                tmp,
                 f"sqlite:///{tmp}/bench.db",
-                admin_token=admin_token,
-                port=hport,
-                data_dir=tmp,
+                ["serve"],
+                # Hang well past the timeout, but not forever: every wait is bounded.
+                hang_seconds=timeout * 4,
                 HOOKPOST_SQLITE_SYNCHRONOUS=synchronous,
             )
-            run_migrate(env)
-            log_path = Path(tmp) / "serve.log"
-            serve = start_hookpost(procs, "serve", ["serve"], env, log_path)
-            _wait_port(rport, 30, receiver, "receiver")
-            _wait_port(hport, 60, serve, "hookpost serve")
             console.print(
-                f"hookpost serve pid {serve.pid} on 127.0.0.1:{hport} "
-                f"(SQLite synchronous={synchronous}); receiver pid {receiver.pid} on :{rport}"
+                f"hookpost serve pid {stack.serve.pid} on {stack.base} "
+                f"(SQLite synchronous={synchronous}); receiver pid {stack.receiver.pid} "
+                f"on {stack.receiver_url}"
             )
 
             async def go() -> Any:
-                connector = aiohttp.TCPConnector(limit=PUBLISH_CONCURRENCY + 8)
-                async with aiohttp.ClientSession(connector=connector) as session:
-                    ctx = Ctx(
-                        base=f"http://127.0.0.1:{hport}",
-                        admin_token=admin_token,
-                        receiver=f"http://127.0.0.1:{rport}",
-                        serve_pid=serve.pid,
-                        receiver_pid=receiver.pid,
-                        serve=serve,
-                        session=session,
-                        console=console,
-                        log_path=log_path,
-                    )
+                async with open_ctx(stack, console) as ctx:
                     return await _run(ctx, n_events, endpoints, hanging, timeout, repeat)
 
             phases = asyncio.run(go())

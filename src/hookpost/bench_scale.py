@@ -36,10 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from hookpost.bench import (
-    PUBLISH_CONCURRENCY,
     Ctx,
     GroupCpuMeter,
     Procs,
@@ -51,20 +48,17 @@ from hookpost.bench import (
     _setup_project,
     _verify_api,
     _wait_http,
-    _wait_port,
     _wait_received,
-    free_port,
-    hookpost_env,
     kernel_thread_pids,
     machine_info,
+    open_ctx,
     pids_named,
     proc_status,
     publish_burst,
     pyspy_start,
     pyspy_stop,
-    run_migrate,
     start_hookpost,
-    start_receiver,
+    start_stack,
     stop_process,
     write_report,
 )
@@ -374,42 +368,23 @@ def main(
                 console.print(f"created database {dbname}")
             else:
                 url = f"sqlite:///{tmp}/bench.db"
-            rport, hport = free_port(), free_port()
-            receiver = start_receiver(procs, rport)
-            admin_token = "hpadm_bench_" + secrets.token_urlsafe(18)
-            env = hookpost_env(
+            stack = start_stack(
+                procs,
+                tmp,
                 url,
-                admin_token=admin_token,
-                port=hport,
-                data_dir=tmp,
+                ["serve", "--no-workers"],
                 # Every process must decrypt the endpoint secrets the API sealed.
                 HOOKPOST_SECRET_KEY=generate_key(),
                 HOOKPOST_SQLITE_SYNCHRONOUS=os.environ.get("HOOKPOST_SQLITE_SYNCHRONOUS") or "FULL",
             )
-            run_migrate(env)
-            log_path = Path(tmp) / "hookpost.log"
-            api = start_hookpost(procs, "serve", ["serve", "--no-workers"], env, log_path)
-            _wait_port(rport, 30, receiver, "receiver")
-            _wait_port(hport, 60, api, "hookpost serve --no-workers")
+            env = stack.env
             console.print(
-                f"hookpost serve --no-workers pid {api.pid} on 127.0.0.1:{hport} ({database}); "
-                f"receiver pid {receiver.pid} on :{rport}"
+                f"hookpost serve --no-workers pid {stack.serve.pid} on {stack.base} ({database}); "
+                f"receiver pid {stack.receiver.pid} on {stack.receiver_url}"
             )
 
             async def go() -> dict[str, Any]:
-                connector = aiohttp.TCPConnector(limit=PUBLISH_CONCURRENCY + 8)
-                async with aiohttp.ClientSession(connector=connector) as session:
-                    ctx = Ctx(
-                        base=f"http://127.0.0.1:{hport}",
-                        admin_token=admin_token,
-                        receiver=f"http://127.0.0.1:{rport}",
-                        serve_pid=api.pid,
-                        receiver_pid=receiver.pid,
-                        serve=api,
-                        session=session,
-                        console=console,
-                        log_path=log_path,
-                    )
+                async with open_ctx(stack, console) as ctx:
                     run = Run(ctx, procs, env, url, Path(profile_dir) if profile_dir else None)
                     return await _run_all(run, workers, n_events, fanout, rates, latency_workers)
 
