@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from hookpost.api.schemas import iso
+from hookpost.api.schemas import EventIn, iso
 
 
 def project(row: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +65,22 @@ def event(row: dict[str, Any], payload: Any = None) -> dict[str, Any]:
         "sequence": row["seq"],
         "created_at": iso(row["created_at"]),
         "timestamp": int(row["created_at"]),
+    }
+
+
+def event_receipt(row: dict[str, Any], sent: EventIn, deliveries: int) -> dict[str, Any]:
+    """A repeated ``event_id``, answered to a caller that may not read events.
+
+    Only what this caller sent, plus the stored event's id, sequence and
+    delivery count: neither the first event's payload, its type nor when it
+    was published.
+    """
+    return {
+        "id": row["id"],
+        "event_type": sent.event_type,
+        "payload": sent.payload,
+        "sequence": row["seq"],
+        "deliveries": deliveries,
     }
 
 

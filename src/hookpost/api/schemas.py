@@ -341,6 +341,23 @@ class EventAccepted(EventOut):
     deliveries: int
 
 
+class EventRepeated(BaseModel):
+    """A repeated ``event_id``: the first event (its id, sequence and delivery count).
+
+    A key that may read events (``full``, ``read``, the admin token) gets the
+    first event whole; a ``publish`` key gets back only the ``event_type`` and
+    ``payload`` it sent, without ``created_at`` and ``timestamp``.
+    """
+
+    id: str
+    event_type: str
+    payload: dict[str, Any]
+    sequence: int
+    created_at: str | None = Field(default=None, description="Only for keys that read events.")
+    timestamp: int | None = Field(default=None, description="Only for keys that read events.")
+    deliveries: int
+
+
 class DeliveryOut(BaseModel):
     id: str
     event_id: str

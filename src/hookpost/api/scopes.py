@@ -3,9 +3,11 @@
 Three scopes, least privilege first:
 
 - ``publish`` -- only ``POST /api/v1/projects/{project_id}/events``. This is the
-  key a provider's backend holds: it can publish (and its idempotent retry gets
-  the first event back in the answer), but it cannot read payloads, deliveries
-  or endpoint settings, so a leaked publisher key exposes nothing.
+  key a provider's backend holds: it can publish, but it cannot read payloads,
+  deliveries or endpoint settings, so a leaked publisher key exposes nothing.
+  Even the answer to a repeated ``event_id`` carries only what this caller
+  sent plus the first event's id, sequence and delivery count
+  (:func:`reads_events` decides which answer a caller gets).
 - ``read`` -- every ``GET`` of its project (dashboards, support tooling,
   catching up on missed events); no writes.
 - ``full`` -- everything in its project, including its API keys.
@@ -23,7 +25,8 @@ from typing import Literal
 Scope = Literal["full", "read", "publish"]
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
-_PUBLISH_ROUTES = frozenset({("POST", "/projects/{project_id}/events")})
+_EVENTS_ROUTE = "/projects/{project_id}/events"
+_PUBLISH_ROUTES = frozenset({("POST", _EVENTS_ROUTE)})
 _API_PREFIX = "/api/v1"
 
 
@@ -41,3 +44,8 @@ def allows(scope: str, method: str, route: str | None) -> bool:
     if scope == "publish":
         return (method, route) in _PUBLISH_ROUTES
     return False  # an unknown scope grants nothing
+
+
+def reads_events(scope: str) -> bool:
+    """May a key of ``scope`` read stored events (and so be answered with one)?"""
+    return allows(scope, "GET", _EVENTS_ROUTE)

@@ -7,11 +7,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from hookpost import tracing
-from hookpost.api import render
-from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.api import render, scopes
+from hookpost.api.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
 from hookpost.api.routes.endpoints import wake
 from hookpost.api.routes.event_types import validate_payload
-from hookpost.api.schemas import EventAccepted, EventIn, EventOut, ListOut
+from hookpost.api.schemas import EventAccepted, EventIn, EventOut, EventRepeated, ListOut
 from hookpost.core import jsonenc
 from hookpost.observability import metrics
 from hookpost.store.store import decode_cursor
@@ -24,16 +24,22 @@ router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
     status_code=202,
     response_model=EventAccepted,
     responses={
-        200: {"model": EventAccepted, "description": "A repeated event_id: the first event"}
+        200: {"model": EventRepeated, "description": "A repeated event_id: the first event"}
     },
 )
 async def publish(
-    project_id: ProjectScope, body: EventIn, store: StoreDep, request: Request
+    project_id: ProjectScope,
+    body: EventIn,
+    store: StoreDep,
+    request: Request,
+    principal: PrincipalDep,
 ) -> Any:
     """Store the event and its deliveries in one transaction, then answer 202.
 
-    An ``event_id`` seen before in this project answers 200 with the first
-    event and creates nothing.
+    An ``event_id`` seen before in this project answers 200 and creates
+    nothing: with the first event to a key that may read events, and to a
+    ``publish`` key with only what it sent plus the first event's id,
+    sequence and delivery count -- a leaked publish key reads no payload.
     """
     await validate_payload(store, project_id, body.event_type, body.payload)
     attrs = {"hookpost.project_id": project_id, "hookpost.event_type": body.event_type}
@@ -48,11 +54,14 @@ async def publish(
         if span is not None:
             span.set_attribute("hookpost.event_id", event["id"])
             span.set_attribute("hookpost.deliveries", count)
-    # A new event answers with the payload it was sent (no second parse);
-    # a repeat answers with the first event's stored payload.
-    out = {**render.event(event, body.payload if created else None), "deliveries": count}
     if not created:
-        return JSONResponse(out, status_code=200)
+        if principal.admin or scopes.reads_events(principal.scope):
+            repeat = {**render.event(event), "deliveries": count}
+        else:
+            repeat = render.event_receipt(event, body, count)
+        return JSONResponse(repeat, status_code=200)
+    # A new event answers with the payload it was sent (no second parse).
+    out = {**render.event(event, body.payload), "deliveries": count}
     metrics.events.inc()
     metrics.deliveries_created.inc(count)
     wake(request)
