@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hookpost.core.forwarded import parse_forwarded_allow
 from hookpost.core.netguard import parse_networks
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ class ConfigError(ValueError):
 _LOADING: contextvars.ContextVar[Path | bool | None] = contextvars.ContextVar(
     "hookpost_config_loading", default=False
 )
+
+#: The longest a dashboard session may be set to last (a year).
+MAX_SESSION_SECONDS = 366 * 86400
 
 SECRET_FIELDS = ("admin_token", "proxy_url", "secret_key", "secret_key_old", "dashboard_key")
 
@@ -123,6 +127,19 @@ class Settings(BaseSettings):
     max_endpoints_per_project: int = 100
     #: Requests per second per API key (token bucket, burst of one second; 0 = off).
     api_rate_limit: float = 0.0
+    #: A dashboard session ends after this many seconds without a page opened...
+    session_idle_seconds: float = Field(default=2 * 3600, gt=0, le=MAX_SESSION_SECONDS)
+    #: ...and this many seconds after sign-in, however busy.
+    session_max_seconds: float = Field(default=12 * 3600, gt=0, le=MAX_SESSION_SECONDS)
+    #: Peers (IPs or CIDRs, comma-separated; ``*`` = any) whose ``X-Forwarded-For``
+    #: and ``X-Forwarded-Proto`` are believed: the reverse proxy. Default none.
+    forwarded_allow_ips: str = ""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded(cls, value: str) -> str:
+        parse_forwarded_allow(value)
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -218,6 +218,7 @@ def serve(
     import uvicorn
 
     from hookpost.api.app import create_app
+    from hookpost.core.forwarded import uvicorn_proxy_options
 
     settings = _settings(host=host, port=port, database_url=database_url, admin_token=admin_token)
     if no_workers:
@@ -242,6 +243,7 @@ def serve(
         log_level=log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=30,
+        **uvicorn_proxy_options(settings.forwarded_allow_ips),
     )
 
 

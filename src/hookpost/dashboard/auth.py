@@ -1,7 +1,9 @@
 """Who is looking: the operator's session, a portal link's grant, and CSRF checks.
 
 Operator: signing in with the admin token sets an HttpOnly, SameSite=Strict
-cookie holding a signed session (never the token itself). Portal: the signed
+cookie holding a signed session (never the token itself), good only while
+its server-side row is (:mod:`hookpost.store.sessions`): sign-out, a new
+admin token and the idle and absolute lifetimes end it. Portal: the signed
 token in the URL path is the whole credential -- no cookie, so it works inside
 a third-party iframe where browsers drop cookies.
 
@@ -21,10 +23,11 @@ from fastapi import Request
 
 from hookpost.dashboard.forms import Form
 from hookpost.dashboard.html import LoginRequired, PageError, root_path
-from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, store
+from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_policy, store
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
 from hookpost.store import NotFound
+from hookpost.store.sessions import check_session
 
 
 def admin_token(request: Request) -> str:
@@ -36,13 +39,21 @@ def token_matches(request: Request, given: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def operator_session(request: Request) -> Session:
+async def operator_session(request: Request) -> Session:
     value = request.cookies.get(SESSION_COOKIE, "")
     token = admin_token(request)
     if not value or not token:
         raise LoginRequired
-    session = dashboard(request).signer.read_session(value, token, now(request))
+    signer = dashboard(request).signer
+    session = signer.read_session(value, token, now(request))
     if session is None:
+        raise LoginRequired
+    # The poller's requests read the session without keeping it alive.
+    active = request.query_params.get("fragment") is None
+    mark = signer.token_mark(token)
+    if not await check_session(
+        store(request), session.sid, mark, session_policy(request), touch=active
+    ):
         raise LoginRequired
     return session
 
@@ -71,7 +82,7 @@ def check_csrf(request: Request, surface_csrf: str, form: Form) -> None:
 
 
 async def operator_surface(request: Request) -> Surface:
-    session = operator_session(request)
+    session = await operator_session(request)
     project_id = str(request.path_params["project_id"])
     project = await store(request).get_project(project_id)  # NotFound -> 404 page
     return Surface(

@@ -37,10 +37,11 @@ from hookpost.dashboard.html import (
     render,
     root_path,
 )
-from hookpost.dashboard.state import SESSION_COOKIE, SESSION_TTL_SECONDS, dashboard, now, store
+from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_policy, store
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
 from hookpost.dashboard.views import View
+from hookpost.store.sessions import end_session, open_session
 
 Access = Literal["read", "manage", "operator"]
 
@@ -174,13 +175,16 @@ async def login(request: Request) -> Response:
             },
             status=401,
         )
-    value = dashboard(request).signer.new_session(token, now(request), SESSION_TTL_SECONDS)
+    policy = session_policy(request)
+    signer = dashboard(request).signer
+    value, session = signer.open_session(token, now(request), policy.max_seconds)
+    await open_session(store(request), session.sid, signer.token_mark(token), policy)
     root = root_path(request)
     response = redirect(_safe_next(form.one("next"), root))
     response.set_cookie(
         SESSION_COOKIE,
         value,
-        max_age=SESSION_TTL_SECONDS,
+        max_age=max(1, int(policy.max_seconds)),
         path=root or "/",
         httponly=True,
         samesite="strict",
@@ -198,6 +202,7 @@ async def logout(
     request: Request, session: Annotated[Session, Depends(operator_session)]
 ) -> Response:
     check_csrf(request, _session_csrf(request, session), await read_form(request))
+    await end_session(store(request), session.sid)
     root = root_path(request)
     response = redirect(root + "/login")
     response.delete_cookie(SESSION_COOKIE, path=root or "/")

@@ -9,9 +9,8 @@ from jinja2 import Environment
 
 from hookpost.dashboard.tokens import Signer
 from hookpost.store import Store
+from hookpost.store.sessions import SessionPolicy
 
-#: How long an operator stays signed in.
-SESSION_TTL_SECONDS = 12 * 3600
 SESSION_COOKIE = "hookpost_session"
 
 
@@ -29,6 +28,12 @@ def dashboard(request: Request) -> Dashboard:
 def store(request: Request) -> Store:
     value: Store = request.app.state.store
     return value
+
+
+def session_policy(request: Request) -> SessionPolicy:
+    """How long operator sessions last: HOOKPOST_SESSION_IDLE_SECONDS / _MAX_SECONDS."""
+    settings = request.app.state.settings
+    return SessionPolicy(settings.session_idle_seconds, settings.session_max_seconds)
 
 
 def now(request: Request) -> float:

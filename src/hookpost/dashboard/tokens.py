@@ -8,7 +8,10 @@ signing library's), so the tests move time instead of waiting.
 The session cookie never holds the admin token: it holds a random session id,
 an expiry and a short fingerprint of the admin token, so that changing the
 token (with an explicit ``HOOKPOST_DASHBOARD_KEY``, whose sessions would
-otherwise outlive it) still signs everybody out.
+otherwise outlive it) still signs everybody out. The signature only proves
+hookpost issued the cookie; whether the session is still on -- not signed
+out, not idle too long -- is the server-side row's to say
+(:mod:`hookpost.store.sessions`).
 """
 
 from __future__ import annotations
@@ -58,13 +61,22 @@ class Signer:
 
     # -- operator sessions --------------------------------------------------
 
-    def new_session(self, admin_token: str, now: float, ttl: float) -> str:
+    def token_mark(self, admin_token: str) -> str:
+        """What a session row records of the admin token (an HMAC, never the token)."""
+        return self._mac("admin", admin_token)
+
+    def open_session(self, admin_token: str, now: float, ttl: float) -> tuple[str, Session]:
+        """A new session and the cookie value that carries it."""
+        session = Session(secrets.token_urlsafe(16), float(int(now + ttl)))
         payload = {
-            "sid": secrets.token_urlsafe(16),
-            "exp": int(now + ttl),
-            "tf": self._mac("admin", admin_token)[:16],
+            "sid": session.sid,
+            "exp": int(session.expires_at),
+            "tf": self.token_mark(admin_token)[:16],
         }
-        return str(self._sessions.dumps(payload))
+        return str(self._sessions.dumps(payload)), session
+
+    def new_session(self, admin_token: str, now: float, ttl: float) -> str:
+        return self.open_session(admin_token, now, ttl)[0]
 
     def read_session(self, value: str, admin_token: str, now: float) -> Session | None:
         """The session in a cookie value, or None if forged, expired or for another token."""
@@ -77,7 +89,7 @@ class Signer:
         sid, exp, tf = data.get("sid"), data.get("exp"), data.get("tf")
         if not isinstance(sid, str) or not isinstance(exp, int) or not isinstance(tf, str):
             return None
-        if exp <= now or not hmac.compare_digest(tf, self._mac("admin", admin_token)[:16]):
+        if exp <= now or not hmac.compare_digest(tf, self.token_mark(admin_token)[:16]):
             return None
         return Session(sid, float(exp))
 

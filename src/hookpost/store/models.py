@@ -228,3 +228,17 @@ jobs = Table(
     Index("ix_jobs_project", "project_id", "id"),
     Index("ix_jobs_status", "status", "created_at"),
 )
+
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    # Operator sign-ins (hookpost.store.sessions). Keyed by the SHA-256 of the
+    # session id the cookie carries, so a copy of the table signs nobody in.
+    Column("id", String(64), primary_key=True),
+    # HMAC of the admin token it was signed in with: a new token ends it.
+    Column("token_mark", String(64), nullable=False),
+    Column("created_at", Epoch, nullable=False),
+    Column("last_seen_at", Epoch, nullable=False),
+    Column("expires_at", Epoch, nullable=False),  # created_at + the absolute lifetime
+    Index("ix_dashboard_sessions_expires", "expires_at"),
+)
