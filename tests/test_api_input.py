@@ -644,7 +644,7 @@ async def test_rotate_secret_signs_with_both_during_grace(
     ]
     assert len(ok) == 2 and {s for s, _ in ok} == {new, VALID_SECRET}
     with pytest.raises(WebhookVerificationError):
-        verify(second.body, second.headers, "whsec_" + "A" * 32, now=now())
+        verify(second.body, second.headers, "whsec_" + "B" * 32, now=now())
 
     # after the grace period only the new secret signs
     await hp.advance(3601)

@@ -295,7 +295,7 @@ async def test_verify_command_on_the_spec_vector(tmp_path: Path) -> None:
         verify(SPEC_SECRET, headers, body, "--tolerance", FOREVER),
         verify(SPEC_SECRET, lines, body, "--tolerance", FOREVER),
         verify(SPEC_SECRET, headers, bad, "--tolerance", FOREVER),
-        verify("whsec_" + "A" * 32, headers, body, "--tolerance", FOREVER),
+        verify("whsec_" + "B" * 32, headers, body, "--tolerance", FOREVER),
         verify(SPEC_SECRET, headers, body),  # default tolerance: a 2021 timestamp is too old
     )
     (ok, ok_out), (lines_ok, lines_out), tampered, wrong_secret, stale = results

@@ -29,6 +29,7 @@ from hookpost.profiles import (
     get_profile,
     public_key_for,
 )
+from hookpost.profiles._checks import key_problem
 from hookpost.verify import WebhookVerificationError, verify
 
 MULTI_SIGNATURE = {"standard", "stripe", "galaxyjoy"}
@@ -65,7 +66,7 @@ raw_secrets = st.text(
     st.characters(min_codepoint=0x21, max_codepoint=0x2FFF, exclude_categories=["Cs", "Cc"]),
     min_size=8,
     max_size=40,
-).filter(lambda s: s == s.strip())
+).filter(lambda s: s == s.strip() and key_problem(s) is None)
 
 
 def _b64(raw: bytes) -> str:
@@ -77,8 +78,11 @@ def _whsk(seed: bytes) -> str:
     return "whsk_" + _b64(seed + key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
-whsec_secrets = st.binary(min_size=24, max_size=64).map(lambda b: "whsec_" + _b64(b))
-whsk_secrets = st.binary(min_size=32, max_size=32).map(_whsk)
+# All-zero keys are the empty HMAC key (and a publicly known ed25519 seed):
+# refused on both sides, see test_empty_secrets.py.
+_keys = st.binary(min_size=24, max_size=64).filter(any)
+whsec_secrets = _keys.map(lambda b: "whsec_" + _b64(b))
+whsk_secrets = st.binary(min_size=32, max_size=32).filter(any).map(_whsk)
 
 
 def secrets_for(profile: Profile) -> st.SearchStrategy[list[str]]:

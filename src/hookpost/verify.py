@@ -11,7 +11,11 @@ re-serializes it (:mod:`hookpost.receiver` has helpers for FastAPI/Starlette,
 Flask and Django that do). ``verify`` raises only
 :class:`WebhookVerificationError`, whatever garbage it is given; its subclass
 :class:`MalformedWebhookError` marks requests that are not shaped like a
-webhook at all (answer 400) as opposed to a bad or stale signature (401).
+webhook at all (answer 400) as opposed to a bad or stale signature (401), and
+:class:`InvalidSecretError` a secret that is no key at all -- missing, empty,
+blank, a bare ``whsec_`` -- which would otherwise "verify" signatures made
+with the empty HMAC key, that anyone can make. It is refused before the
+request is looked at, and one such entry refuses a whole list.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hookpost.core.signing import WebhookVerificationError
+from hookpost.core.signing import InvalidSecretError, WebhookVerificationError
 from hookpost.profiles import MalformedWebhookError, Profile, get_profile
+from hookpost.profiles._checks import usable_keys
 
-__all__ = ["MalformedWebhookError", "WebhookVerificationError", "verify"]
+__all__ = ["InvalidSecretError", "MalformedWebhookError", "WebhookVerificationError", "verify"]
 
 
 def verify(
@@ -47,9 +52,7 @@ def verify(
     except KeyError as exc:
         raise WebhookVerificationError(str(exc.args[0])) from None
     try:
-        secrets = [secret] if isinstance(secret, str) else list(secret)
-        if not secrets:
-            raise WebhookVerificationError("no secret to verify with")
+        secrets = usable_keys(secret)
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return prof.verify(
             raw, headers, secrets, tolerance=tolerance, now=time.time() if now is None else now

@@ -401,9 +401,37 @@ def recover(
         sys.exit(1)
 
 
+class _SettingError(click.ClickException):
+    """A bad option value: one ``Error: ...`` line and exit 2, before anything runs."""
+
+    exit_code = 2
+
+
+def _check_secrets(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Refuse an empty, blank or key-less secret: it would verify signatures
+    made with the empty HMAC key, which anyone can make."""
+    from hookpost.profiles._checks import usable_keys
+    from hookpost.verify import InvalidSecretError
+
+    try:
+        usable_keys(value, name="--secret")
+    except InvalidSecretError as exc:
+        raise _SettingError(str(exc)) from None
+    return value
+
+
+def _check_profile(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from hookpost.profiles import PROFILE_NAMES
+
+    if value not in PROFILE_NAMES:
+        known = ", ".join(PROFILE_NAMES)
+        raise _SettingError(f"--profile: unknown profile {value!r}; known: {known}")
+    return value
+
+
 @main.command()
-@click.option("--secret", envvar="HOOKPOST_LISTEN_SECRET", required=True)
-@click.option("--profile", default="standard", show_default=True)
+@click.option("--secret", envvar="HOOKPOST_LISTEN_SECRET", required=True, callback=_check_secrets)
+@click.option("--profile", default="standard", show_default=True, callback=_check_profile)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9000, show_default=True, type=int)
 @click.option("--tolerance", default=300, show_default=True, type=int)
@@ -417,8 +445,8 @@ def listen(secret: str, profile: str, host: str, port: int, tolerance: int) -> N
 
 
 @main.command("verify")
-@click.option("--secret", required=True, multiple=True)
-@click.option("--profile", default="standard", show_default=True)
+@click.option("--secret", required=True, multiple=True, callback=_check_secrets)
+@click.option("--profile", default="standard", show_default=True, callback=_check_profile)
 @click.option(
     "--headers",
     "headers_file",

@@ -19,6 +19,19 @@ class WebhookVerificationError(Exception):
     """The request is not a valid, fresh webhook signed with the given secret."""
 
 
+class InvalidSecretError(WebhookVerificationError, ValueError):
+    """The verifying key itself is unusable: missing, empty, blank, or a
+    ``whsec_``/``whsk_``/``whpk_`` key with nothing (or only zero bytes) after
+    the prefix.
+
+    HMAC pads its key with zero bytes, so every such key is the empty key, and
+    anyone can sign with the empty key: a receiver configured with one would
+    accept forgeries. It is a configuration mistake, raised before any
+    signature is looked at -- at set-up by the helpers and the CLI, else by
+    ``verify`` -- and it is also a ``ValueError``, what a bad setting raises.
+    """
+
+
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 

@@ -19,6 +19,7 @@ from hookpost.profiles._checks import (
     parse_json,
     raw_key,
     require_header,
+    usable_keys,
     validate_raw_secret,
 )
 from hookpost.profiles._encoding import Encoding, decode_digest, encode_digest
@@ -36,8 +37,9 @@ class BodySignatureScheme:
         return {self.header: encode_digest(hmac_sha256(raw_key(secrets[0]), body), self.encoding)}
 
     def check(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> None:
+        keys = usable_keys(secrets)
         given = decode_digest(require_header(lower_headers(headers), self.header), self.encoding)
-        expected = [hmac_sha256(raw_key(s), body) for s in secrets]
+        expected = [hmac_sha256(raw_key(s), body) for s in keys]
         if not any_digest_matches(expected, [given]):
             raise WebhookVerificationError("no matching signature")
 

@@ -22,6 +22,7 @@ from hookpost.profiles._checks import (
     parse_uint,
     raw_key,
     require_header,
+    usable_keys,
     validate_raw_secret,
 )
 from hookpost.profiles._encoding import decode_digest
@@ -56,9 +57,10 @@ class TimestampedScheme:
         now: float,
     ) -> None:
         """Raise unless one ``v1`` matches one secret and ``t`` is fresh."""
+        keys = usable_keys(secrets)
         stamp, given = self.parse(require_header(lower_headers(headers), self.header))
         check_fresh(stamp / 1000 if self.unit == "ms" else stamp, now, tolerance)
-        expected = [self.digest(s, stamp, body) for s in secrets]
+        expected = [self.digest(s, stamp, body) for s in keys]
         if not any_digest_matches(expected, (decode_digest(g, "hex") for g in given)):
             raise WebhookVerificationError("no matching signature")
 

@@ -39,6 +39,7 @@ from hookpost.profiles._checks import (
     parse_uint,
     raw_key,
     require_header,
+    usable_keys,
     validate_raw_secret,
 )
 from hookpost.profiles._content import SignedContent
@@ -105,6 +106,7 @@ class CustomProfile:
         tolerance: float,
         now: float,
     ) -> Any:
+        keys = usable_keys(secrets)
         h = lower_headers(headers)
         value = require_header(h, self.header)
         stamp = ""
@@ -118,7 +120,7 @@ class CustomProfile:
         if not value.startswith(self.prefix):
             raise MalformedWebhookError(f"{self.header} does not start with {self.prefix!r}")
         given = decode_digest(value[len(self.prefix) :], self.encoding)
-        expected = [self._digest(s, body, stamp, msg_id) for s in secrets]
+        expected = [self._digest(s, body, stamp, msg_id) for s in keys]
         if not any_digest_matches(expected, [given]):
             raise WebhookVerificationError("no matching signature")
         return parse_json(body)

@@ -31,9 +31,11 @@ from hookpost.profiles._base import EventData, lower_headers
 from hookpost.profiles._checks import (
     any_digest_matches,
     check_fresh,
+    key_problem,
     parse_json,
     parse_uint,
     require_header,
+    usable_keys,
 )
 from hookpost.profiles._encoding import decode_digest
 from hookpost.profiles._times import iso_millis
@@ -79,6 +81,7 @@ class StandardProfile:
         tolerance: float,
         now: float,
     ) -> Any:
+        keys = usable_keys(secrets)
         h = lower_headers(headers)
         msg_id = require_header(h, "webhook-id")
         ts = parse_uint(require_header(h, "webhook-timestamp"))
@@ -92,7 +95,7 @@ class StandardProfile:
             if version in given:
                 given[version].append(decode_digest(value, "base64"))
         content = signed_content(msg_id, ts, body)
-        if any(_matches(s, content, given) for s in secrets):
+        if any(_matches(s, content, given) for s in keys):
             return parse_json(body)
         raise WebhookVerificationError("no matching signature")
 
@@ -100,6 +103,9 @@ class StandardProfile:
         return 200 <= status < 300
 
     def validate_secret(self, secret: str) -> str | None:
+        problem = key_problem(secret)
+        if problem:
+            return problem
         if secret.startswith(ed25519.PUBLIC_KEY_PREFIX):
             return "a whpk_ public key cannot sign; give the whsk_ secret key"
         if secret.startswith(ed25519.SECRET_KEY_PREFIX):

@@ -43,8 +43,13 @@ async def verified_event(
     profile: str | Profile = "standard",
     tolerance: float = 300,
 ) -> Any:
-    """The verified event of ``request``, or an ``HTTPException``."""
-    return await _verified(request, WebhookVerifier(secret, profile, tolerance))
+    """The verified event of ``request``, or an ``HTTPException`` (500 if the
+    secret itself is unusable: made per request, there is no set-up to refuse it)."""
+    try:
+        verifier = WebhookVerifier(secret, profile, tolerance)
+    except WebhookVerificationError as exc:
+        raise HTTPException(status_for(exc), detail=str(exc)) from None
+    return await _verified(request, verifier)
 
 
 def webhook_dependency(
