@@ -275,6 +275,7 @@ async def start_hookpost(
     *,
     workers: bool = True,
     resolver: FakeResolver | None = None,
+    store_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Hookpost]:
     port = free_port()
@@ -297,7 +298,11 @@ async def start_hookpost(
         **settings,
     )
     store = Store.from_url(
-        db_url, clock, box=load_secret_box(cfg), sqlite_synchronous=cfg.sqlite_synchronous
+        db_url,
+        clock,
+        box=load_secret_box(cfg),
+        sqlite_synchronous=cfg.sqlite_synchronous,
+        **(store_options or {}),
     )
     # DNS answers come from a table: no test sends a query to a real resolver.
     resolver = resolver or FakeResolver({"localhost": ["127.0.0.1"]})

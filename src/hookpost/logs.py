@@ -3,6 +3,11 @@
 JSON when stderr is not a terminal (a container, systemd, a log shipper), plain
 text when it is. Records carry ids as structured fields (``extra={...}``); no
 secrets and no bodies are ever logged.
+
+A failure that repeats on every request (the database is down) goes through a
+:class:`Throttle`: one line when it starts, then at most one line per interval
+saying how many more there were. Logging a traceback per failed request wrote
+5.5 MB in 10 s of a PostgreSQL outage at 50 publishes/s and buried everything else.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 #: Attributes of every LogRecord; anything else was passed with ``extra=``.
@@ -56,3 +62,36 @@ def setup_logging(level: str = "info", json_lines: bool | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class Throttle:
+    """At most one log line per ``interval`` seconds for a repeating condition.
+
+    :meth:`allow` says whether to log now and how many occurrences were held
+    back since the last line (so the line can say "and 37 more"); :meth:`clear`
+    ends the condition and returns how many occurrences it had in all.
+    """
+
+    def __init__(self, interval: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._now = now
+        self._last: float | None = None
+        self._held = 0
+        self._total = 0
+
+    def allow(self) -> tuple[bool, int]:
+        self._total += 1
+        at = self._now()
+        if self._last is not None and at - self._last < self.interval:
+            self._held += 1
+            return False, 0
+        held, self._held, self._last = self._held, 0, at
+        return True, held
+
+    @property
+    def active(self) -> bool:
+        return self._total > 0
+
+    def clear(self) -> int:
+        total, self._total, self._held, self._last = self._total, 0, 0, None
+        return total

@@ -2,21 +2,32 @@
 
 Validation errors name the field (``"message": "url: must be an http:// or
 https:// URL"``), so an integrator can fix the request without guessing.
+
+A database that is unreachable, times out or is full is not a bug: every route
+answers ``503`` (``507`` for a full disk) with ``Retry-After`` and a message
+that says what is wrong (see :mod:`hookpost.store.outage`), as an ordinary
+answer on a connection that stays open. An exception left to Starlette would
+become ``500 text/plain`` and a dropped keep-alive connection, so the client
+could not tell whether its request was stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookpost.store import Conflict, NotFound
+from hookpost.store.outage import Outage, classify
 from hookpost.store.store import LimitReached
 
 log = logging.getLogger("hookpost.api")
@@ -32,7 +43,18 @@ _CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    503: "database_unavailable",
+    507: "database_full",
 }
+
+#: Exception types that may carry a database outage; :func:`classify` decides.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    OSError,  # and TimeoutError, ConnectionRefusedError: asyncpg connecting
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 def documented_errors() -> dict[int | str, dict[str, Any]]:
@@ -53,8 +75,23 @@ def documented_errors() -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         422: "Invalid input; the message and detail name the field",
         429: "Rate limit of the API key exceeded (see Retry-After)",
+        503: "The database is unreachable, timed out, busy or read-only: the request could "
+        "not be completed; retry after Retry-After seconds (a publish repeated with the "
+        "same event_id is stored once)",
+        507: "The database's disk is full: the request could not be completed; retry after "
+        "Retry-After seconds",
     }
-    return {code: {"model": ErrorOut, "description": text} for code, text in meanings.items()}
+    retry_after = {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "schema": {"type": "integer"},
+        }
+    }
+    return {
+        code: {"model": ErrorOut, "description": text}
+        | ({"headers": retry_after} if code in (429, 503, 507) else {})
+        for code, text in meanings.items()
+    }
 
 
 class ValidationProblem(Exception):
@@ -128,6 +165,29 @@ async def _limit(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, str(exc), code="limit_reached")
 
 
+def outage_response(outage: Outage) -> JSONResponse:
+    resp = error_response(outage.status, outage.message, code=outage.code)
+    resp.headers["Retry-After"] = str(outage.retry_after)
+    return resp
+
+
+def note_outage(request: Request, exc: BaseException) -> Outage | None:
+    """The outage ``exc`` means, counted in the store's health (one log line per interval)."""
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        return classify(exc)
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    outage: Outage | None = store.health.note(exc, f"{request.method} {route}")
+    return outage
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    outage = note_outage(request, exc)
+    if outage is None:
+        raise exc  # a bug, not an outage: Starlette's 500
+    return outage_response(outage)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -135,6 +195,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(LimitReached, _limit)
     app.add_exception_handler(ValidationProblem, _problem)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database)
 
 
 class RejectNulMiddleware:

@@ -16,7 +16,9 @@ when something changed.
 
 :class:`HtmlRoute` turns the exceptions the store and the API helpers raise
 (NotFound, Conflict, HTTPException, ...) into HTML pages with the right
-status, so a browser never sees the JSON error body meant for API clients.
+status, so a browser never sees the JSON error body meant for API clients --
+a database outage included: a page saying what is wrong, with 503 (507 for a
+full disk) and ``Retry-After``, rather than a bare 500.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hookpost.api.errors import ValidationProblem
+from hookpost.api.errors import DATABASE_ERRORS, ValidationProblem, note_outage
 from hookpost.dashboard.state import dashboard
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
 from hookpost.store import Conflict, NotFound
+from hookpost.store.outage import Outage
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -181,6 +184,14 @@ _TITLES = {
 }
 
 
+def _outage_page(request: Request, outage: Outage) -> Response:
+    title = "Database full" if outage.kind == "full" else "Database unavailable"
+    message = f"{outage.what[0].upper()}{outage.what[1:]}. Reload in {outage.retry_after} s."
+    page = error_page(request, outage.status, title, message)
+    page.headers["Retry-After"] = str(outage.retry_after)
+    return page
+
+
 class HtmlRoute(APIRoute):
     """An APIRoute whose errors are pages (and whose missing session is a redirect)."""
 
@@ -224,5 +235,10 @@ class HtmlRoute(APIRoute):
             except StarletteHTTPException as exc:
                 title = _TITLES.get(exc.status_code, "Error")
                 return error_page(request, exc.status_code, title, str(exc.detail))
+            except DATABASE_ERRORS as exc:
+                outage = note_outage(request, exc)
+                if outage is None:
+                    raise
+                return _outage_page(request, outage)
 
         return handler

@@ -163,8 +163,9 @@ class Dispatcher:
                     policy=self.policy,
                     allowance=self._windows.allowance,
                 )
-            except Exception:
-                log.exception("claiming deliveries failed; retrying shortly")
+            except Exception as exc:
+                if self.store.health.note(exc, "a claim") is None:
+                    log.exception("claiming deliveries failed; retrying shortly")
                 await self._sleep(s.poll_interval)
                 continue
             self._held_back = claim.capped.union(busy)
@@ -196,8 +197,9 @@ class Dispatcher:
             await asyncio.sleep(interval)
             try:
                 await self.store.extend_leases(list(self._leases), self.settings.lease_seconds)
-            except Exception:
-                log.warning("lease heartbeat failed", exc_info=True)
+            except Exception as exc:
+                if self.store.health.note(exc, "a lease heartbeat") is None:
+                    log.warning("lease heartbeat failed", exc_info=True)
 
     async def _jobs_loop(self) -> None:
         """Run queued bulk jobs (recover) in bounded batches, one at a time."""
@@ -210,8 +212,9 @@ class Dispatcher:
                     await asyncio.sleep(0)
                 if job is not None:
                     continue  # there may be more queued
-            except Exception:
-                log.warning("bulk job step failed; it will be resumed", exc_info=True)
+            except Exception as exc:
+                if self.store.health.note(exc, "a bulk job step") is None:
+                    log.warning("bulk job step failed; it will be resumed", exc_info=True)
             await asyncio.sleep(self.settings.poll_interval)
 
     async def _retention_loop(self) -> None:
@@ -221,8 +224,9 @@ class Dispatcher:
                 removed = await self.store.purge(self.settings.retention_days * 86400)
                 if any(removed.values()):
                     log.info("retention purge removed %s", removed)
-            except Exception:
-                log.warning("retention purge failed", exc_info=True)
+            except Exception as exc:
+                if self.store.health.note(exc, "the retention purge") is None:
+                    log.warning("retention purge failed", exc_info=True)
 
     async def _listen_loop(self, listener: Any) -> None:
         while True:

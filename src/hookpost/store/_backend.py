@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hookpost.config import normalize_database_url
+from hookpost.store.outage import DatabaseHealth
 
 
 def create_engine(
@@ -26,13 +27,25 @@ def create_engine(
     sqlite_synchronous: str = "FULL",
     pool_size: int = 10,
     sqlite_busy_timeout_ms: int = 30000,
+    connect_timeout: float = 10.0,
 ) -> AsyncEngine:
     """The engine. The store's own SQLite writer passes ``sqlite_busy_timeout_ms=0``
-    and waits in :class:`Writer`; migrations and tools keep SQLite's busy handler."""
+    and waits in :class:`Writer`; migrations and tools keep SQLite's busy handler.
+
+    PostgreSQL connections give up after ``connect_timeout`` seconds (asyncpg's
+    default is 60): a database host that swallows packets then costs a request
+    10 s and a 503, not a minute.
+    """
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, sqlite_synchronous, busy_timeout_ms=sqlite_busy_timeout_ms)
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"timeout": connect_timeout},
+    )
 
 
 def create_read_engine(url: str, *, readers: int = 4) -> AsyncEngine | None:
@@ -120,15 +133,31 @@ class Writer:
     retried after 0.2 ms, doubling to at most 2 ms, for up to ``timeout``
     seconds. Once begun, the transaction holds the lock to its end, so only
     the ``BEGIN`` ever waits. On PostgreSQL this is the engine's ``begin()``.
+
+    Every commit and every failure is reported to ``health``, so readiness
+    knows whether writes go through (see :mod:`hookpost.store.outage`).
     """
 
-    def __init__(self, engine: AsyncEngine, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, timeout: float = 30.0, health: DatabaseHealth | None = None
+    ) -> None:
         self._engine = engine.execution_options(**{WRITE_OPTION: True})
         self._sqlite = is_sqlite(engine)
         self._timeout = timeout
+        self.health = health or DatabaseHealth()
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._begin() as conn:
+                yield conn
+        except Exception as exc:
+            self.health.note(exc, "a write")
+            raise
+        self.health.wrote()
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
         delay = 0.0002
         deadline = time.monotonic() + self._timeout
         started = False

@@ -33,6 +33,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +57,7 @@ from hookpost.store.models import (
     projects,
     rate_buckets,
 )
+from hookpost.store.outage import DatabaseHealth
 
 
 class NotFound(Exception):
@@ -353,7 +355,9 @@ class _GroupCommit:
     event per commit caps a server at a few hundred events a second. Requests
     queue here; one task writes whatever has queued up in a single
     transaction and answers each request after that commit. If a batch fails,
-    its requests are retried one by one, so one bad request fails alone.
+    its requests are retried one by one, so one bad request fails alone --
+    unless the database itself is unavailable or full: then every request of
+    the batch gets that error at once (an answer of 503 or 507).
     """
 
     MAX_BATCH = 256
@@ -389,7 +393,14 @@ class _GroupCommit:
                 batch.append(queue.get_nowait())
             try:
                 results = await self._store._publish_batch([r for r, _ in batch])
-            except Exception:
+            except Exception as exc:
+                if self._store.health.note(exc, "a publish (group commit)") is not None:
+                    # The database is down or full: one by one would fail the
+                    # same way, a transaction each. Every request hears why.
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
                 for request, future in batch:
                     try:
                         result = await self._store._publish_one(
@@ -432,8 +443,10 @@ class Store:
         self.engine = engine
         #: Where reads go: SQLite's pool of read-only connections, else the engine.
         self.reader = reader or engine
+        #: What this process has seen of the database lately (readiness, log throttle).
+        self.health = DatabaseHealth()
         #: The same engine, for transactions that write (SQLite: BEGIN IMMEDIATE).
-        self.writer = _backend.Writer(engine)
+        self.writer = _backend.Writer(engine, health=self.health)
         self._group_commit = _GroupCommit(self)
         self._keys = _TTLCache()
         self._schemas = _TTLCache()
@@ -1828,6 +1841,22 @@ class Store:
             if len(seqs) < batch:
                 break
         return removed
+
+    async def probe_write(self) -> None:
+        """A write that changes nothing anyone reads: does the database take writes?
+
+        Rewrites the one row of ``alembic_version`` with its own value. Both
+        backends really write it (SQLite appends a WAL frame, so it fails on a
+        full disk; PostgreSQL writes a new row version), and the writer reports
+        the outcome to :attr:`health`. Only ``/readyz`` calls it, and only while
+        writes are failing.
+        """
+        async with self.writer.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+    def database_file(self) -> str | None:
+        """The SQLite database's path (None on PostgreSQL)."""
+        return self.engine.url.database if self.is_sqlite else None
 
     async def queue_stats(self) -> dict[str, float]:
         """Queue depth and age for metrics: bounded, index-driven queries."""

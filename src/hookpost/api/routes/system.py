@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -11,7 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from hookpost.observability import metrics
+from hookpost.store import Store
 from hookpost.store.migrate import schema_is_current
+from hookpost.store.outage import Outage, sqlite_disk_full
 
 router = APIRouter(tags=["system"])
 
@@ -25,11 +28,25 @@ async def healthz() -> Any:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "Not ready: the checks say which part fails",
+        "content": {"application/json": {"example": {"status": "not ready", "checks": {}}}},
+    }
+}
+
+
+@router.get("/readyz", responses=_NOT_READY)
 async def readyz(request: Request) -> Any:
-    """Ready when the database answers, its schema is current and, in a process
-    that runs workers, the dispatcher keeps turning (a stalled worker is not ready
-    even though the API still answers)."""
+    """Ready when the database answers and takes writes, its schema is current and,
+    in a process that runs workers, the dispatcher keeps turning (a stalled worker
+    is not ready even though the API still answers).
+
+    Writes count as failing while this process's latest database failure is
+    newer than its latest committed write; a probe write (at most one a second)
+    then tells when they go through again. On SQLite a disk with no room left
+    under the database file is not ready before any write fails on it.
+    """
     checks: dict[str, str] = {}
     store = request.app.state.store
     try:
@@ -37,8 +54,13 @@ async def readyz(request: Request) -> Any:
             await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
             checks["schema"] = "ok" if await schema_is_current(conn) else "outdated"
-    except Exception:
+    except Exception as exc:
+        store.health.note(exc, "the readiness check")
         checks["database"] = "unreachable"
+    else:
+        failing = await _writes_failing(store)
+        if failing is not None:
+            checks["database"] = f"writes failing: {failing.what}"
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
         idle = time.monotonic() - dispatcher.last_tick
@@ -49,6 +71,13 @@ async def readyz(request: Request) -> Any:
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+async def _writes_failing(store: Store) -> Outage | None:
+    if store.health.failing() is not None and store.health.may_probe():
+        with contextlib.suppress(Exception):  # the writer records the outcome
+            await store.probe_write()
+    return store.health.failing() or sqlite_disk_full(store.database_file())
 
 
 @router.get("/metrics", include_in_schema=False)
