@@ -1,4 +1,8 @@
-"""Store rows -> API shapes. Secrets are only ever added by the caller that may show them."""
+"""Store rows -> API shapes. Secrets are only ever added by the caller that may show them.
+
+Secret custom headers are masked here, for every caller: in endpoints, and in
+attempts' request (and response) headers (:mod:`hookpost.core.secret_headers`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from typing import Any
 
 from hookpost.api.schemas import EventIn, iso
+from hookpost.core import secret_headers
 
 
 def project(row: dict[str, Any]) -> dict[str, Any]:
@@ -21,7 +26,8 @@ def endpoint(row: dict[str, Any]) -> dict[str, Any]:
         "description": row["description"],
         "event_types": row["event_types"] or [],
         "profile": row["profile"],
-        "headers": row["headers"] or {},
+        "headers": secret_headers.mask(row["headers"], row.get("secret_headers") or ()),
+        "secret_headers": list(row.get("secret_headers") or ()),
         "max_attempts": row["max_attempts"],
         "timeout_seconds": row["timeout_seconds"],
         "enabled": bool(row["enabled"]),
@@ -111,9 +117,12 @@ def attempt(row: dict[str, Any]) -> dict[str, Any]:
         "status_code": row["status_code"],
         "duration_ms": round(float(row["duration_ms"]), 3),
         "error": row["error"],
-        "request_headers": row["request_headers"],
+        # Masked when recorded too; by name here as well, for rows recorded before.
+        "request_headers": secret_headers.mask(row["request_headers"]),
         "request_body": row["request_body"],
-        "response_headers": row["response_headers"],
+        "response_headers": None
+        if row["response_headers"] is None
+        else secret_headers.mask(row["response_headers"]),
         "response_body": row["response_body"],
     }
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hookpost.core import filters
+from hookpost.core import crypto, filters, secret_headers
 from hookpost.profiles import PROFILE_NAMES
 
 EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
@@ -123,12 +123,28 @@ def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
             raise ValueError(f"{name!r} is set by hookpost and cannot be overridden")
         if "\r" in value or "\n" in value or "\0" in value:
             raise ValueError(f"the value of {name!r} contains a line break")
+        if value.startswith(crypto.PREFIX):
+            # The stored form of a sealed value: a clear one may not look like it.
+            raise ValueError(f"the value of {name!r} may not start with {crypto.PREFIX!r}")
         if len(name) + len(value) > 1024:
             raise ValueError(f"{name!r} is too long")
     return headers
 
 
+def _check_secret_names(names: list[str] | None) -> list[str] | None:
+    for name in names or []:
+        if not HEADER_NAME_RE.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+    return names
+
+
 Subscription = Annotated[str, Field(pattern=SUBSCRIPTION_RE, max_length=255)]
+SECRET_HEADERS_DOC = (
+    "Custom headers to treat as secret besides those secret by name (Authorization, "
+    "Cookie, X-Api-Key, *-Token, *-Secret, *-Key, *-Password, ...): stored encrypted, "
+    f"shown as {secret_headers.MASK!r}. Sending {secret_headers.MASK!r} as a header's "
+    "value keeps its stored value."
+)
 
 
 class ProjectIn(_In):
@@ -204,6 +220,9 @@ class EndpointIn(_EndpointPolicy):
     secret: str | None = Field(default=None, min_length=8, max_length=256)
     description: str = Field(default="", max_length=1000)
     headers: dict[str, str] | None = None
+    secret_headers: list[str] | None = Field(
+        default=None, max_length=20, description=SECRET_HEADERS_DOC
+    )
     max_attempts: int | None = Field(default=None, ge=1, le=50)
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool = True
@@ -219,6 +238,11 @@ class EndpointIn(_EndpointPolicy):
     def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
         return _check_headers(v)
 
+    @field_validator("secret_headers")
+    @classmethod
+    def _secret_headers(cls, v: list[str] | None) -> list[str] | None:
+        return _check_secret_names(v)
+
     @field_validator("profile")
     @classmethod
     def _profile(cls, v: str) -> str:
@@ -232,6 +256,9 @@ class EndpointPatch(_EndpointPolicy):
     event_types: list[Subscription] | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     headers: dict[str, str] | None = None
+    secret_headers: list[str] | None = Field(
+        default=None, max_length=20, description=SECRET_HEADERS_DOC
+    )
     max_attempts: int | None = Field(default=None, ge=1, le=50)
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
@@ -247,6 +274,11 @@ class EndpointPatch(_EndpointPolicy):
     def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
         return _check_headers(v)
 
+    @field_validator("secret_headers")
+    @classmethod
+    def _secret_headers(cls, v: list[str] | None) -> list[str] | None:
+        return _check_secret_names(v)
+
 
 class EndpointOut(BaseModel):
     id: str
@@ -255,7 +287,12 @@ class EndpointOut(BaseModel):
     description: str
     event_types: list[str]
     profile: str
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(
+        description=f"Secret headers' values are shown as {secret_headers.MASK!r}."
+    )
+    secret_headers: list[str] = Field(
+        description="The names in headers whose values are secret (by name or marked)."
+    )
     max_attempts: int | None
     timeout_seconds: float | None
     enabled: bool

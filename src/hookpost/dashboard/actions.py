@@ -113,6 +113,16 @@ async def reveal_secret(request: Request, s: Surface, form: Form) -> Response:
     return await views.endpoint_page(request, s, secret=str(ep["secret"]))
 
 
+async def reveal_headers(request: Request, s: Surface, form: Form) -> Response:
+    """The operator reads the endpoint's secret header values, on purpose (never a portal).
+
+    Like the signing secret: the answer to a POST, so the values never sit in
+    a URL or the history, and the page is not cached.
+    """
+    ep = await store(request).get_endpoint(s.project_id, request.path_params["endpoint_id"])
+    return await views.endpoint_page(request, s, revealed_headers=dict(ep["headers"]))
+
+
 async def rotate_secret(request: Request, s: Surface, form: Form) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
     hours = form.one("grace_hours", "24").strip()

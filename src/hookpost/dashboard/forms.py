@@ -102,6 +102,7 @@ ENDPOINT_FIELDS = {
     "event_types",
     "secret",
     "headers",
+    "secret_headers",
     "filter",
     "max_attempts",
     "timeout_seconds",
@@ -149,6 +150,7 @@ def endpoint_body(form: Form, *, creating: bool) -> tuple[dict[str, Any], FieldE
         "description": form.one("description"),
         "event_types": types,
         "headers": _headers(form.one("headers"), errors),
+        "secret_headers": _split_types(form.one("secret_headers")) or None,
         "filter": _filter(form.one("filter"), errors),
         "max_attempts": form.one("max_attempts").strip() or None,
         "timeout_seconds": form.one("timeout_seconds").strip() or None,
@@ -171,6 +173,7 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
             "event_types": [t for t in chosen if t in catalog],
             "more_types": " ".join(t for t in chosen if t not in catalog),
             "headers": source.one("headers"),
+            "secret_headers": source.one("secret_headers"),
             "filter": source.one("filter"),
             "max_attempts": source.one("max_attempts"),
             "timeout_seconds": source.one("timeout_seconds"),
@@ -184,7 +187,9 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
         "profile": ep["profile"],
         "event_types": [t for t in types if t in catalog],
         "more_types": " ".join(t for t in types if t not in catalog),
+        # Shown as the API shows them (secret values masked: the form keeps them).
         "headers": "\n".join(f"{k}: {v}" for k, v in (ep.get("headers") or {}).items()),
+        "secret_headers": "",
         "filter": json.dumps(ep["filter"], indent=2) if ep.get("filter") else "",
         "max_attempts": "" if ep.get("max_attempts") is None else str(ep["max_attempts"]),
         "timeout_seconds": ""

@@ -72,6 +72,13 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
     ),
     (
         "POST",
+        "/endpoints/{endpoint_id}/reveal-headers",
+        "endpoint_reveal_headers",
+        actions.reveal_headers,
+        "operator",
+    ),
+    (
+        "POST",
         "/endpoints/{endpoint_id}/rotate-secret",
         "endpoint_rotate",
         actions.rotate_secret,

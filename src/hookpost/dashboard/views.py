@@ -175,6 +175,7 @@ async def endpoint_page(
     s: Surface,
     *,
     secret: str | None = None,
+    revealed_headers: dict[str, str] | None = None,
     message: str | None = None,
     errors: FieldErrors | None = None,
     status: int = 200,
@@ -192,6 +193,7 @@ async def endpoint_page(
         {
             "ep": shapes.endpoint(ep),
             "secret": secret,
+            "revealed_headers": revealed_headers,
             "deliveries": [shapes.delivery(d) for d in recent.data],
             "has_held": bool(held.data),
             "notice": message or notice(request),

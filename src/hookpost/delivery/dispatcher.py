@@ -21,7 +21,7 @@ from typing import Any
 
 from hookpost import tracing
 from hookpost.config import Settings
-from hookpost.core import retry
+from hookpost.core import retry, secret_headers
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender
@@ -424,7 +424,8 @@ class Dispatcher:
             number=number,
             started_at=now,
             url=ep["url"],
-            request_headers=headers,
+            # The attempt log shows what was sent, but never a secret header's value.
+            request_headers=secret_headers.mask(headers, ep.get("secret_headers") or ()),
             request_body=body.decode("utf-8"),
             status_code=code,
             response_headers=result.response_headers,

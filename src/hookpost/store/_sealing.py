@@ -1,9 +1,15 @@
 """Endpoint rows in and out of encryption, at the store boundary only.
 
-The store seals ``secret`` and every ``old_secrets[].secret`` on the way in
+The store seals ``secret``, every ``old_secrets[].secret`` and the value of
+every secret custom header (:mod:`hookpost.core.secret_headers`) on the way in
 and opens them on the way out, so the API and the dispatcher only ever see
 plaintext and the database only ever holds ciphertext. Each value is bound to
-its endpoint id (AES-GCM associated data).
+its endpoint id (AES-GCM associated data), a header's also to its name.
+
+A header's secrecy is kept in its stored form: a sealed value *is* the mark
+(there is no separate column), so :func:`unseal` reports the secret names as
+``secret_headers`` -- the sealed ones, and clear ones the rule names (rows
+written before headers were sealed; ``rotate-key`` seals them).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from hookpost.core import secret_headers
 from hookpost.core.crypto import SecretBox, SecretKeyError, is_encrypted
 
 log = logging.getLogger("hookpost.store")
@@ -28,9 +35,25 @@ def _context(endpoint_id: str) -> str:
     return f"endpoint:{endpoint_id}"
 
 
+def _header_context(endpoint_id: str, name: str) -> str:
+    return f"endpoint:{endpoint_id}:header:{secret_headers.normalize(name)}"
+
+
 def seal(box: SecretBox | None, endpoint_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with the secrets it carries encrypted."""
+    """A copy of ``values`` with the secrets it carries encrypted.
+
+    ``values["secret_headers"]`` (names marked secret, not a column) is
+    consumed: those headers and the ones the rule names are sealed.
+    """
     out = dict(values)
+    marked = out.pop("secret_headers", None) or []
+    if out.get("headers"):
+        out["headers"] = {
+            k: require_box(box).encrypt(v, _header_context(endpoint_id, k))
+            if secret_headers.is_secret(k, marked)
+            else v
+            for k, v in out["headers"].items()
+        }
     ctx = _context(endpoint_id)
     if out.get("secret") is not None:
         out["secret"] = require_box(box).encrypt(out["secret"], ctx)
@@ -52,7 +75,17 @@ def unseal(box: SecretBox | None, row: dict[str, Any]) -> dict[str, Any]:
         row["secret"] = open_(row["secret"])
     if row.get("old_secrets"):
         row["old_secrets"] = [{**s, "secret": open_(s["secret"])} for s in row["old_secrets"]]
+    _unseal_headers(box, row)
     return row
+
+
+def _unseal_headers(box: SecretBox | None, row: dict[str, Any]) -> None:
+    headers: dict[str, str] = dict(row.get("headers") or {})
+    sealed = [k for k, v in headers.items() if is_encrypted(v)]
+    for name in sealed:
+        headers[name] = require_box(box).decrypt(headers[name], _header_context(row["id"], name))
+    row["headers"] = headers
+    row["secret_headers"] = secret_headers.secret_names(headers, sealed)
 
 
 def unseal_for_delivery(box: SecretBox | None, row: dict[str, Any]) -> dict[str, Any]:
@@ -68,10 +101,16 @@ def unseal_for_delivery(box: SecretBox | None, row: dict[str, Any]) -> dict[str,
         log.error("endpoint %s: its secret cannot be decrypted: %s", row.get("id"), exc)
         row["secret"] = None
         row["old_secrets"] = []
+        # Never send ciphertext as a header value: drop what could not be opened.
+        headers = row.get("headers") or {}
+        row["headers"] = {k: v for k, v in headers.items() if not is_encrypted(v)}
+        row["secret_headers"] = secret_headers.secret_names(row["headers"])
         return row
 
 
 def needs_reseal(box: SecretBox, row: dict[str, Any]) -> bool:
     """True if any secret of the raw row is not yet encrypted under the current key."""
     values = [row["secret"], *(s["secret"] for s in row.get("old_secrets") or [])]
+    headers = row.get("headers") or {}
+    values += [v for k, v in headers.items() if is_encrypted(v) or secret_headers.secret_by_name(k)]
     return any(not box.is_current(v) for v in values)

@@ -700,7 +700,7 @@ class Store:
         now = self.clock.now()
         async with self.writer.begin() as conn:
             before = await self._endpoint(conn, project_id, endpoint_id)
-            values = dict(values)
+            values = _sealing.seal(self.box, endpoint_id, values)
             enabled = values.pop("enabled", None)
             if values:
                 await conn.execute(
@@ -814,6 +814,9 @@ class Store:
     async def reseal_secrets(self, *, batch: int = 200) -> dict[str, int]:
         """Re-encrypt every endpoint secret under the box's current key (``rotate-key``).
 
+        Secret custom headers are included, and those written in clear by a
+        hookpost from before they were sealed are sealed now.
+
         Values already under the current key are left alone, so a run that was
         interrupted can simply be repeated. Each batch is its own transaction.
         """
@@ -826,7 +829,12 @@ class Store:
                     dict(r._mapping)
                     for r in (
                         await conn.execute(
-                            select(endpoints.c.id, endpoints.c.secret, endpoints.c.old_secrets)
+                            select(
+                                endpoints.c.id,
+                                endpoints.c.secret,
+                                endpoints.c.old_secrets,
+                                endpoints.c.headers,
+                            )
                             .where(endpoints.c.id > after)
                             .order_by(endpoints.c.id)
                             .limit(batch)
@@ -841,7 +849,12 @@ class Store:
                     sealed = _sealing.seal(
                         box,
                         raw["id"],
-                        {"secret": plain["secret"], "old_secrets": plain["old_secrets"] or []},
+                        {
+                            "secret": plain["secret"],
+                            "old_secrets": plain["old_secrets"] or [],
+                            "headers": plain["headers"],
+                            "secret_headers": plain["secret_headers"],
+                        },
                     )
                     await conn.execute(
                         update(endpoints).where(endpoints.c.id == raw["id"]).values(**sealed)

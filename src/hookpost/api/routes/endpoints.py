@@ -20,7 +20,7 @@ from hookpost.api.schemas import (
     RotateIn,
     TestIn,
 )
-from hookpost.core import jsonenc
+from hookpost.core import jsonenc, secret_headers
 from hookpost.core.signing import generate_secret
 from hookpost.profiles import PROFILE_NAMES, Profile
 from hookpost.profiles._resolve import resolve_profile
@@ -51,6 +51,24 @@ def _secret_for(profile: Profile, given: str | None) -> str:
     return given
 
 
+def merged_headers(values: dict[str, Any], before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` with its ``headers`` and ``secret_headers`` as they will be stored.
+
+    A masked value keeps the stored one; secret marks add up (see
+    :func:`hookpost.core.secret_headers.merge`); 422 naming the field otherwise.
+    """
+    try:
+        headers, secret = secret_headers.merge(
+            values.get("headers"),
+            values.get("secret_headers"),
+            before["headers"] if before else None,
+            before["secret_headers"] if before else (),
+        )
+    except secret_headers.HeaderProblem as exc:
+        raise ValidationProblem([(exc.field, exc.message)]) from None
+    return {**values, "headers": headers, "secret_headers": secret}
+
+
 def wake(request: Request) -> None:
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
@@ -66,7 +84,7 @@ async def create_endpoint(
     secret = _secret_for(await profile_for(store, project_id, body.profile), body.secret)
     values = body.model_dump(exclude={"secret"})
     values["event_types"] = values["event_types"] or []
-    values["headers"] = values["headers"] or {}
+    values = merged_headers({**values, "headers": values["headers"] or {}})
     row = await store.create_endpoint(
         project_id,
         {**values, "secret": secret},
@@ -108,6 +126,8 @@ async def update_endpoint(
         values["event_types"] = values["event_types"] or []
     if "headers" in values:
         values["headers"] = values["headers"] or {}
+    if "headers" in values or "secret_headers" in values:
+        values = merged_headers(values, await store.get_endpoint(project_id, endpoint_id))
     ops = request.app.state.settings.operations_project
     row = await store.update_endpoint(project_id, endpoint_id, values, operations_project=ops)
     return render.endpoint(row)
