@@ -246,6 +246,15 @@ class Hookpost:
         assert r.status_code == 200, r.text
         return dict(r.json())
 
+    async def attempted(self, project_id: str, delivery_id: str, n: int) -> dict[str, Any]:
+        """The delivery once ``n`` attempts are recorded and it is not in flight."""
+        for _ in range(300):
+            d = await self.delivery(project_id, delivery_id)
+            if d["attempt_count"] >= n and d["status"] != "delivering":
+                return d
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"delivery never reached {n} attempts: {d}")
+
     def wake(self) -> None:
         if self.app.state.dispatcher is not None:
             self.app.state.dispatcher.wake()

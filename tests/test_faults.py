@@ -26,12 +26,7 @@ def _due_in(d: dict[str, object], now: float) -> float:
 
 
 async def _attempted(hp: Hookpost, pid: str, did: str, n: int) -> dict[str, object]:
-    for _ in range(300):
-        d = await hp.delivery(pid, did)
-        if d["attempt_count"] >= n and d["status"] != "delivering":
-            return d
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"delivery never reached {n} attempts: {d}")
+    return await hp.attempted(pid, did, n)
 
 
 async def test_retry_after_and_overload_backoff(hookpost: Hookpost, receiver: Receiver) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import sys
 from typing import Any
 
 import asyncpg
@@ -26,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hookpost.core import limits
 from hookpost.store import Conflict, NotFound
 from hookpost.store.outage import Outage, classify
 from hookpost.store.store import LimitReached
@@ -138,8 +140,30 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, message, detail)
 
 
+def _unparsable(exc: BaseException | None) -> str | None:
+    """Why a well-formed JSON body could not be parsed: beyond a parser's limit.
+
+    FastAPI answers 400 "There was an error parsing the body" for any parse
+    failure; these are valid JSON that exceeds a limit, so they are a 422.
+    """
+    if isinstance(exc, RecursionError):
+        return (
+            f"JSON nests too deeply (a payload, schema or filter may nest at most "
+            f"{limits.MAX_DEPTH} levels)"
+        )
+    if isinstance(exc, ValueError) and "digits" in str(exc):
+        return (
+            f"a number is too long (a payload or any other field may hold integers of at "
+            f"most {sys.get_int_max_str_digits()} digits)"
+        )
+    return None
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and (why := _unparsable(exc.__cause__)):
+        detail = [{"field": "body", "message": why, "type": "value_error"}]
+        return error_response(422, f"body: {why}", detail)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     resp = error_response(exc.status_code, message)
     if exc.headers:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hookpost.core import crypto, filters, secret_headers
+from hookpost.core import crypto, filters, limits, secret_headers
 from hookpost.profiles import PROFILE_NAMES
 
 EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
@@ -67,7 +67,9 @@ class _In(BaseModel):
 
 
 def check_json_payload(payload: Any) -> Any:
-    """The payload must be real JSON: no NaN/Infinity, no unpaired surrogates."""
+    """The payload must be real JSON (no NaN/Infinity, no unpaired surrogates),
+    within the nesting and size limits every later layer can handle."""
+    limits.check_shape(payload)
     try:
         json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except ValueError as exc:
@@ -104,6 +106,7 @@ def _check_url(url: str) -> str:
 def _check_filter(flt: dict[str, Any] | None) -> dict[str, Any] | None:
     if flt is None:
         return None
+    limits.check_shape(flt)
     try:
         filters.validate(flt, path="filter")
     except filters.FilterError as exc:
@@ -466,6 +469,11 @@ class EventTypeIn(_In):
     schema_: dict[str, Any] | None = Field(
         default=None, alias="schema", description="A JSON Schema the payload must satisfy."
     )
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, v: Any) -> Any:
+        return check_json_payload(v)
 
 
 class EventTypeOut(BaseModel):

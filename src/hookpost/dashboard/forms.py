@@ -135,6 +135,9 @@ def _filter(text: str, errors: FieldErrors) -> dict[str, Any] | None:
     except ValueError as exc:
         errors["filter"] = f"is not valid JSON ({exc})"
         return None
+    except RecursionError:
+        errors["filter"] = "nests too deeply"
+        return None
     if not isinstance(value, dict):
         errors["filter"] = "must be a JSON object"
         return None

@@ -24,7 +24,7 @@ from hookpost.config import Settings
 from hookpost.core import retry, secret_headers
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.delivery._window import Windows
-from hookpost.delivery.sender import Sender
+from hookpost.delivery.sender import Sender, SendResult
 from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
 from hookpost.profiles._resolve import resolve_profile
@@ -362,11 +362,13 @@ class Dispatcher:
                         span.set_attribute("error.type", outcome.error)
                 return outcome
 
-    async def _attempt(self, job: Job, traceparent: str | None) -> Outcome:
+    def _request(
+        self, job: Job, traceparent: str | None, now: float
+    ) -> tuple[Profile, bytes, dict[str, str]]:
+        """The profile, body and headers of this attempt (rendered and signed)."""
         ep = job.endpoint
         profile = resolve_profile(ep["profile"], ep.get("profile_definition"))
         body = self._body(job, profile)
-        now = self.clock.now()
         signed = profile.sign(
             msg_id=job.event["id"], timestamp=now, body=body, secrets=live_secrets(ep, now)
         )
@@ -379,18 +381,36 @@ class Dispatcher:
         headers.update(signed)
         if traceparent:
             headers["traceparent"] = traceparent
-        timeout = float(ep.get("timeout_seconds") or self.settings.default_timeout_seconds)
-        result = await self.sender.post(ep["url"], body, headers, timeout)
+        return profile, body, headers
+
+    async def _attempt(self, job: Job, traceparent: str | None) -> Outcome:
+        ep = job.endpoint
+        now = self.clock.now()
+        profile: Profile | None
+        try:
+            profile, body, headers = self._request(job, traceparent, now)
+        except Exception as exc:
+            # A request that cannot be built (a profile, template or encoder
+            # failing on this event) is a failed attempt with the reason, on the
+            # endpoint's schedule like any other failure -- never a crash that
+            # leaves the delivery leased and retried by every worker forever.
+            reason = f"the request could not be built: {type(exc).__name__}: {exc}"[:500]
+            log.warning("delivery %s: %s", job.delivery_id, reason)
+            profile, body, headers = None, b"", {}
+            result = SendResult(None, None, None, 0.0, reason)
+        else:
+            timeout = float(ep.get("timeout_seconds") or self.settings.default_timeout_seconds)
+            result = await self.sender.post(ep["url"], body, headers, timeout)
         number = job.attempt_count + 1
         limit = (
             job.attempt_limit
             or ep.get("max_attempts")
-            or profile.max_attempts
+            or (profile.max_attempts if profile is not None else None)
             or retry.DEFAULT_MAX_ATTEMPTS
         )
         code = result.status_code
         rule = ep.get("success_rule")
-        if code is None:
+        if code is None or profile is None:
             ok = False
         elif rule == "200":
             ok = code == 200
