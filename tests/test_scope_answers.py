@@ -221,3 +221,100 @@ async def test_a_publish_key_racing_a_full_key_for_one_event_id_reads_nothing(
             assert {rf.status_code, rp.status_code} == {200, 202}, (rf.text, rp.text)
             assert STORED not in answer_text(rp), rp.text
             assert rp.json()["payload"] == {"n": n} and rp.json()["id"] == eid
+
+
+# -- what the routes a scope may call show, field by field ---------------------------
+
+#: The secret header planted in the stocked project's second endpoint.
+HEADER_VALUE = "Bearer rcv-cred-7f3a"
+
+
+async def _secrets_of(hp: Hookpost, p: dict[str, Any]) -> list[str]:
+    """A second endpoint with a secret header; every string no GET answer may carry."""
+    r = await hp.http.post(
+        f"/api/v1/projects/{p['pid']}/endpoints",
+        json={"url": "http://127.0.0.1:9/cred", "headers": {"Authorization": HEADER_VALUE}},
+    )
+    assert r.status_code == 201, r.text
+    p["ep2"] = r.json()["id"]
+    signing = str(r.json()["secret"])
+    return [signing, signing.removeprefix("whsec_"), HEADER_VALUE, p["full"], p["read"]]
+
+
+#: (GET path, fields the answer must have, fields it must not have)
+FIELDS: list[tuple[str, set[str], set[str]]] = [
+    ("/endpoints/{ep2}", {"headers", "secret_headers", "url"}, {"secret", "old_secrets"}),
+    ("/endpoints", {"data"}, set()),
+    ("/api-keys", {"data"}, set()),
+    ("/events/{event}", {"payload", "sequence"}, set()),
+    ("/deliveries/{delivery}", {"attempts"}, set()),
+]
+
+
+@pytest.mark.parametrize("scope", ["admin", "full", "read"])
+async def test_no_get_answer_carries_a_signing_secret_key_or_secret_header(
+    hookpost_noworkers: Hookpost, scope: str
+) -> None:
+    hp = hookpost_noworkers
+    p = await stocked_project(hp)
+    secrets = await _secrets_of(hp, p)
+    http = hp.http if scope == "admin" else client(hp, p[scope])
+    try:
+        gets = [t for m, t, _ in ROUTES if m == "GET"]
+        for template in [*gets, "/endpoints/{ep2}"]:
+            r = await http.get(f"/api/v1/projects/{p['pid']}" + template.format(**p))
+            assert r.status_code == 200, (template, r.text)
+            for secret in secrets:
+                assert secret not in answer_text(r), (scope, template)
+        for template, has, lacks in FIELDS:
+            got = (await http.get(f"/api/v1/projects/{p['pid']}" + template.format(**p))).json()
+            assert has <= set(got) and not lacks & set(got), (template, got)
+            for row in got.get("data", []):
+                assert not {"secret", "key", "key_hash", "hash"} & set(row), (template, row)
+        ep2 = (await http.get(f"/api/v1/projects/{p['pid']}/endpoints/{p['ep2']}")).json()
+        assert ep2["headers"] == {"Authorization": "[redacted]"}
+        assert ep2["secret_headers"] == ["Authorization"]
+    finally:
+        if http is not hp.http:
+            await http.aclose()
+
+
+# -- the portal's two scopes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["view", "manage"])
+async def test_portal_pages_show_their_scope_and_no_secret(
+    hookpost_noworkers: Hookpost, scope: str
+) -> None:
+    hp = hookpost_noworkers
+    p = await stocked_project(hp)
+    signing, _, header, full, read = await _secrets_of(hp, p)
+    r = await hp.http.post(f"/api/v1/projects/{p['pid']}/portal-link", json={"scope": scope})
+    link = r.json()["url"]
+    pages = ["", "/endpoints", "/endpoints/{ep2}", "/event-types", "/events", "/deliveries"]
+    pages += ["/deliveries/{delivery}", "/failed"]
+    async with httpx.AsyncClient(timeout=30) as c:
+        seen = ""
+        for page in pages:
+            r = await c.get(link + page.format(**p))
+            assert r.status_code == 200, (scope, page)
+            for secret in (signing, header, full, read):
+                assert secret not in r.text, (scope, page)
+            seen += r.text
+        assert STORED in seen  # the project's own data is what the portal is for
+        endpoint_page = (await c.get(f"{link}/endpoints/{p['ep2']}")).text
+        assert ("Reveal secret" in endpoint_page) is (scope == "manage")
+        assert "Reveal secret headers" not in endpoint_page  # the operator's alone
+        edit = await c.get(f"{link}/endpoints/{p['ep2']}/edit")
+        assert edit.status_code == (200 if scope == "manage" else 403)
+        assert header not in edit.text
+        token_match = [ln for ln in endpoint_page.splitlines() if 'name="csrf"' in ln]
+        token = token_match[0].split('value="')[1].split('"')[0] if token_match else "x"
+        reveal = await c.post(f"{link}/endpoints/{p['ep2']}/reveal-secret", data={"csrf": token})
+        if scope == "manage":
+            assert reveal.status_code == 200 and signing in reveal.text
+        else:
+            assert reveal.status_code == 403 and signing not in reveal.text
+        assert header not in reveal.text
+        r = await c.post(f"{link}/endpoints/{p['ep2']}/reveal-headers", data={"csrf": token})
+        assert r.status_code in (403, 404, 405) and header not in r.text
