@@ -343,3 +343,46 @@ async def test_clear_secret_headers_from_before_keep_working_and_rotate_key_seal
     await hp.publish(pid)
     got = await receiver.wait_for(2, "/old")
     assert got[1].headers["Authorization"] == value_of("Authorization")
+
+
+#: (the form's headers, its "also secret" field, the secret names, or the field a 422 names)
+FORMS = [
+    ("X-Tenant-Pass: tp-5ecr3t\nX-Team: ops", "X-Tenant-Pass", ["X-Tenant-Pass"]),
+    ("Authorization: Bearer au-5ecr3t\nX-Team: ops", "", ["Authorization"]),
+    ("x_api_key: k-5ecr3t\nX-Team: ops\nX-Seat: s-5ecr3t", "x-seat, X-TEAM", None),
+    ("X-Team: ops", "X-Missing", "secret_headers"),
+    ("Authorization: [redacted]", "", "headers"),
+]
+
+
+@pytest.mark.parametrize(("headers", "also", "outcome"), FORMS)
+async def test_the_dashboard_form_marks_and_masks_like_the_api(
+    hookpost: Hookpost, browser: httpx.AsyncClient, headers: str, also: str, outcome: Any
+) -> None:
+    hp = hookpost
+    pid, _ = await hp.project()
+    await sign_in(browser)
+    token = csrf_of((await browser.get(f"/projects/{pid}/endpoints/new")).text)
+    r = await browser.post(
+        f"/projects/{pid}/endpoints/new",
+        data={
+            "csrf": token,
+            "url": "http://127.0.0.1:9/form",
+            "profile": "standard",
+            "headers": headers,
+            "secret_headers": also,
+        },
+    )
+    if isinstance(outcome, str):  # refused, the message next to the field it names
+        assert r.status_code == 422, r.text
+        assert f'id="{outcome}-error"' in r.text
+        assert (await hp.http.get(f"/api/v1/projects/{pid}/endpoints")).json()["data"] == []
+        return
+    assert r.status_code == 303, r.text
+    (ep,) = (await hp.http.get(f"/api/v1/projects/{pid}/endpoints")).json()["data"]
+    expected = outcome or ["x_api_key", "X-Team", "X-Seat"]
+    assert sorted(ep["secret_headers"]) == sorted(expected)
+    assert {ep["headers"][n] for n in expected} == {MASK}
+    assert "5ecr3t" not in json.dumps(ep)
+    page = await browser.get(f"/projects/{pid}/endpoints/{ep['id']}")
+    assert "5ecr3t" not in page.text and "Reveal secret headers" in page.text
