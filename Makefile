@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export HOOKPOST_DATABASE_URL ?= sqlite:///./hookpost.db
 
-.PHONY: run install test lint typecheck bench clean
+.PHONY: run install test lint typecheck bench mutation clean
 
 $(BIN)/hookpost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,26 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/bench_delivery.py
 
+# Mutation testing of the core modules against tests/unit (minutes; not part of CI).
+# Its own venv: see the `mutation` extra in pyproject.toml. docs/mutation.md reads the result.
+MVENV := .venv-mutation
+$(MVENV)/bin/mutmut: pyproject.toml
+	$(PYTHON) -m venv $(MVENV)
+	$(MVENV)/bin/pip install --quiet --upgrade pip
+	$(MVENV)/bin/pip install --quiet -e '.[mutation]'
+	@touch $@
+
+mutation: $(MVENV)/bin/mutmut
+	rm -rf mutants
+	$(MVENV)/bin/mutmut run
+	$(MVENV)/bin/python scripts/mutation_report.py
+
 clean:
-	rm -rf $(VENV) hookpost.db hookpost.db-wal hookpost.db-shm hookpost.db-wake .hookpost
+	rm -rf $(VENV) $(MVENV) mutants hookpost.db hookpost.db-wal hookpost.db-shm hookpost.db-wake .hookpost
