@@ -6,16 +6,19 @@ import json
 
 import pytest
 
-from hookpost.core.signing import WebhookVerificationError
+from hookpost.core.signing import InvalidSecretError, WebhookVerificationError
 from hookpost.profiles._base import MalformedWebhookError
 from hookpost.profiles._checks import (
     ASYMMETRIC_PREFIXES,
+    KEY_PREFIXES,
     any_digest_matches,
     check_fresh,
+    key_problem,
     parse_json,
     parse_uint,
     raw_key,
     require_header,
+    usable_keys,
     validate_raw_secret,
 )
 
@@ -143,10 +146,13 @@ def test_raw_key_is_the_secret_text_whole() -> None:
 @pytest.mark.parametrize(
     ("secret", "problem"),
     [
-        ("", "must not be empty or start or end with whitespace"),
-        (" abc", "must not be empty or start or end with whitespace"),
-        ("abc ", "must not be empty or start or end with whitespace"),
-        ("abc\n", "must not be empty or start or end with whitespace"),
+        ("", "is empty"),
+        ("   ", "is blank"),
+        ("\u200b", "is blank"),
+        ("whsec_", "has no key after 'whsec_'"),
+        (" abc", "must not start or end with whitespace"),
+        ("abc ", "must not start or end with whitespace"),
+        ("abc\n", "must not start or end with whitespace"),
         ("a\x00b", "must not contain control characters"),
         ("a\x1fb", "must not contain control characters"),
         ("a\x7fb", "must not contain control characters"),  # DEL
@@ -166,6 +172,73 @@ def test_validate_raw_secret_accepts(secret: str) -> None:
 
 def test_asymmetric_prefixes() -> None:
     assert ASYMMETRIC_PREFIXES == ("whsk_", "whpk_")
+    assert KEY_PREFIXES == ("whsec_", "whsk_", "whpk_")
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ("", "is empty"),
+        (" ", "is blank"),
+        ("\t\n", "is blank"),
+        ("\x00", "is blank"),  # control characters only
+        ("\ufeff\u200b", "is blank"),  # format characters only (BOM, zero-width space)
+        ("whsec_", "has no key after 'whsec_'"),
+        ("whsec_ ", "has no key after 'whsec_'"),
+        ("whsec_==", "has no key after 'whsec_'"),
+        ("whsk_", "has no key after 'whsk_'"),
+        ("whpk_\u200b", "has no key after 'whpk_'"),
+        ("whsec_AAAA", "decodes to nothing but zero bytes after 'whsec_'"),
+        ("whpk_AA==", "decodes to nothing but zero bytes after 'whpk_'"),
+        (None, "must be text, not NoneType"),
+        (b"k", "must be text, not bytes"),
+        (["k"], "must be text, not list"),
+    ],
+)
+def test_key_problem_names_what_is_no_key(secret: object, problem: str) -> None:
+    assert key_problem(secret) == problem
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["k", " k", "whsec_AAAB", "whsec_not base64!", "whsk_AQ", "Whsec_", "whsec", "x whsec_"],
+)
+def test_key_problem_accepts_keys(secret: str) -> None:
+    assert key_problem(secret) is None
+
+
+@pytest.mark.parametrize(
+    ("secrets", "keys"),
+    [("k", ["k"]), (["a", "b"], ["a", "b"]), (("a",), ["a"]), (iter(["a"]), ["a"])],
+)
+def test_usable_keys(secrets: object, keys: list[str]) -> None:
+    assert usable_keys(secrets) == keys
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        (None, "no secret given (None)"),
+        ([], "no secret to verify with"),
+        (5, "secret must be text or a list of texts, not int"),
+        ("", "secret is empty"),
+        ([""], "secret is empty"),
+        (["real", ""], "secret 2 of 2 is empty"),
+        (["", "real"], "secret 1 of 2 is empty"),
+        (["a", "b", "whsec_"], "secret 3 of 3 has no key after 'whsec_'"),
+        (b"", "secret must be text, not bytes"),
+    ],
+)
+def test_usable_keys_refuses_any_bad_entry(secrets: object, message: str) -> None:
+    with pytest.raises(InvalidSecretError) as info:
+        usable_keys(secrets)
+    assert str(info.value) == message
+    assert isinstance(info.value, WebhookVerificationError)
+
+
+def test_usable_keys_names_the_setting() -> None:
+    with pytest.raises(InvalidSecretError, match=r"^public_key 2 of 2 is empty$"):
+        usable_keys(["whpk_AQ", ""], "public_key")
 
 
 def test_json_module_behaviour_assumed() -> None:
