@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hookpost.api.routes.events import NOT_THE_SCHEMA
 from tests.conftest import Hookpost
 
 #: Planted in everything stored; a scope that may not read it must never get it back.
@@ -318,3 +319,49 @@ async def test_portal_pages_show_their_scope_and_no_secret(
         assert header not in reveal.text
         r = await c.post(f"{link}/endpoints/{p['ep2']}/reveal-headers", data={"csrf": token})
         assert r.status_code in (403, 404, 405) and header not in r.text
+
+
+# -- a refusal by the catalog's schema ------------------------------------------------
+
+#: (schema planted with the marker, a payload it refuses, the field the 422 names)
+SCHEMA_REFUSALS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
+    (
+        {"properties": {"plan": {"enum": ["gold", f"{STORED}-plan"]}}},
+        {"plan": "tin"},
+        "payload.plan",
+    ),
+    ({"properties": {"sku": {"pattern": f"^{STORED}-[0-9]+$"}}}, {"sku": "x"}, "payload.sku"),
+    ({"required": [f"{STORED}_id"]}, {}, "payload"),
+    ({"properties": {"n": {"const": STORED}}}, {"n": 1}, "payload.n"),
+    (
+        {"properties": {STORED: {"type": "integer"}}, "additionalProperties": False},
+        {"other": 1},
+        "payload",
+    ),
+    ({"properties": {"n": {"maximum": 7317}}}, {"n": 9999}, "payload.n"),
+]
+
+
+@pytest.mark.parametrize(("schema", "payload", "field"), SCHEMA_REFUSALS)
+async def test_a_publish_key_refused_by_the_catalog_is_not_told_the_schema(
+    hookpost_noworkers: Hookpost, schema: dict[str, Any], payload: dict[str, Any], field: str
+) -> None:
+    hp = hookpost_noworkers
+    pid, full = await hp.project()
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/event-types", json={"name": "order.paid", "schema": schema}
+    )
+    assert r.status_code == 201, r.text
+    publisher = await new_key(hp, pid, "publish")
+    body = {"event_type": "order.paid", "payload": payload}
+    async with client(hp, publisher) as c:
+        r = await c.post(f"/api/v1/projects/{pid}/events", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == field
+    assert STORED not in r.text and "7317" not in r.text, r.text
+    async with client(hp, full) as c:  # a key that reads the catalog is told why
+        r = await c.post(f"/api/v1/projects/{pid}/events", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == field
+    assert r.json()["detail"][0]["message"] != NOT_THE_SCHEMA
+    async with client(hp, full) as c:
+        assert (await c.get(f"/api/v1/projects/{pid}/events")).json()["data"] == []

@@ -31,6 +31,10 @@ class Principal:
     scope: str = "full"
     key_id: str | None = None
 
+    def reads(self, route: str) -> bool:
+        """May this caller read what ``GET route`` shows (the admin token: always)?"""
+        return self.admin or scopes.reads(self.scope, route)
+
 
 def store_of(request: Request) -> Store:
     store: Store = request.app.state.store

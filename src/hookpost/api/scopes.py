@@ -7,7 +7,8 @@ Three scopes, least privilege first:
   deliveries or endpoint settings, so a leaked publisher key exposes nothing.
   Even the answer to a repeated ``event_id`` carries only what this caller
   sent plus the first event's id, sequence and delivery count
-  (:func:`reads_events` decides which answer a caller gets).
+  (:func:`reads` decides which answer a caller gets), and a payload the
+  catalog's schema refuses is named without quoting the schema.
 - ``read`` -- every ``GET`` of its project (dashboards, support tooling,
   catching up on missed events); no writes.
 - ``full`` -- everything in its project, including its API keys.
@@ -25,8 +26,9 @@ from typing import Literal
 Scope = Literal["full", "read", "publish"]
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
-_EVENTS_ROUTE = "/projects/{project_id}/events"
-_PUBLISH_ROUTES = frozenset({("POST", _EVENTS_ROUTE)})
+EVENTS_ROUTE = "/projects/{project_id}/events"
+EVENT_TYPES_ROUTE = "/projects/{project_id}/event-types"
+_PUBLISH_ROUTES = frozenset({("POST", EVENTS_ROUTE)})
 _API_PREFIX = "/api/v1"
 
 
@@ -46,6 +48,11 @@ def allows(scope: str, method: str, route: str | None) -> bool:
     return False  # an unknown scope grants nothing
 
 
-def reads_events(scope: str) -> bool:
-    """May a key of ``scope`` read stored events (and so be answered with one)?"""
-    return allows(scope, "GET", _EVENTS_ROUTE)
+def reads(scope: str, route: str) -> bool:
+    """May a key of ``scope`` read what ``GET route`` lists (and so be answered with it)?
+
+    The publish route asks before it answers with a stored event
+    (:data:`EVENTS_ROUTE`) or a refusal that quotes the catalog's schema
+    (:data:`EVENT_TYPES_ROUTE`).
+    """
+    return allows(scope, "GET", route)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from hookpost import tracing
 from hookpost.api import render, scopes
 from hookpost.api.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
+from hookpost.api.errors import ValidationProblem
 from hookpost.api.routes.endpoints import wake
 from hookpost.api.routes.event_types import validate_payload
 from hookpost.api.schemas import EventAccepted, EventIn, EventOut, EventRepeated, ListOut
@@ -17,6 +18,13 @@ from hookpost.observability import metrics
 from hookpost.store.store import decode_cursor
 
 router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
+
+#: Why a payload was refused, told to a key that may not read the catalog: the
+#: schema's own messages quote it (enums, patterns, required names).
+NOT_THE_SCHEMA = (
+    "does not match this event type's schema in the catalog "
+    "(a key that may read the catalog is told why)"
+)
 
 
 @router.post(
@@ -40,8 +48,15 @@ async def publish(
     nothing: with the first event to a key that may read events, and to a
     ``publish`` key with only what it sent plus the first event's id,
     sequence and delivery count -- a leaked publish key reads no payload.
+    A payload the catalog's schema refuses is a 422 naming its fields; the
+    schema's reasons only to a key that may read the catalog.
     """
-    await validate_payload(store, project_id, body.event_type, body.payload)
+    try:
+        await validate_payload(store, project_id, body.event_type, body.payload)
+    except ValidationProblem as exc:
+        if principal.reads(scopes.EVENT_TYPES_ROUTE):
+            raise
+        raise ValidationProblem([(field, NOT_THE_SCHEMA) for field, _ in exc.problems]) from None
     attrs = {"hookpost.project_id": project_id, "hookpost.event_type": body.event_type}
     with tracing.span("hookpost.publish", attrs) as span:
         event, count, created = await store.publish(
@@ -55,7 +70,7 @@ async def publish(
             span.set_attribute("hookpost.event_id", event["id"])
             span.set_attribute("hookpost.deliveries", count)
     if not created:
-        if principal.admin or scopes.reads_events(principal.scope):
+        if principal.reads(scopes.EVENTS_ROUTE):
             repeat = {**render.event(event), "deliveries": count}
         else:
             repeat = render.event_receipt(event, body, count)
