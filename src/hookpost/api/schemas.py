@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from ipaddress import IPv6Address
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from yarl import URL
 
 from hookpost.core import crypto, filters, limits, secret_headers
+from hookpost.core.netguard import numeric_host
 from hookpost.profiles import PROFILE_NAMES
 
 EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
@@ -48,6 +51,28 @@ RESERVED_HEADERS = {
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "held"]
 
 
+#: What a time in a request may be (UTC): later arithmetic and ``iso()`` stay in datetime's range.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def in_range(moment: datetime) -> datetime:
+    """``moment`` in UTC (without an offset: taken as UTC); ValueError outside the years 1-9999."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between the years 1 and 9999") from None
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("must be between the years 1 and 9999")
+    return moment
+
+
+#: A time in a request: ISO 8601 (or epoch seconds), kept within :func:`in_range`.
+Moment = Annotated[datetime, AfterValidator(in_range)]
+
+
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -63,6 +88,21 @@ class _In(BaseModel):
         # PostgreSQL text cannot hold NUL, and no name, URL or id needs one.
         if isinstance(v, str) and "\x00" in v:
             raise ValueError("must not contain NUL characters")
+        return v
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite(cls, v: Any, info: ValidationInfo) -> Any:
+        # Python reads NaN, Infinity and 1e400 in a JSON body; PostgreSQL's json
+        # type refuses them (a 500 when stored) and no filter, schema or
+        # definition means anything by them. Payloads have their own check.
+        if isinstance(v, (dict, list)) and info.field_name != "payload":
+            try:
+                json.dumps(v, allow_nan=False)
+            except ValueError:
+                raise ValueError("numbers must be finite (no NaN, Infinity or 1e400)") from None
+            except RecursionError:
+                raise ValueError("is nested too deeply") from None
         return v
 
 
@@ -87,6 +127,8 @@ def _check_url(url: str) -> str:
         raise ValueError("must be at most 2048 characters")
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
         raise ValueError("must not contain spaces or control characters")
+    if "\\" in url:  # browsers read it as "/", urllib and yarl do not: no one reading
+        raise ValueError("must not contain a backslash")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -100,7 +142,59 @@ def _check_url(url: str) -> str:
         raise ValueError("must not contain credentials")
     if port == 0:
         raise ValueError("has an invalid port")
+    problem = _host_problem(url, bracketed="[" in parts.netloc)
+    if problem is not None:
+        raise ValueError(problem)
     return url
+
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
+
+
+def _host_problem(url: str, *, bracketed: bool) -> str | None:
+    """Why the sender could not use the host as yarl (and so aiohttp) reads it, or None.
+
+    urllib and yarl disagree on spellings urllib lets through (``a\\b``,
+    ``[::1]x``, empty or invalid IDNA labels, zero-width characters): what is
+    registered must be what is delivered to, so yarl's reading must be a plain
+    DNS name or IP address too.
+    """
+    try:
+        target = URL(url)
+        host = target.raw_host or ""
+        _ = target.port
+    except (ValueError, UnicodeError, TypeError) as exc:
+        return f"is not a valid URL ({exc})"
+    if not host:
+        return "must include a host"
+    if bracketed:
+        try:
+            IPv6Address(host)
+        except ValueError:
+            return "has an invalid IPv6 address"
+        return "must not name a network interface (%)" if "%" in host else None
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253:
+        return "has a host name longer than 253 characters"
+    labels = name.split(".")
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return "has an invalid host name (letters, digits, '-' and '_' between dots)"
+    if not all(_a_label_ok(label) for label in labels):
+        return "has an invalid internationalized (IDNA) host name"
+    if labels[-1].isdigit() and numeric_host(host) is None:
+        return "is not a valid IPv4 address"
+    return None
+
+
+def _a_label_ok(label: str) -> bool:
+    """An ``xn--`` label must decode to printable non-ASCII text (else it is no A-label)."""
+    if not label.lower().startswith("xn--"):
+        return True
+    try:
+        text = label[4:].encode("ascii").decode("punycode")
+    except UnicodeError:
+        return False
+    return bool(text) and text.isprintable() and not text.isascii()
 
 
 def _check_filter(flt: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -323,8 +417,8 @@ class RotateIn(_In):
 
 
 class RecoverIn(_In):
-    since: datetime
-    until: datetime | None = None
+    since: Moment
+    until: Moment | None = None
 
 
 class ProjectRecoverIn(RecoverIn):

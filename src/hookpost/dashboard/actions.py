@@ -129,7 +129,7 @@ async def rotate_secret(request: Request, s: Surface, form: Form) -> Response:
     try:
         grace = round(float(hours) * 3600)
         body = RotateIn.model_validate({"grace_period_seconds": grace})
-    except ValueError:  # float() of a non-number; pydantic's ValidationError is one too
+    except (ValueError, OverflowError):  # not a number, or inf; a ValidationError is one too
         errors: FieldErrors = {"grace_hours": "must be a number of hours from 0 to 168"}
         return await views.endpoint_page(request, s, errors=errors, status=422)
     rotated = await endpoints_api.rotate_secret(s.project_id, endpoint_id, store(request), body)

@@ -10,13 +10,13 @@ bounded and paged with the store's cursors, like the API.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request, Response
 
 from hookpost.api import render as shapes
-from hookpost.api.schemas import iso
+from hookpost.api.schemas import in_range, iso
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
 from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
@@ -53,11 +53,11 @@ def notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 
-def cursor_param(request: Request) -> str | None:
+def cursor_param(request: Request, *, numeric: bool = False) -> str | None:
     cursor = request.query_params.get("cursor") or None
     if cursor is not None:
         try:
-            decode_cursor(cursor)
+            decode_cursor(cursor, numeric=numeric)
         except ValueError:
             raise PageError(400, "Bad request", "That page link is not valid.") from None
     return cursor
@@ -234,12 +234,9 @@ def _when(text: str) -> float | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return in_range(datetime.fromisoformat(text)).timestamp()
+    except ValueError:  # not a date, or outside the years 1 to 9999 once in UTC
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 async def events(request: Request, s: Surface, form: Form) -> Response:
@@ -260,7 +257,7 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
         page = await st.list_events(
             s.project_id,
             limit=PAGE_SIZE,
-            cursor=cursor_param(request),
+            cursor=cursor_param(request, numeric=True),
             event_type=event_type or None,
             since=_when(since),
             until=_when(until),

@@ -87,14 +87,22 @@ def encode_cursor(value: str | int) -> str:
 _CURSOR_VALUE = re.compile(r"[A-Za-z0-9_]{1,100}")
 
 
-def decode_cursor(cursor: str) -> str:
-    """The key a cursor encodes (an id or a sequence number); ValueError for anything else,
-    so a forged cursor never reaches the database (PostgreSQL rejects NUL bytes with a 500)."""
+#: The largest BIGINT (an event's sequence): larger numbers are refused before a query,
+#: where PostgreSQL would fail on them and SQLite compare them as floats.
+MAX_BIGINT = 2**63 - 1
+
+
+def decode_cursor(cursor: str, *, numeric: bool = False) -> str:
+    """The key a cursor encodes (an id, or with ``numeric`` a sequence number); ValueError
+    for anything else, so a forged cursor never reaches the database (PostgreSQL rejects
+    NUL bytes, and numbers past :data:`MAX_BIGINT`, with a 500)."""
     try:
         value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise ValueError("cursor is not valid") from None
     if not _CURSOR_VALUE.fullmatch(value):
+        raise ValueError("cursor is not valid")
+    if (numeric or value.isdigit()) and not (value.isdigit() and int(value) <= MAX_BIGINT):
         raise ValueError("cursor is not valid")
     return value
 
@@ -2030,13 +2038,8 @@ class Store:
     ) -> Page:
         """Keyset pagination: ``WHERE key < cursor ORDER BY key DESC LIMIT n+1``."""
         if cursor:
-            raw = decode_cursor(cursor)
-            value: Any = raw
-            if numeric:
-                try:
-                    value = int(raw)
-                except ValueError:
-                    raise ValueError("cursor is not valid") from None
+            raw = decode_cursor(cursor, numeric=numeric)
+            value: Any = int(raw) if numeric else raw
             stmt = stmt.where(key < value if desc else key > value)
         stmt = stmt.order_by(key.desc() if desc else key.asc()).limit(limit + 1)
         async with self.reader.connect() as conn:

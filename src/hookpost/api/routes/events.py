@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -12,10 +11,17 @@ from hookpost.api.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
 from hookpost.api.errors import ValidationProblem
 from hookpost.api.routes.endpoints import wake
 from hookpost.api.routes.event_types import validate_payload
-from hookpost.api.schemas import EventAccepted, EventIn, EventOut, EventRepeated, ListOut
+from hookpost.api.schemas import (
+    EventAccepted,
+    EventIn,
+    EventOut,
+    EventRepeated,
+    ListOut,
+    Moment,
+)
 from hookpost.core import jsonenc
 from hookpost.observability import metrics
-from hookpost.store.store import decode_cursor
+from hookpost.store.store import MAX_BIGINT, decode_cursor
 
 router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
 
@@ -90,18 +96,22 @@ async def list_events(
     page: PagingDep,
     event_type: Annotated[str | None, Query(max_length=255)] = None,
     after: Annotated[
-        int | None, Query(ge=0, description="Only events with a larger sequence (catch-up).")
+        int | None,
+        Query(ge=0, le=MAX_BIGINT, description="Only events with a larger sequence (catch-up)."),
     ] = None,
     order: Literal["asc", "desc"] = "desc",
-    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+    since: Annotated[Moment | None, Query(description="Created at or after.")] = None,
+    until: Annotated[Moment | None, Query(description="Created before.")] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Text the payload contains.")
     ] = None,
 ) -> dict[str, Any]:
     """Newest first by default; ``?order=asc&after=<sequence>`` to catch up on missed events."""
-    if page.cursor and not decode_cursor(page.cursor).isdigit():  # events page by sequence
-        raise HTTPException(422, "cursor: is not a cursor this API returned")
+    if page.cursor:  # events page by sequence
+        try:
+            decode_cursor(page.cursor, numeric=True)
+        except ValueError:
+            raise HTTPException(422, "cursor: is not a cursor this API returned") from None
     result = await store.list_events(
         project_id,
         limit=page.limit,
