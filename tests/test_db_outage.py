@@ -133,7 +133,9 @@ class CutProxy:
 
     ``cut("reset")`` closes every connection and closes new ones at once,
     ``cut("refuse")`` also stops listening (connection refused), ``cut("hang")``
-    accepts new connections and never answers (a connect timeout).
+    accepts new connections and never answers (a connect timeout), and
+    ``cut("stall")`` also stops forwarding on the connections already open (a
+    statement timeout: the pool's connections look alive and answer nothing).
     """
 
     def __init__(self, upstream_port: int = 5432) -> None:
@@ -149,17 +151,31 @@ class CutProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         try:
-            if self.mode == "hang":
+            if self.mode in ("hang", "stall"):
                 await reader.read()  # until the client gives up
                 return
             if self.mode != "open":
                 return
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
             self._writers.add(up_writer)
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                for _ in range(600):  # stalled: hold the bytes (30 s at most)
+                    if self.mode != "stall":
+                        break
+                    await asyncio.sleep(0.05)
+                dst.write(data)
+                await dst.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            dst.close()
 
     def _abort_all(self) -> None:
         for writer in list(self._writers):
@@ -168,14 +184,15 @@ class CutProxy:
 
     async def cut(self, mode: str) -> None:
         self.mode = mode
-        self._abort_all()
+        if mode != "stall":
+            self._abort_all()
         if mode == "refuse" and self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
 
     async def restore(self) -> None:
-        self._abort_all()  # the hanging ones
+        self._abort_all()  # the hanging and stalled ones
         self.mode = "open"
         if self._server is None:
             await self.start()
@@ -185,17 +202,6 @@ class CutProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-
-
-async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-    try:
-        while data := await src.read(65536):
-            dst.write(data)
-            await dst.drain()
-    except (OSError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        dst.close()
 
 
 class Captured(logging.Handler):
@@ -214,7 +220,9 @@ class Captured(logging.Handler):
 @contextlib.contextmanager
 def captured_logs() -> Iterator[Captured]:
     handler = Captured()
-    loggers = [logging.getLogger(name) for name in ("hookpost", "uvicorn", "uvicorn.error")]
+    # The root logger (hookpost, SQLAlchemy's pool, asyncio ...) and uvicorn's,
+    # which does not propagate to it.
+    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error")]
     for lg in loggers:
         lg.addHandler(handler)
     try:
@@ -347,7 +355,7 @@ async def _publisher(hp: Hookpost, pid: str, stop: asyncio.Event, out: list[Any]
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize("mode", ["reset", "refuse", "hang"])
+@pytest.mark.parametrize("mode", ["reset", "refuse", "hang", "stall"])
 async def test_postgres_cut_answers_503_and_loses_nothing(
     mode: str, pg_database: str, receiver: Receiver
 ) -> None:
@@ -358,7 +366,10 @@ async def test_postgres_cut_answers_503_and_loses_nothing(
         # A claim the cut interrupted may have committed unseen: its lease
         # (5 s of the test's clock) expires and the delivery goes out again.
         async for hp in start_hookpost(
-            url, ManualClock(), store_options={"connect_timeout": 0.5}, lease_seconds=5
+            url,
+            ManualClock(),
+            store_options={"connect_timeout": 0.5, "command_timeout": 1.0},
+            lease_seconds=5,
         ):
             async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as browser:
                 site = Site(hp, browser)

@@ -304,17 +304,22 @@ class Dispatcher:
                 log.info("attempt failed: %s", o.error, extra=fields)
 
     async def _record_with_retry(self, batch: list[Outcome]) -> None:
+        n = len(batch)
         for delay in (0.1, 0.5, 2.0, 5.0, None):
             try:
                 await self.store.record(batch, self.policy)
                 metrics.record_outcomes(batch)
                 return
-            except Exception:
+            except Exception as exc:
+                # A database outage is logged once per interval by the store's health.
+                outage = self.store.health.note(exc, "recording attempts")
                 if delay is None or self._stopping.is_set():
                     # The leases will expire and the deliveries will be retried.
-                    log.exception("recording %d attempts failed; they will be retried", len(batch))
+                    if outage is None:
+                        log.exception("recording %d attempts failed; they will be retried", n)
                     return
-                log.warning("recording attempts failed; retrying in %.1fs", delay)
+                if outage is None:
+                    log.warning("recording attempts failed; retrying in %.1fs", delay)
                 await asyncio.sleep(delay)
 
     # -- one attempt -----------------------------------------------------------

@@ -28,13 +28,16 @@ def create_engine(
     pool_size: int = 10,
     sqlite_busy_timeout_ms: int = 30000,
     connect_timeout: float = 10.0,
+    command_timeout: float = 30.0,
 ) -> AsyncEngine:
     """The engine. The store's own SQLite writer passes ``sqlite_busy_timeout_ms=0``
     and waits in :class:`Writer`; migrations and tools keep SQLite's busy handler.
 
     PostgreSQL connections give up after ``connect_timeout`` seconds (asyncpg's
-    default is 60): a database host that swallows packets then costs a request
-    10 s and a 503, not a minute.
+    default is 60) and a statement after ``command_timeout`` (asyncpg's default
+    is never): a database host that swallows packets -- even on a connection
+    already in the pool, which the pool's ping would otherwise wait on forever --
+    then costs a request seconds and a 503, not a hang.
     """
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
@@ -44,7 +47,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"timeout": connect_timeout},
+        connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
     )
 
 
