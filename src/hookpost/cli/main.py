@@ -37,12 +37,14 @@ def _setup_logging(level: str) -> None:
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
     """The configured admin token, or one generated once and kept in the data dir."""
+    from hookpost.core.private_files import private_dir
+
     if settings.admin_token:
         return settings.admin_token, False
     path = Path(settings.data_dir) / ".hookpost" / "admin_token"
     if path.exists():
         return path.read_text().strip(), True
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     token = "hpadm_" + secrets.token_urlsafe(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

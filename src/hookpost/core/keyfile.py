@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hookpost.core.crypto import SecretBox, generate_key
+from hookpost.core.private_files import private_dir
 
 if TYPE_CHECKING:
     from hookpost.config import Settings
@@ -34,7 +35,7 @@ def _split(text: str | None) -> list[str]:
 
 def _write_tmp(path: Path, lines: list[str]) -> Path:
     """Write ``lines`` (0600) beside ``path``, to be linked or renamed into place whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -23,6 +23,7 @@ import secrets
 from pathlib import Path
 
 from hookpost.config import Settings
+from hookpost.core.private_files import private_dir
 
 _LABEL = b"hookpost dashboard signing key v1"
 
@@ -40,7 +41,7 @@ def _file_key(path: Path) -> bytes:
     if not path.exists():
         # Written whole beside the target, then linked into place: a process
         # starting at the same moment never reads a half-written key.
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

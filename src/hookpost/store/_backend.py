@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import String, bindparam, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hookpost.config import normalize_database_url
+from hookpost.core.private_files import private_sqlite_database
 from hookpost.store.outage import DatabaseHealth
 
 
@@ -83,6 +85,8 @@ def _sqlite_engine(
     """
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"HOOKPOST_SQLITE_SYNCHRONOUS: unknown mode {synchronous!r}")
+    # Made 0600 by hookpost before SQLite would make it 0644 (see private_files).
+    private_sqlite_database(make_url(url).database)
     # One writing connection: SQLite has a single writer anyway, and funnelling
     # every write through one connection means no "database is locked" errors
     # inside the process; transactions are kept short so nobody waits long.

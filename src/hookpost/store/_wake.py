@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hookpost.core.private_files import PRIVATE_FILE, private_dir
+
 #: How long a publisher trusts its listing of registered workers.
 _LISTING_TTL = 1.0
 
@@ -73,9 +75,9 @@ class WakeBoard:
         return ports
 
     def register(self, port: int) -> Path:
-        self.directory.mkdir(exist_ok=True)
+        private_dir(self.directory)
         entry = self.directory / f"{os.getpid()}-{port}"
-        entry.touch()
+        entry.touch(mode=PRIVATE_FILE)
         self.own_port = port
         return entry
 
