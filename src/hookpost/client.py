@@ -93,6 +93,7 @@ class _Api(Generic[R]):
         *,
         event_types: list[str] | None = None,
         profile: str | None = None,
+        signing: str | None = None,
         secret: str | None = None,
         description: str | None = None,
         headers: dict[str, str] | None = None,
@@ -106,6 +107,7 @@ class _Api(Generic[R]):
                 "url": url,
                 "event_types": event_types,
                 "profile": profile,
+                "signing": signing,
                 "secret": secret,
                 "description": description,
                 "headers": headers,
@@ -144,11 +146,13 @@ class _Api(Generic[R]):
         *,
         secret: str | None = None,
         grace_period_seconds: int | None = None,
+        signing: str | None = None,
     ) -> R:
+        body = {"secret": secret, "grace_period_seconds": grace_period_seconds, "signing": signing}
         return self._call(
             "POST",
             f"/api/v1/projects/{project_id}/endpoints/{endpoint_id}/rotate-secret",
-            json=_clean({"secret": secret, "grace_period_seconds": grace_period_seconds}),
+            json=_clean(body),
         )
 
     def recover(

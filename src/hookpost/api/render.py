@@ -12,6 +12,7 @@ from typing import Any
 
 from hookpost.api.schemas import EventIn, iso
 from hookpost.core import secret_headers
+from hookpost.profiles import ed25519
 
 
 def project(row: dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +27,8 @@ def endpoint(row: dict[str, Any]) -> dict[str, Any]:
         "description": row["description"],
         "event_types": row["event_types"] or [],
         "profile": row["profile"],
+        "signing": ed25519.signing_of(row.get("secret")),
+        "public_key": _public_key(row.get("secret")),
         "headers": secret_headers.mask(row["headers"], row.get("secret_headers") or ()),
         "secret_headers": list(row.get("secret_headers") or ()),
         "max_attempts": row["max_attempts"],
@@ -41,6 +44,14 @@ def endpoint(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
+
+
+def _public_key(secret: str | None) -> str | None:
+    """The ``whpk_`` of an ed25519 endpoint: public, so every answer may carry it."""
+    try:
+        return None if secret is None else ed25519.public_key_for(secret)
+    except ValueError:  # a malformed stored key: nothing to publish
+        return None
 
 
 def health(row: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,13 @@ RESERVED_HEADERS = {
 }
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "held"]
+#: How an endpoint signs: an HMAC secret, or an ed25519 key pair (standard profile only).
+Signing = Literal["hmac", "ed25519"]
+SIGNING_DESCRIPTION = (
+    "hmac: a shared secret (whsec_... for the standard profile). ed25519: a key pair, "
+    "standard profile only; hookpost keeps the private whsk_ key and receivers verify "
+    "with public_key. Default: ed25519 if the secret given is a whsk_ key, else hmac."
+)
 
 
 #: What a time in a request may be (UTC): later arithmetic and ``iso()`` stay in datetime's range.
@@ -314,7 +321,13 @@ class EndpointIn(_EndpointPolicy):
         default=None, max_length=100, description="Absent or empty: every event type."
     )
     profile: str = "standard"
-    secret: str | None = Field(default=None, min_length=8, max_length=256)
+    signing: Signing | None = Field(default=None, description=SIGNING_DESCRIPTION)
+    secret: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="Absent: hookpost generates one (a key pair for ed25519 signing).",
+    )
     description: str = Field(default="", max_length=1000)
     headers: dict[str, str] | None = None
     secret_headers: list[str] | None = Field(
@@ -384,6 +397,13 @@ class EndpointOut(BaseModel):
     description: str
     event_types: list[str]
     profile: str
+    signing: Signing | None = Field(
+        description="hmac or ed25519; null only if the secret cannot be decrypted."
+    )
+    public_key: str | None = Field(
+        description="ed25519 endpoints: the whpk_ public key receivers verify with "
+        "(the private key never leaves hookpost). null for hmac."
+    )
     headers: dict[str, str] = Field(
         description=f"Secret headers' values are shown as {secret_headers.MASK!r}."
     )
@@ -408,10 +428,17 @@ class EndpointOut(BaseModel):
 
 
 class EndpointCreated(EndpointOut):
-    secret: str = Field(description="Shown only on creation and rotation.")
+    secret: str = Field(
+        description="What receivers verify with, shown only on creation and rotation: "
+        "the HMAC secret, or for ed25519 the public whpk_ key (same as public_key)."
+    )
 
 
 class RotateIn(_In):
+    signing: Signing | None = Field(
+        default=None,
+        description="Default: the endpoint's current signing (ed25519: a new key pair).",
+    )
     secret: str | None = Field(default=None, min_length=8, max_length=256)
     grace_period_seconds: int = Field(default=86400, ge=0, le=7 * 86400)
 

@@ -1,4 +1,4 @@
-"""``hookpost serve | worker | migrate | send | listen | verify | bench``.
+"""``hookpost serve | worker | migrate | send | listen | verify | keygen | bench``.
 
 Every option also reads its ``HOOKPOST_*`` environment variable.
 """
@@ -475,6 +475,26 @@ def verify_cmd(
         sys.exit(1)
     click.echo("valid")
     click.echo(json.dumps(event, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of two lines.")
+def keygen(as_json: bool) -> None:
+    """Make an ed25519 key pair for an endpoint's v1a signatures (standard profile).
+
+    \b
+    The whsk_ secret key is for hookpost alone: give it as "secret" when you
+    create the endpoint (or send "signing": "ed25519" and hookpost makes the
+    pair itself). The whpk_ public key is what receivers verify with.
+    """
+    from hookpost.profiles import generate_keypair
+
+    secret_key, public_key = generate_keypair()
+    if as_json:
+        click.echo(json.dumps({"secret_key": secret_key, "public_key": public_key}, indent=2))
+        return
+    click.echo(f"secret key: {secret_key}")
+    click.echo(f"public key: {public_key}")
 
 
 def parse_headers(text: str) -> dict[str, str]:

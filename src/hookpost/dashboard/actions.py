@@ -36,6 +36,7 @@ from hookpost.dashboard.html import redirect, render
 from hookpost.dashboard.portal_api import PortalLinkIn, make_link
 from hookpost.dashboard.state import store
 from hookpost.dashboard.surface import Surface
+from hookpost.profiles import ed25519
 from hookpost.store.store import LimitReached
 
 _REFUSALS = (ValidationProblem, HTTPException, LimitReached)
@@ -108,9 +109,15 @@ async def release_held(request: Request, s: Surface, form: Form) -> Response:
 
 
 async def reveal_secret(request: Request, s: Surface, form: Form) -> Response:
-    """Answer the POST with the page itself: a secret never sits in a URL or the history."""
+    """Answer the POST with the page itself: a secret never sits in a URL or the history.
+
+    An ed25519 endpoint's private key is never revealed, only its public key.
+    """
     ep = await store(request).get_endpoint(s.project_id, request.path_params["endpoint_id"])
-    return await views.endpoint_page(request, s, secret=str(ep["secret"]))
+    if ep["secret"] is None:
+        message = "This endpoint's secret cannot be decrypted (check HOOKPOST_SECRET_KEY)."
+        return await views.endpoint_page(request, s, message=message, status=409)
+    return await views.endpoint_page(request, s, secret=ed25519.shown_key(ep["secret"]))
 
 
 async def reveal_headers(request: Request, s: Surface, form: Form) -> Response:
@@ -133,8 +140,9 @@ async def rotate_secret(request: Request, s: Surface, form: Form) -> Response:
         errors: FieldErrors = {"grace_hours": "must be a number of hours from 0 to 168"}
         return await views.endpoint_page(request, s, errors=errors, status=422)
     rotated = await endpoints_api.rotate_secret(s.project_id, endpoint_id, store(request), body)
+    what = "key pair" if rotated["public_key"] else "secret"
     message = (
-        "Secret rotated. The previous secret keeps signing alongside it for "
+        f"{what.capitalize()} rotated. The previous {what} keeps signing alongside it for "
         f"{hours} h, so receivers can switch without missing a delivery."
     )
     return await views.endpoint_page(request, s, secret=str(rotated["secret"]), message=message)

@@ -99,6 +99,7 @@ ENDPOINT_FIELDS = {
     "url",
     "description",
     "profile",
+    "signing",
     "event_types",
     "secret",
     "headers",
@@ -160,6 +161,7 @@ def endpoint_body(form: Form, *, creating: bool) -> tuple[dict[str, Any], FieldE
     }
     if creating:
         body["profile"] = form.one("profile").strip() or "standard"
+        body["signing"] = form.one("signing").strip() or None
         body["secret"] = form.one("secret").strip() or None
         body["enabled"] = form.has("enabled")
     return body, errors
@@ -173,6 +175,7 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
             "url": source.one("url"),
             "description": source.one("description"),
             "profile": source.one("profile", "standard"),
+            "signing": source.one("signing"),
             "event_types": [t for t in chosen if t in catalog],
             "more_types": " ".join(t for t in chosen if t not in catalog),
             "headers": source.one("headers"),
@@ -188,6 +191,7 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
         "url": ep["url"],
         "description": ep["description"],
         "profile": ep["profile"],
+        "signing": ep.get("signing") or "",
         "event_types": [t for t in types if t in catalog],
         "more_types": " ".join(t for t in types if t not in catalog),
         # Shown as the API shows them (secret values masked: the form keeps them).

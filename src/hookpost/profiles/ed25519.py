@@ -12,9 +12,15 @@ Key format (the Standard Webhooks prefixes, libsodium's layout):
 
 Signatures are ``v1a,`` + base64 of the 64-byte ed25519 signature over the
 same ``"{id}.{timestamp}.{body}"`` that ``v1`` signs with HMAC.
+
+The ``whsk_`` half is the whole point of the scheme and so never leaves
+hookpost once generated or received: every place that would show an
+endpoint's secret shows :func:`shown_key` instead, the ``whpk_`` half.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -76,6 +82,20 @@ def public_key_for(secret: str) -> str | None:
 
 def is_asymmetric(key: str) -> bool:
     return key.startswith((SECRET_KEY_PREFIX, PUBLIC_KEY_PREFIX))
+
+
+def signing_of(secret: str | None) -> Literal["hmac", "ed25519"] | None:
+    """How an endpoint with this secret signs (None when the secret is unknown)."""
+    if secret is None:
+        return None
+    return "ed25519" if secret.startswith(SECRET_KEY_PREFIX) else "hmac"
+
+
+def shown_key(secret: str) -> str:
+    """What may be shown of an endpoint's secret: a shared (HMAC) secret as it
+    is, for a ``whsk_`` key only its public ``whpk_`` half."""
+    public = public_key_for(secret)
+    return secret if public is None else public
 
 
 def sign(secret: str, message: bytes) -> bytes:

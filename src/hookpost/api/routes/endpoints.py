@@ -1,3 +1,12 @@
+"""Endpoint routes: create, read, update, delete, rotate, recover, test, release.
+
+An endpoint's secret is shown once, in the answer to create and rotate: the
+HMAC secret receivers share, or -- for ed25519 signing -- only the public
+``whpk_`` key. hookpost keeps the private ``whsk_`` key it generated or was
+given and never shows it again, so whoever can read an answer (or a portal
+page) can verify deliveries but never forge them.
+"""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,11 +27,12 @@ from hookpost.api.schemas import (
     RecoverOut,
     ReleasedOut,
     RotateIn,
+    Signing,
     TestIn,
 )
 from hookpost.core import jsonenc, secret_headers
 from hookpost.core.signing import generate_secret
-from hookpost.profiles import PROFILE_NAMES, Profile
+from hookpost.profiles import PROFILE_NAMES, Profile, ed25519
 from hookpost.profiles._resolve import resolve_profile
 from hookpost.store import NotFound, Store
 
@@ -42,9 +52,27 @@ async def profile_for(store: Store, project_id: str, name: str) -> Profile:
     return resolve_profile(name, row["definition"])
 
 
-def _secret_for(profile: Profile, given: str | None) -> str:
+def _secret_for(profile: Profile, given: str | None, signing: Signing | None) -> str:
+    """The secret to store: ``given`` once checked, else a new one of the kind ``signing`` asks.
+
+    ``signing`` None follows the secret given (a ``whsk_`` key means ed25519),
+    and without one means hmac.
+    """
+    field = "signing" if signing else "secret"  # what the caller chose, to name in a refusal
+    signing = signing or ed25519.signing_of(given) or "hmac"
+    if signing == "ed25519":
+        if profile.name != "standard":
+            raise ValidationProblem(
+                [(field, "ed25519 signing works only with the standard profile")]
+            )
+        if given is not None and not given.startswith(ed25519.SECRET_KEY_PREFIX):
+            raise ValidationProblem(
+                [("secret", "ed25519 signing needs a whsk_ secret key, or none to generate a pair")]
+            )
+    elif given is not None and given.startswith(ed25519.SECRET_KEY_PREFIX):
+        raise ValidationProblem([("secret", "a whsk_ key signs with ed25519, not hmac")])
     if given is None:
-        return generate_secret()
+        return ed25519.generate_keypair()[0] if signing == "ed25519" else generate_secret()
     problem = profile.validate_secret(given)
     if problem:
         raise ValidationProblem([("secret", problem)])
@@ -81,8 +109,9 @@ async def create_endpoint(
 ) -> dict[str, Any]:
     """409 ``limit_reached`` once the project has HOOKPOST_MAX_ENDPOINTS_PER_PROJECT endpoints."""
     await request.app.state.destinations.check(body.url)
-    secret = _secret_for(await profile_for(store, project_id, body.profile), body.secret)
-    values = body.model_dump(exclude={"secret"})
+    profile = await profile_for(store, project_id, body.profile)
+    secret = _secret_for(profile, body.secret, body.signing)
+    values = body.model_dump(exclude={"secret", "signing"})
     values["event_types"] = values["event_types"] or []
     values = merged_headers({**values, "headers": values["headers"] or {}})
     row = await store.create_endpoint(
@@ -90,7 +119,7 @@ async def create_endpoint(
         {**values, "secret": secret},
         max_endpoints=request.app.state.settings.max_endpoints_per_project,
     )
-    return {**render.endpoint(row), "secret": secret}
+    return {**render.endpoint(row), "secret": ed25519.shown_key(secret)}
 
 
 @router.get("", response_model=ListOut[EndpointOut])
@@ -145,9 +174,11 @@ async def rotate_secret(
 ) -> dict[str, Any]:
     body = body or RotateIn()
     ep = await store.get_endpoint(project_id, endpoint_id)
-    secret = _secret_for(await profile_for(store, project_id, ep["profile"]), body.secret)
+    profile = await profile_for(store, project_id, ep["profile"])
+    signing = body.signing or (None if body.secret else ed25519.signing_of(ep["secret"]))
+    secret = _secret_for(profile, body.secret, signing)
     row = await store.rotate_secret(project_id, endpoint_id, secret, body.grace_period_seconds)
-    return {**render.endpoint(row), "secret": secret}
+    return {**render.endpoint(row), "secret": ed25519.shown_key(secret)}
 
 
 @router.post("/{endpoint_id}/recover", status_code=202, response_model=RecoverOut)
