@@ -1,16 +1,14 @@
-"""``kill -9`` of ``hookpost serve`` loses nothing.
+"""``kill -9`` of ``hookpost serve`` loses nothing, and delays little.
 
-A delivery claimed by the killed process is claimed again once its lease
-expires; an event answered with 202 is on disk whatever happens next.
+A delivery claimed by the killed process is claimed again: at once by the
+next process that starts, which sees that the killed worker's lock is free
+(at the latest when its lease expires); an event answered with 202 is on disk
+whatever happens next. The leases of a worker that is alive are never taken.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,56 +17,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import LOOPBACK, Receiver, free_port
-
-HOOKPOST = str(Path(sys.executable).parent / "hookpost")
-TOKEN = "crash-test-admin"
-
-
-class Server:
-    def __init__(self, db_url: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "HOOKPOST_DATABASE_URL": db_url,
-            "HOOKPOST_ADMIN_TOKEN": TOKEN,
-            "HOOKPOST_PORT": str(self.port),
-            "HOOKPOST_LEASE_SECONDS": "2",
-            "HOOKPOST_POLL_INTERVAL": "0.1",
-            "HOOKPOST_DATA_DIR": str(workdir),
-            "HOOKPOST_ALLOWED_NETWORKS": LOOPBACK,
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = workdir / "serve.log"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([HOOKPOST, "serve"], env=self.env, stdout=out, stderr=out)
-        deadline = time.monotonic() + 20
-        async with httpx.AsyncClient() as c:
-            while time.monotonic() < deadline:
-                try:
-                    if (await c.get(self.base + "/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                assert self.proc.poll() is None, self.log.read_text()
-                await asyncio.sleep(0.05)
-        raise AssertionError("server did not start: " + self.log.read_text())
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+from tests.conftest import Receiver
+from tests.serveproc import TOKEN, Server
 
 
 @pytest.fixture
@@ -160,3 +110,138 @@ async def test_accepted_events_survive_kill9(server: Server, receiver: Receiver)
             await c.get(f"/api/v1/projects/{pid}/deliveries", params={"limit": 100})
         ).json()["data"]
         assert sorted(d["event_id"] for d in deliveries) == sorted(accepted)
+
+
+# -- a starting process reclaims the leases of dead workers ----------------------
+
+#: Long leases: a resend within seconds can only be a reclaim, never an expiry.
+LONG_LEASE = {"HOOKPOST_LEASE_SECONDS": "90", "HOOKPOST_LOG_LEVEL": "warning"}
+
+
+def _hang_first(receiver: Receiver, paths: int, release: asyncio.Event) -> list[str]:
+    """``paths`` endpoint URLs whose first request hangs until ``release``; later ones get 200."""
+
+    async def first_hangs(request: web.Request, n: int) -> web.Response:
+        if n == 0:
+            await release.wait()
+        return web.Response(status=200)
+
+    return [receiver.on(f"/h{i}", first_hangs) for i in range(paths)]
+
+
+async def _fan_out(c: httpx.AsyncClient, urls: list[str]) -> str:
+    """A project with one endpoint per URL and one event to all of them; the project id."""
+    pid = (await c.post("/api/v1/projects", json={"name": "reclaim"})).json()["id"]
+    for url in urls:
+        assert (await c.post(f"/api/v1/projects/{pid}/endpoints", json={"url": url})).status_code
+    r = await c.post(f"/api/v1/projects/{pid}/events", json={"event_type": "a.b", "payload": {}})
+    assert r.status_code == 202, r.text
+    return str(pid)
+
+
+async def _statuses(c: httpx.AsyncClient, pid: str) -> list[str]:
+    r = await c.get(f"/api/v1/projects/{pid}/deliveries", params={"limit": 100})
+    return sorted(d["status"] for d in r.json()["data"])
+
+
+# (deliveries in flight, the command that starts after the kill)
+RESTARTS = [
+    pytest.param(1, ("serve",), id="one-in-flight-serve"),
+    pytest.param(6, ("serve",), id="six-in-flight-serve"),
+    pytest.param(6, ("worker",), id="six-in-flight-worker"),
+]
+
+
+@pytest.mark.parametrize(("in_flight", "command"), RESTARTS)
+async def test_a_starting_process_reclaims_a_killed_workers_leases_at_once(
+    db_url: str, tmp_path: Path, receiver: Receiver, in_flight: int, command: tuple[str, ...]
+) -> None:
+    release = asyncio.Event()
+    urls = _hang_first(receiver, in_flight, release)
+    first = Server(db_url, tmp_path, env=LONG_LEASE)
+    second = Server(db_url, tmp_path, *command, env=LONG_LEASE)
+    try:
+        await first.start()
+        async with first.client() as c:
+            pid = await _fan_out(c, urls)
+            await receiver.wait_for(in_flight, timeout=30)
+            assert await _statuses(c, pid) == ["delivering"] * in_flight
+        first.kill9()
+        restarted = time.monotonic()
+        second.spawn()
+        reqs = await receiver.wait_for(2 * in_flight, timeout=30)
+        took = time.monotonic() - restarted
+    finally:
+        release.set()
+        first.stop()
+        second.stop()
+    assert took < 20, f"re-sent only after {took:.1f} s (the lease is 90 s)"
+    for i in range(in_flight):
+        sent = receiver.at(f"/h{i}")
+        assert len(sent) == 2
+        assert sent[0].headers["webhook-id"] == sent[1].headers["webhook-id"]
+        assert sent[0].body == sent[1].body
+    assert len(reqs) == 2 * in_flight
+
+
+async def _workers_holding_locks(db_url: str) -> int:
+    """How many hookpost workers hold their liveness lock on this database right now."""
+    if db_url.startswith("sqlite"):
+        directory = Path(db_url.removeprefix("sqlite:///") + "-workers")
+        return sum(1 for p in directory.iterdir() if not p.name.startswith("."))
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url, timeout=10)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                " WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted"
+                " AND d.datname = current_database()"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+# The second process, started while the first still has deliveries in flight.
+NEIGHBOURS = [
+    pytest.param(("serve",), id="second-serve"),
+    pytest.param(("worker",), id="worker"),
+]
+
+
+@pytest.mark.parametrize("command", NEIGHBOURS)
+async def test_a_live_workers_leases_are_never_reclaimed(
+    db_url: str, tmp_path: Path, receiver: Receiver, command: tuple[str, ...]
+) -> None:
+    release = asyncio.Event()
+    urls = _hang_first(receiver, 4, release)
+    # Short leases: both processes heartbeat (and look for dead workers) every second.
+    short = {"HOOKPOST_LEASE_SECONDS": "3", "HOOKPOST_LOG_LEVEL": "warning"}
+    first = Server(db_url, tmp_path, env=short)
+    second = Server(db_url, tmp_path, *command, env=short)
+    try:
+        await first.start()
+        async with first.client() as c:
+            pid = await _fan_out(c, urls)
+            await receiver.wait_for(4, timeout=30)
+            second.spawn()
+            deadline = time.monotonic() + 30
+            while await _workers_holding_locks(db_url) < 2:
+                assert time.monotonic() < deadline, second.log.read_text()
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(4)  # the second process has looked for dead workers >= 3 times
+            assert len(receiver.requests) == 4, [r.path for r in receiver.requests]
+            assert await _statuses(c, pid) == ["delivering"] * 4
+            release.set()
+            for _ in range(100):
+                if await _statuses(c, pid) == ["succeeded"] * 4:
+                    break
+                await asyncio.sleep(0.1)
+            assert await _statuses(c, pid) == ["succeeded"] * 4
+    finally:
+        release.set()
+        first.stop()
+        second.stop()
+    assert len(receiver.requests) == 4

@@ -29,6 +29,7 @@ from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
 from hookpost.profiles._resolve import resolve_profile
 from hookpost.store import Job, Outcome, Store
+from hookpost.store._liveness import Presence
 
 log = logging.getLogger("hookpost.dispatcher")
 
@@ -75,6 +76,8 @@ class Dispatcher:
         self._windows = Windows(self.settings.endpoint_initial_concurrency)
         #: monotonic time of the last claim-loop turn; /readyz reports a stall.
         self.last_tick = time.monotonic()
+        #: This worker's id in its lease tokens, while it holds its lock (see run).
+        self.worker: str | None = None
 
     # -- control -------------------------------------------------------------
 
@@ -95,9 +98,12 @@ class Dispatcher:
         worker takes them at once instead of waiting for the lease to expire.
         """
         await self.sender.start()
+        presence = self.store.presence(self.settings.database_url)
+        self.worker = None if presence is None else await presence.acquire()
+        await self._reclaim()
         helpers = [
             asyncio.create_task(self._record_loop(), name="hookpost-recorder"),
-            asyncio.create_task(self._heartbeat_loop(), name="hookpost-heartbeat"),
+            asyncio.create_task(self._heartbeat_loop(presence), name="hookpost-heartbeat"),
         ]
         helpers.append(asyncio.create_task(self._jobs_loop(), name="hookpost-jobs"))
         if self.settings.retention_days > 0:
@@ -124,6 +130,8 @@ class Dispatcher:
                     await self.store.release_leases(list(self._leases))
             if listener is not None:
                 await listener.close()
+            if presence is not None:
+                await presence.close()
             await self.sender.close()
 
     async def run_once(self) -> int:
@@ -162,6 +170,7 @@ class Dispatcher:
                     busy=busy,
                     policy=self.policy,
                     allowance=self._windows.allowance,
+                    worker=self.worker,
                 )
             except Exception as exc:
                 if self.store.health.note(exc, "a claim") is None:
@@ -191,7 +200,8 @@ class Dispatcher:
                 # Let the new requests start before claiming more.
                 await asyncio.sleep(0)
 
-    async def _heartbeat_loop(self) -> None:
+    async def _heartbeat_loop(self, presence: Presence | None) -> None:
+        """Keep this worker's leases, and take over those of workers found dead."""
         interval = max(self.settings.lease_seconds / 3, 0.05)
         while True:
             await asyncio.sleep(interval)
@@ -200,6 +210,22 @@ class Dispatcher:
             except Exception as exc:
                 if self.store.health.note(exc, "a lease heartbeat") is None:
                     log.warning("lease heartbeat failed", exc_info=True)
+            if presence is not None:
+                await presence.ensure()
+            await self._reclaim()
+
+    async def _reclaim(self) -> None:
+        """Deliveries leased by a worker whose process is gone are due now, not at
+        lease expiry: a restarted ``hookpost serve`` resends them at once."""
+        try:
+            n = await self.store.reclaim_dead_leases()
+        except Exception as exc:
+            if self.store.health.note(exc, "reclaiming dead workers' leases") is None:
+                log.warning("reclaiming the leases of dead workers failed", exc_info=True)
+            return
+        if n:
+            log.info("reclaimed %d deliveries leased by workers that are gone", n)
+            self._wake.set()
 
     async def _jobs_loop(self) -> None:
         """Run queued bulk jobs (recover) in bounded batches, one at a time."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from sqlalchemy import String, bindparam, event, text
@@ -239,6 +240,55 @@ def claim_statements(engine: AsyncEngine) -> tuple[Any, Any]:
     )
     fifo = text(_CLAIM_FIFO.format(lock="" if sqlite else "FOR UPDATE OF d SKIP LOCKED"))
     return general, fifo
+
+
+#: First key of the per-project sequence lock, ``pg_advisory_xact_lock(int, int)``
+#: (the two-key form: it never collides with a single-key lock such as a worker's).
+_SEQUENCE_LOCK_SPACE = 0x68707371  # "hpsq"
+_PUBLISHING = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
+_SETTLED = text("SELECT pg_advisory_xact_lock(:space, :key)")
+
+
+def _sequence_lock(project_id: str) -> dict[str, int]:
+    digest = hashlib.blake2b(project_id.encode("utf-8"), digest_size=4).digest()
+    return {"space": _SEQUENCE_LOCK_SPACE, "key": int.from_bytes(digest, "big", signed=True)}
+
+
+async def order_sequences(conn: AsyncConnection, project_ids: Iterable[str]) -> None:
+    """Publish side of catch-up order: mark this transaction as taking sequences.
+
+    A catch-up reader follows ``?after=<largest sequence seen>``, so an event
+    must never become visible after one with a larger sequence. PostgreSQL
+    hands out sequence values when a row is inserted, not when its
+    transaction commits: two concurrent publishes can take 5 and 6, and 6
+    commit first. So a publish takes its project's lock in *shared* mode
+    just before it takes its sequences, and keeps it until its commit is
+    visible (transaction-level advisory locks are released after that).
+    Publishes never wait for each other; a reader (:func:`settle_sequences`)
+    takes the lock exclusively, so it reads only once every publish that
+    took a sequence before it has become visible. Locks are taken in sorted
+    order, so batches spanning several projects never deadlock.
+
+    SQLite needs nothing: a write transaction holds the database's only write
+    lock (``BEGIN IMMEDIATE``) from its first statement to its commit, in
+    every process, so sequences are taken in commit order.
+    """
+    if conn.dialect.name == "sqlite":
+        return
+    for project_id in sorted(set(project_ids)):
+        await conn.execute(_PUBLISHING, _sequence_lock(project_id))
+
+
+async def settle_sequences(conn: AsyncConnection, project_id: str) -> None:
+    """Read side: wait until no publish into the project is between its sequence and
+    its commit, and hold new ones off until this transaction ends (PostgreSQL).
+
+    The statements that follow in the same transaction see every event with a
+    sequence below the largest they see. Publishes queue behind the reader
+    for the length of one read.
+    """
+    if conn.dialect.name != "sqlite":
+        await conn.execute(_SETTLED, _sequence_lock(project_id))
 
 
 NOTIFY_CHANNEL = "hookpost_due"

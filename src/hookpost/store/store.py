@@ -20,6 +20,7 @@ import time
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
@@ -44,7 +45,7 @@ from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import _backend, _sealing, _wake
+from hookpost.store import _backend, _liveness, _sealing, _wake
 from hookpost.store.models import (
     api_keys,
     attempts,
@@ -309,6 +310,21 @@ class _Hot:
     insert_events = insert(events).returning(events.c.seq, events.c.project_id, events.c.id)
     insert_deliveries = insert(deliveries)
     insert_attempts = insert(attempts)
+    lease_workers = (
+        select(func.substr(deliveries.c.lease, 1, 16))
+        .where(deliveries.c.status == "delivering", deliveries.c.lease.like(_liveness.WORKER_LEASE))
+        .distinct()
+    )
+    reclaim = (
+        update(deliveries)
+        .where(deliveries.c.status == "delivering", deliveries.c.lease.like(bindparam("b_leases")))
+        .values(
+            status="pending",
+            lease=None,
+            next_attempt_at=bindparam("b_now"),
+            updated_at=bindparam("b_now"),
+        )
+    )
     hand_back = (
         update(deliveries)
         .where(
@@ -469,6 +485,11 @@ class Store:
         database = engine.url.database if self.is_sqlite else None
         #: SQLite shared by several processes: wake-ups by datagram (see _wake).
         self._board = _wake.WakeBoard(database) if database and database != ":memory:" else None
+        #: Who holds leases and whether they are alive (see _liveness).
+        self._workers = _liveness.Workers(
+            sqlite=self.is_sqlite,
+            directory=Path(database + "-workers") if self._board and database else None,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -481,6 +502,10 @@ class Store:
         if not self.is_sqlite:
             return _backend.Listener(url, on_notify)
         return None if self._board is None else _wake.WakeListener(self._board, on_notify)
+
+    def presence(self, url: str) -> _liveness.Presence | None:
+        """A worker's proof of life, to hold while it claims (see :meth:`reclaim_dead_leases`)."""
+        return self._workers.presence(_backend.asyncpg_dsn(url))
 
     async def _notify(self, conn: AsyncConnection) -> None:
         """Wake every worker: deliveries become due when this transaction commits.
@@ -1104,6 +1129,9 @@ class Store:
             out.append(None)
         made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
         if fresh:
+            # From here to the commit, the project's sequences are ours alone
+            # (PostgreSQL), so catch-up readers never see them out of order.
+            await _backend.order_sequences(conn, (pid for pid, _ in fresh))
             inserted = (
                 await conn.execute(
                     _Hot.insert_events,
@@ -1203,7 +1231,14 @@ class Store:
         until: float | None = None,
         search: str | None = None,
     ) -> Page:
-        """Keyset-paged events; ``search`` is a substring of the payload's JSON text."""
+        """Keyset-paged events; ``search`` is a substring of the payload's JSON text.
+
+        Read oldest first (``order="asc"``, how a receiver catches up with
+        ``after`` or the next cursor), the page never leaves out an event
+        whose sequence is below the last one it shows: on PostgreSQL the read
+        first waits for publishes into the project that have taken a
+        sequence but not yet committed (see ``_backend.order_sequences``).
+        """
         stmt = select(events).where(events.c.project_id == project_id)
         if event_type:
             stmt = stmt.where(events.c.event_type == event_type)
@@ -1215,8 +1250,9 @@ class Store:
             stmt = stmt.where(events.c.payload.contains(search, autoescape=True))
         if after is not None:
             stmt = stmt.where(events.c.seq > after)
+        settle = None if order == "desc" and after is None else project_id
         return await self._page(
-            stmt, events.c.seq, limit, cursor, desc=order == "desc", numeric=True
+            stmt, events.c.seq, limit, cursor, desc=order == "desc", numeric=True, settle=settle
         )
 
     async def get_event(self, project_id: str, event_id: str) -> dict[str, Any]:
@@ -1434,6 +1470,7 @@ class Store:
         busy: Sequence[str] = (),
         policy: HealthPolicy | None = None,
         allowance: Callable[[str, int], int] | None = None,
+        worker: str | None = None,
     ) -> Claim:
         """Lease up to ``limit`` due deliveries and load what sending them needs.
 
@@ -1444,12 +1481,13 @@ class Store:
         concurrency window). Within the same transaction, claimed rows beyond
         that, beyond the endpoint's rate limit (a token bucket shared by all
         workers) or beyond its half-open circuit's single probe are handed
-        straight back.
+        straight back. ``worker``: the id of the claiming worker's lock (see
+        :meth:`reclaim_dead_leases`), written into the lease token.
         """
         policy = policy or HealthPolicy()
         inflight = inflight or {}
         now = self.clock.now()
-        lease = new_id("ls")[3:]
+        lease = new_id("ls")[3:] if worker is None else f"{worker}.{new_id('ls')[-12:]}"
         params = {
             "now": now,
             "lease_until": now + lease_seconds,
@@ -1804,6 +1842,33 @@ class Store:
             )
         return int(res.rowcount)
 
+    async def reclaim_dead_leases(self) -> int:
+        """Make the deliveries leased by dead workers due now, instead of at lease expiry.
+
+        A worker names itself in its leases and holds a lock while it lives
+        (:mod:`hookpost.store._liveness`); only the leases of a worker whose
+        lock is free are taken. Run when a worker starts and on its heartbeat.
+        """
+        # Dead before the leases are listed: any lease of theirs is in the list.
+        gone = self._workers.gone()
+        async with self.reader.connect() as conn:
+            workers = [
+                str(w) for w in (await conn.execute(_Hot.lease_workers)).scalars().all() if w
+            ]
+        now = self.clock.now()
+        reclaimed = 0
+        dead: list[str] = []
+        if workers:
+            async with self.writer.begin() as conn:
+                dead = await self._workers.dead(conn, workers)
+                for worker in dead:
+                    params = {"b_leases": worker + ".%", "b_now": now}
+                    reclaimed += int((await conn.execute(_Hot.reclaim, params)).rowcount)
+                if reclaimed:
+                    await self._notify(conn)
+        self._workers.forget({*gone, *dead})
+        return reclaimed
+
     async def release_leases(self, leases: Sequence[str]) -> int:
         """Give back deliveries claimed but not attempted (graceful shutdown)."""
         if not leases:
@@ -2035,15 +2100,25 @@ class Store:
         *,
         desc: bool = True,
         numeric: bool = False,
+        settle: str | None = None,
     ) -> Page:
-        """Keyset pagination: ``WHERE key < cursor ORDER BY key DESC LIMIT n+1``."""
+        """Keyset pagination: ``WHERE key < cursor ORDER BY key DESC LIMIT n+1``.
+
+        ``settle``: a project whose event sequences must be settled first (a
+        catch-up read of events; see ``_backend.settle_sequences``).
+        """
         if cursor:
             raw = decode_cursor(cursor, numeric=numeric)
             value: Any = int(raw) if numeric else raw
             stmt = stmt.where(key < value if desc else key > value)
         stmt = stmt.order_by(key.desc() if desc else key.asc()).limit(limit + 1)
-        async with self.reader.connect() as conn:
-            rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
+        if settle is not None and not self.is_sqlite:
+            async with self.engine.begin() as conn:
+                await _backend.settle_sequences(conn, settle)
+                rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
+        else:
+            async with self.reader.connect() as conn:
+                rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1][key.name]) if more and rows else None

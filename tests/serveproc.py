@@ -1,0 +1,88 @@
+"""A real ``hookpost serve`` (or ``worker``) process, for tests that kill or multiply it.
+
+Every process of one test shares the database and the secret key; each gets
+its own port and appends to one log file, shown when a process fails to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import LOOPBACK, TEST_SECRET_KEY, free_port
+
+HOOKPOST = str(Path(sys.executable).parent / "hookpost")
+TOKEN = "crash-test-admin"
+
+
+class Server:
+    """``hookpost <args>`` (``serve`` by default) with ``env`` on top of the test settings."""
+
+    def __init__(
+        self, db_url: str, workdir: Path, *args: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.args = list(args) or ["serve"]
+        self.env = {
+            **os.environ,
+            "HOOKPOST_DATABASE_URL": db_url,
+            "HOOKPOST_ADMIN_TOKEN": TOKEN,
+            "HOOKPOST_PORT": str(self.port),
+            "HOOKPOST_LEASE_SECONDS": "2",
+            "HOOKPOST_POLL_INTERVAL": "0.1",
+            "HOOKPOST_DATA_DIR": str(workdir),
+            "HOOKPOST_ALLOWED_NETWORKS": LOOPBACK,
+            "HOOKPOST_SECRET_KEY": TEST_SECRET_KEY,
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "serve.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, timeout: float = 30) -> httpx.AsyncClient:
+        """An admin client of this process's API."""
+        return httpx.AsyncClient(
+            base_url=self.base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=timeout
+        )
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it (a worker has no API to ask)."""
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [HOOKPOST, *self.args], env=self.env, stdout=out, stderr=out
+            )
+
+    async def start(self) -> None:
+        self.spawn()
+        assert self.proc is not None
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient() as c:
+            while time.monotonic() < deadline:
+                try:
+                    if (await c.get(self.base + "/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                assert self.proc.poll() is None, self.log.read_text()
+                await asyncio.sleep(0.05)
+        raise AssertionError("server did not start: " + self.log.read_text())
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
