@@ -6,8 +6,8 @@ the database would be created 0644 -- readable by every local user. So
 hookpost creates the database file itself, empty and 0600, before SQLite
 first opens it; SQLite gives the ``-wal`` and ``-shm`` files it makes the
 database file's mode. A directory hookpost has to create (the data
-directory, ``.hookpost/``, the database's ``-wake/`` directory, a missing
-parent of the database) is made 0700.
+directory, ``.hookpost/``, the database's ``-wake/`` and ``-workers/``
+directories, a missing parent of the database) is made 0700.
 
 A database that already exists but that others may read (made by an earlier
 version) is narrowed to 0600 when hookpost opens it, with its ``-wal``,

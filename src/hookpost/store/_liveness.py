@@ -38,6 +38,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookpost.core.private_files import PRIVATE_FILE, private_dir
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on Linux/macOS: leases only expire
@@ -116,11 +118,11 @@ class FilePresence:
             return None
         worker = new_worker_id()
         try:
-            self.directory.mkdir(exist_ok=True)
+            private_dir(self.directory)
             # Locked under a name no sweeper looks at, then renamed: a file
             # under a worker's name is always locked while that worker lives.
             hidden = self.directory / f".{worker}"
-            fd = os.open(hidden, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(hidden, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.rename(hidden, self.directory / worker)
         except OSError:
