@@ -296,13 +296,13 @@ async def start_hookpost(
         # delivery's lease "expire" and the delivery sent twice. Lease expiry is
         # tested with real processes and real time (test_crash, test_scale_*).
         "lease_seconds": 10.0**9,
+        "poll_interval": 0.05,
         **settings,
     }
     cfg = Settings(
         database_url=db_url,
         admin_token=ADMIN,
         port=port,
-        poll_interval=0.05,
         sqlite_synchronous="NORMAL",
         **settings,
     )

@@ -14,15 +14,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections import Counter, OrderedDict
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from hookpost import tracing
 from hookpost.config import Settings
 from hookpost.core import retry, secret_headers
 from hookpost.core.clock import Clock, SystemClock
+from hookpost.core.retry import parse_retry_after as parse_retry_after
+from hookpost.core.retry import retry_delay
 from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender, SendResult
 from hookpost.observability import metrics
@@ -34,6 +36,10 @@ from hookpost.store._liveness import Presence
 log = logging.getLogger("hookpost.dispatcher")
 
 _RECORD_BATCH = 512
+
+
+class _WokenUp(Exception):
+    """Woken while still looking for the next due time."""
 
 
 def live_secrets(endpoint: dict[str, Any], now: float) -> list[str]:
@@ -69,6 +75,17 @@ class Dispatcher:
         #: Endpoints the last claim left work behind for (busy or over their
         #: window): when one of their requests ends, claim again at once.
         self._held_back: set[str] = set()
+        #: Ordered (fifo) endpoints with a request in flight: when it ends, the
+        #: next event of that endpoint may go, so claim again at once.
+        self._ordered: set[str] = set()
+        #: Clock time the idle claim loop means to wake at; a retry recorded
+        #: as due sooner wakes it (see :meth:`_idle`).
+        self._wake_at = -math.inf
+        #: The last wake-up came from a result that freed work: claim without
+        #: waiting to coalesce publishes (there are none to wait for).
+        self._freed = False
+        #: The idle loop's look-up of the next due time, if still running.
+        self._due_query: asyncio.Task[float | None] | None = None
         #: Endpoint id -> its concurrency cap, as last seen in a claim.
         self._caps: dict[str, int] = {}
         self.policy = self.settings.health_policy
@@ -122,9 +139,12 @@ class Dispatcher:
                     t.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
             await self._results.join()
-            for h in helpers:
+            leftovers: list[asyncio.Task[Any]] = [*helpers]
+            if self._due_query is not None:
+                leftovers.append(self._due_query)
+            for h in leftovers:
                 h.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await asyncio.gather(*leftovers, return_exceptions=True)
             if self._leases:
                 with contextlib.suppress(Exception):
                     await self.store.release_leases(list(self._leases))
@@ -162,6 +182,7 @@ class Dispatcher:
                 continue
             self._wake.clear()
             busy = [ep for ep, n in self._per_endpoint.items() if n >= self._allowance(ep)]
+            looked_at = self.clock.now()
             try:
                 claim = await self.store.claim(
                     min(room, s.claim_batch),
@@ -186,16 +207,19 @@ class Dispatcher:
                 ep = job.endpoint
                 self._per_endpoint[ep["id"]] += 1
                 self._caps[ep["id"]] = ep["max_concurrency"] or self.policy.endpoint_concurrency
+                if ep.get("ordering") == "fifo":
+                    self._ordered.add(ep["id"])
                 task = asyncio.create_task(self._deliver(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             if not jobs or not claim.more:
                 # The queue is drained (or everything due is held back by
-                # caps): wait for news, then a moment more so the next claim
-                # takes everything that arrived together.
-                await self._sleep(s.poll_interval)
-                if s.coalesce_seconds > 0:
+                # caps): wait for news or the next due delivery, then a moment
+                # more so the next claim takes everything that arrived together.
+                await self._idle(looked_at)
+                if s.coalesce_seconds > 0 and not self._freed:
                     await asyncio.sleep(s.coalesce_seconds)
+                self._freed = False
             else:
                 # Let the new requests start before claiming more.
                 await asyncio.sleep(0)
@@ -260,6 +284,61 @@ class Dispatcher:
                 self._wake.set()  # anything published while we were deaf
             await asyncio.sleep(5)
 
+    async def _idle(self, looked_at: float) -> None:
+        """Sleep until the next delivery is due, news arrives, or a poll interval passes.
+
+        A fixed poll made a retry due in 0.3 s go out at the next tick, up to a
+        second late, and a fifo endpoint drain one event per tick. So the loop
+        sleeps until the earliest delivery scheduled after ``looked_at`` (when
+        the last claim looked; what was due before then and left behind is held
+        back by a cap, a fifo head or an open circuit, and waiting for it would
+        spin). What frees such deliveries wakes the loop instead: a result on a
+        held-back or fifo endpoint, a retry recorded as due sooner than this
+        sleep ends (:meth:`_record_loop`), a publish (NOTIFY or the in-process
+        wake). The poll interval stays as the longest sleep, a safety net.
+        """
+        poll = self.settings.poll_interval
+        # Set before looking: a retry recorded while the query runs compares
+        # against this bound, one recorded before it is seen by the query.
+        self._wake_at = self.clock.now() + poll
+        try:
+            due = await self._next_due(looked_at, poll)
+        except _WokenUp:
+            self._wake_at = -math.inf
+            return
+        wait = poll if due is None else min(poll, max(0.0, due - self.clock.now()))
+        if due is not None:
+            self._wake_at = min(self.clock.now() + poll, due)
+        await self._sleep(wait)
+        self._wake_at = -math.inf
+
+    async def _next_due(self, looked_at: float, poll: float) -> float | None:
+        """The next due time after ``looked_at``; raises :class:`_WokenUp` if woken first.
+
+        Under load the query can take longer than a result takes to arrive
+        (a fifo endpoint waits on every one): the loop then claims at once and
+        the query runs on, to be read by the next idle turn. That answer may
+        be stale (an older ``looked_at``): at worst the loop claims once more.
+        """
+        query = self._due_query
+        if query is None or query.done():
+            query = asyncio.create_task(self.store.next_due_at(after=looked_at))
+            self._due_query = query
+        woken: asyncio.Task[Any] = asyncio.create_task(self._wake.wait())
+        either: set[asyncio.Task[Any]] = {query, woken}
+        try:
+            await asyncio.wait(either, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+        if not query.done():
+            raise _WokenUp
+        self._due_query = None
+        try:
+            return query.result()
+        except Exception:
+            log.warning("reading the next due time failed; polling", exc_info=True)
+            return None
+
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
@@ -287,13 +366,15 @@ class Dispatcher:
         self._leases += Counter()  # drop the leases that reached zero
         self._per_endpoint.subtract(endpoint_ids)
         self._per_endpoint += Counter()
+        self._ordered.intersection_update(self._per_endpoint)
         self._room.set()
 
     async def _record_loop(self) -> None:
         while True:
             first = await self._results.get()
-            if self._results.qsize() < _RECORD_BATCH and self.settings.coalesce_seconds > 0:
-                await asyncio.sleep(self.settings.coalesce_seconds)  # one write for many
+            coalesce = self.settings.coalesce_seconds
+            if self._results.qsize() < _RECORD_BATCH and coalesce > 0 and not self._gates(first):
+                await asyncio.sleep(coalesce)  # one write for many
             batch = [first]
             while len(batch) < _RECORD_BATCH and not self._results.empty():
                 batch.append(self._results.get_nowait())
@@ -303,10 +384,35 @@ class Dispatcher:
             finally:
                 for _ in batch:
                     self._results.task_done()
-                was_capped = any(o.endpoint_id in self._held_back for o in batch)
+                if self._frees_work(batch):
+                    self._freed = True
+                    self._wake.set()
                 self._release([o.lease for o in batch], [o.endpoint_id for o in batch])
-                if was_capped:
-                    self._wake.set()  # its next deliveries may go now
+
+    def _frees_work(self, batch: list[Outcome]) -> bool:
+        """Does this batch of results make a delivery claimable before the loop would look?
+
+        Yes for a result on an endpoint the last claim held back (a cap, a
+        window) or on a fifo endpoint (its next event may go), and for a retry
+        due before the idle loop means to wake.
+        """
+        for o in batch:
+            if o.endpoint_id in self._held_back or o.endpoint_id in self._ordered:
+                return True
+            if o.next_attempt_at is not None and o.next_attempt_at < self._wake_at:
+                return True
+        return False
+
+    def _gates(self, outcome: Outcome) -> bool:
+        """Is this the one request in flight to an endpoint whose other deliveries wait on it?
+
+        Then nothing of that endpoint would join a coalesced write, and every
+        millisecond waited delays its whole queue (a fifo endpoint sends one
+        event per claim-send-record round).
+        """
+        ep = outcome.endpoint_id
+        waiting = ep in self._ordered or ep in self._held_back
+        return waiting and self._per_endpoint[ep] <= 1
 
     @staticmethod
     def _log_outcomes(batch: list[Outcome]) -> None:
@@ -466,9 +572,9 @@ class Dispatcher:
             status, next_at = "held", None
         else:
             status = "pending"
-            next_at = self.clock.now() + retry_delay(
-                number, ep.get("retry_schedule"), code, resp_headers
-            )
+            done = self.clock.now()
+            schedule = ep.get("retry_schedule")
+            next_at = done + retry_delay(number, schedule, code, resp_headers, now=done)
         return Outcome(
             delivery_id=job.delivery_id,
             lease=job.lease,
@@ -494,45 +600,3 @@ class Dispatcher:
             disable_reason="receiver answered 410 Gone" if gone else None,
             profile=str(ep["profile"]),
         )
-
-
-#: Statuses that mean "you are sending too much": back off harder.
-_OVERLOADED = {429, 502, 503, 504}
-RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3600.0
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when.timestamp() - now
-
-
-def retry_delay(
-    attempts_made: int,
-    schedule: list[float] | None,
-    status: int | None,
-    response_headers: dict[str, str],
-) -> float:
-    """The wait before the next attempt.
-
-    A ``Retry-After`` from the receiver wins (clamped to 1 s .. 1 h); without
-    one, overload answers (429, 502, 503, 504) wait twice the scheduled delay.
-    An endpoint's own ``retry_schedule`` lists the waits after each failure.
-    """
-    if status in (429, 503) or "retry-after" in response_headers:
-        after = parse_retry_after(response_headers.get("retry-after"), time.time())
-        if after is not None:
-            return min(max(after, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
-    steps = (0.0, *schedule) if schedule else retry.DEFAULT_SCHEDULE
-    delay = retry.next_delay(attempts_made, steps)
-    if status in _OVERLOADED:
-        delay *= 2
-    return delay

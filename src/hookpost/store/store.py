@@ -1983,14 +1983,20 @@ class Store:
                 )
         return out
 
-    async def next_due_at(self) -> float | None:
+    async def next_due_at(self, after: float | None = None) -> float | None:
+        """The earliest time a pending delivery (or a lease) falls due, optionally after ``after``.
+
+        The dispatcher passes the time of its last claim: rows due before that
+        which it left behind are held back by something a result will free,
+        and waiting for them would spin. Served by the ``ix_deliveries_due``
+        partial index.
+        """
+        due: list[Any] = [deliveries.c.status.in_(("pending", "delivering"))]
+        if after is not None:
+            due.append(deliveries.c.next_attempt_at > after)
         async with self.reader.connect() as conn:
             value = (
-                await conn.execute(
-                    select(func.min(deliveries.c.next_attempt_at)).where(
-                        deliveries.c.status.in_(("pending", "delivering"))
-                    )
-                )
+                await conn.execute(select(func.min(deliveries.c.next_attempt_at)).where(*due))
             ).scalar_one_or_none()
         return None if value is None else float(value)
 
