@@ -30,6 +30,26 @@ MUTATIONS: list[tuple[str, str, str]] = [
     (f"{CORE}/retry.py", "JITTER = 0.2", "JITTER = 0.3"),
     (
         f"{CORE}/retry.py",
+        "OVERLOADED = frozenset({429, 502, 503, 504})",
+        "OVERLOADED = frozenset({429, 503, 504})",
+    ),
+    (
+        f"{CORE}/retry.py",
+        "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3600.0",
+        "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 0.0, 3600.0",
+    ),
+    (
+        f"{CORE}/retry.py",
+        "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3600.0",
+        "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3601.0",
+    ),
+    (
+        f"{CORE}/retry.py",
+        r'_SECONDS = re.compile(r"\d+(\.\d+)?")',
+        r'_SECONDS = re.compile(r"\d+")',
+    ),
+    (
+        f"{CORE}/retry.py",
         "DEFAULT_MAX_ATTEMPTS = len(DEFAULT_SCHEDULE)",
         "DEFAULT_MAX_ATTEMPTS = 7",
     ),

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import random
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -43,62 +42,7 @@ from tests.test_faults import _attempted, _due_in
 # -- Retry-After never shortens the schedule ---------------------------------
 
 
-class _Edge(random.Random):
-    """An rng that always picks one end of the jitter range."""
-
-    def __init__(self, high: bool) -> None:
-        super().__init__(0)
-        self.high = high
-
-    def uniform(self, a: float, b: float) -> float:
-        return b if self.high else a
-
-
-NOW = 1_800_000_000.0
-
-#: (status, Retry-After or None, endpoint schedule or None, attempts made, lo, hi)
-#: lo/hi: the wait's bounds at either end of the jitter.
-DELAYS: list[tuple[int | None, str | None, list[float] | None, int, float, float]] = [
-    (503, "1", None, 1, 10, 12),  # the reported case: twice the 5 s step
-    (429, "1", None, 1, 10, 12),
-    (502, "1", None, 1, 10, 12),
-    (504, "0", None, 1, 10, 12),
-    (500, "1", None, 1, 5, 6),  # not an overload: the plain step
-    (None, "1", None, 1, 5, 6),  # no answer at all (timeout, reset)
-    (503, "1", None, 2, 600, 720),  # later steps too
-    (503, "1", None, 7, 72000, 86400),
-    (503, formatdate(NOW + 2, usegmt=True), None, 1, 10, 12),  # an HTTP date
-    (503, formatdate(NOW - 3600, usegmt=True), None, 1, 10, 12),  # in the past
-    (503, "  3  ", None, 1, 10, 12),
-    (503, "1.5", None, 1, 10, 12),
-    (503, "soon", None, 1, 10, 12),  # garbage is ignored
-    (503, "-5", None, 1, 10, 12),
-    (503, "120", None, 1, 120, 120),  # a longer Retry-After wins
-    (503, formatdate(NOW + 300, usegmt=True), None, 1, 300, 300),
-    (429, "999999", None, 1, 3600, 3600),  # ... clamped to an hour
-    (500, "1", [60], 1, 60, 72),  # the endpoint's own schedule
-    (503, "1", [60], 1, 120, 144),
-    (500, "100", [60], 1, 100, 100),
-    (503, "1", [0.3], 1, 1, 1),  # the 1 s floor of Retry-After still holds
-    (503, "1", [0.3, 90], 2, 180, 216),
-    (500, "1", None, 0, 1, 1),  # the immediate first step
-]
-
-
-@pytest.mark.parametrize(("status", "after", "schedule", "made", "lo", "hi"), DELAYS)
-def test_retry_delay_never_below_the_schedule(
-    status: int | None,
-    after: str | None,
-    schedule: list[float] | None,
-    made: int,
-    lo: float,
-    hi: float,
-) -> None:
-    headers = {} if after is None else {"retry-after": after}
-    for high, want in ((False, lo), (True, hi)):
-        got = retry.retry_delay(made, schedule, status, headers, now=NOW, rng=_Edge(high))
-        assert got == pytest.approx(want, abs=1), (high, got)
-
+# The pure rule is pinned in tests/unit/test_retry_after.py; here it is over HTTP.
 
 #: (status, Retry-After: a number of seconds from now, or a literal), schedule, lo, hi
 ANSWERS: list[tuple[int, float | str, list[float] | None, float, float]] = [
@@ -188,9 +132,9 @@ def _load() -> float:
     """Runnable processes per core right now: 1 on a machine that is not overloaded.
 
     The limits below are the issue's, for such a machine. On a shared one (here
-    at times eight test sessions on two cores) every database round trip takes
-    several times longer, so they stretch by this factor; a poll-tick bug costs
-    a whole poll interval per event, far beyond it.
+    at times eight test sessions on two cores, where one PostgreSQL round trip
+    took 10-20 ms and a fifo event 70-170 ms) they stretch with the load; a
+    poll-tick bug costs a whole poll interval per event, beyond any of that.
     """
     return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
@@ -252,7 +196,7 @@ async def _gated_drain(hp: Hookpost, receiver: Receiver, n: int, **fields: Any) 
     assert len(receiver.requests) == 1  # the others wait behind the first
     started = time.time()
     opened.set()
-    got = await receiver.wait_for(n, timeout=20)
+    got = await receiver.wait_for(n, timeout=0.6 * POLL * n)
     if fields.get("ordering") == "fifo":
         assert [r.headers["webhook-id"] for r in got] == [f"ev-{i}" for i in range(n)]
     return got[-1].at - started
@@ -266,7 +210,9 @@ async def _gated_drain(hp: Hookpost, receiver: Receiver, n: int, **fields: Any) 
 async def test_queue_behind_one_request_drains_at_once(
     live: Hookpost, receiver: Receiver, fields: dict[str, Any]
 ) -> None:
-    assert await _gated_drain(live, receiver, 50, **fields) < 1.0 * _load()
+    # 1 s on an idle machine; never as long as half a poll per event.
+    limit = min(1.0 * _load() ** 2, 0.5 * POLL * 49)
+    assert await _gated_drain(live, receiver, 50, **fields) < limit
 
 
 async def test_rate_limit_tokens_used_as_they_refill(live: Hookpost, receiver: Receiver) -> None:
