@@ -266,12 +266,20 @@ class Hookpost:
         await asyncio.sleep(0)
 
     async def wait_status(
-        self, project_id: str, delivery_id: str, status: str, timeout: float = 10
+        self,
+        project_id: str,
+        delivery_id: str,
+        status: str,
+        timeout: float = 10,
+        *,
+        attempts: int = 0,
     ) -> dict[str, Any]:
+        """Wait for ``status`` (after at least ``attempts`` attempts: a new
+        delivery is already ``pending`` before its first one)."""
         deadline = time.monotonic() + timeout
         while True:
             d = await self.delivery(project_id, delivery_id)
-            if d["status"] == status:
+            if d["status"] == status and d["attempt_count"] >= attempts:
                 return d
             if time.monotonic() > deadline:
                 raise AssertionError(f"delivery stayed {d['status']}, wanted {status}: {d}")

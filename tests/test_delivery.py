@@ -109,7 +109,7 @@ async def test_redirect_is_a_failure_and_not_followed(
     await hookpost.endpoint(pid, receiver.on("/moved", redirect))
     await hookpost.publish(pid)
     (dlv,) = await hookpost.deliveries(pid)
-    d = await hookpost.wait_status(pid, dlv["id"], "pending")
+    d = await hookpost.wait_status(pid, dlv["id"], "pending", attempts=1)
     assert d["last_status_code"] == 301
     await asyncio.sleep(0.2)
     assert receiver.at("/elsewhere") == []
@@ -120,7 +120,7 @@ async def test_refused_connection_is_recorded(hookpost: Hookpost) -> None:
     await hookpost.endpoint(pid, f"http://127.0.0.1:{free_port()}/nobody")
     await hookpost.publish(pid)
     (dlv,) = await hookpost.deliveries(pid)
-    d = await hookpost.wait_status(pid, dlv["id"], "pending")
+    d = await hookpost.wait_status(pid, dlv["id"], "pending", attempts=1)
     assert d["attempts"][0]["error"].startswith("connection refused")
 
 
