@@ -21,6 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
+from hookpost.core.clock import ManualClock
+from hookpost.core.crypto import SecretBox
+from hookpost.store import Store
+from tests.conftest import TEST_SECRET_KEY
 from tests.serveproc import Server
 
 
@@ -122,3 +126,35 @@ async def test_a_reader_following_after_sees_every_event_once(
     missed = sorted(set(wanted) - set(seen))
     assert not missed, f"the reader never saw {len(missed)} events: {missed[:10]}"
     assert seen == wanted  # and none twice
+
+
+# (events published before the purge, purge batch size)
+PURGES = [
+    pytest.param(1, 1000, id="one-event"),
+    pytest.param(5, 1000, id="five-events"),
+    pytest.param(5, 2, id="five-events-small-batches"),
+]
+
+
+@pytest.mark.parametrize(("before", "batch"), PURGES)
+async def test_a_purge_never_hands_a_seen_sequence_out_again(
+    db_url: str, before: int, batch: int
+) -> None:
+    """SQLite numbers a new row one past the largest left: had retention deleted the
+    newest event, the next one would take a sequence the reader already passed."""
+    clock = ManualClock()
+    store = Store.from_url(db_url, clock, box=SecretBox.from_text(TEST_SECRET_KEY))
+    try:
+        pid = (await store.create_project("retention"))[0]["id"]
+        for i in range(before):
+            await store.publish(pid, "a.b", f'{{"i":{i}}}')
+        seen = await store.list_events(pid, limit=100, cursor=None, order="asc")
+        last = seen.data[-1]["seq"]
+        clock.advance(31 * 86400)
+        removed = await store.purge(30 * 86400, batch=batch)
+        assert removed["events"] == before - 1  # all but the newest
+        new, _, _ = await store.publish(pid, "a.b", '{"new":true}')
+        page = await store.list_events(pid, limit=100, cursor=None, after=last, order="asc")
+        assert [e["id"] for e in page.data] == [new["id"]]
+    finally:
+        await store.close()

@@ -1891,7 +1891,10 @@ class Store:
 
         Works in bounded batches, each its own short transaction, so a purge of
         millions of rows never holds a long lock. Events with a delivery still
-        pending, in flight or held are kept whatever their age.
+        pending, in flight or held are kept whatever their age, and so is the
+        newest event: SQLite numbers a new row one past the largest left, so
+        deleting it would hand its sequence out again, below the cursor of a
+        catch-up reader that has already seen it.
         """
         cutoff = self.clock.now() - older_than_seconds
         removed = {"attempts": 0, "events": 0}
@@ -1906,6 +1909,7 @@ class Store:
             deliveries.c.event_seq == events.c.seq,
             deliveries.c.status.in_(("pending", "delivering", "held")),
         )
+        newest = select(func.max(events.c.seq)).scalar_subquery()
         for _ in range(max_batches):
             async with self.writer.begin() as conn:
                 seqs = [
@@ -1913,7 +1917,11 @@ class Store:
                     for r in (
                         await conn.execute(
                             select(events.c.seq)
-                            .where(events.c.created_at < cutoff, ~active.exists())
+                            .where(
+                                events.c.created_at < cutoff,
+                                ~active.exists(),
+                                events.c.seq < newest,
+                            )
                             .limit(batch)
                         )
                     ).all()
