@@ -235,7 +235,10 @@ class Dispatcher:
                 if self.store.health.note(exc, "a lease heartbeat") is None:
                     log.warning("lease heartbeat failed", exc_info=True)
             if presence is not None:
-                await presence.ensure()
+                try:
+                    await presence.ensure()
+                except Exception:  # never let it stop the heartbeat
+                    log.warning("retaking the worker lock failed", exc_info=True)
             await self._reclaim()
 
     async def _reclaim(self) -> None:

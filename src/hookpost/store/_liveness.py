@@ -79,7 +79,7 @@ class PgPresence:
                 if await self._conn.fetchval(_TRY_HOLD, int(worker, 16)):
                     self.worker = worker
                     return worker
-        except (OSError, asyncpg.PostgresError, TimeoutError):
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             log.warning("cannot hold a worker lock: leases of this worker only expire")
         await self.close()
         return None
@@ -90,11 +90,17 @@ class PgPresence:
 
         if self.worker is None or (self._conn is not None and not self._conn.is_closed()):
             return
+        failures = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
         try:
             conn = await asyncpg.connect(self._dsn, timeout=10)
-            await conn.fetchval(_HOLD, int(self.worker, 16), timeout=10)
-        except (OSError, asyncpg.PostgresError, TimeoutError):
+        except failures:
             return  # the next heartbeat tries again
+        try:
+            await conn.fetchval(_HOLD, int(self.worker, 16), timeout=10)
+        except failures:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            return
         self._conn = conn
 
     async def close(self) -> None:
