@@ -12,6 +12,7 @@ from typing import Any
 
 from hookpost.api.schemas import EventIn, iso
 from hookpost.core import secret_headers
+from hookpost.core.wiretext import storable, storable_headers
 from hookpost.profiles import ed25519
 
 
@@ -121,21 +122,30 @@ def delivery(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def attempt(row: dict[str, Any]) -> dict[str, Any]:
+    """An attempt as shown everywhere. Rows are stored escaped (:mod:`hookpost.core.wiretext`);
+    rows from before that (SQLite kept lone surrogates inside JSON) are escaped here."""
+    response_headers = row["response_headers"]
     return {
         "number": row["number"],
         "started_at": iso(row["started_at"]),
-        "url": row["url"],
+        "url": _text(row["url"]),
         "status_code": row["status_code"],
         "duration_ms": round(float(row["duration_ms"]), 3),
-        "error": row["error"],
+        "error": _text(row["error"]),
         # Masked when recorded too; by name here as well, for rows recorded before.
-        "request_headers": secret_headers.mask(row["request_headers"]),
-        "request_body": row["request_body"],
-        "response_headers": None
-        if row["response_headers"] is None
-        else secret_headers.mask(row["response_headers"]),
-        "response_body": row["response_body"],
+        "request_headers": secret_headers.mask(storable_headers(row["request_headers"])[0]),
+        "request_body": _text(row["request_body"]),
+        "response_headers": (
+            None
+            if response_headers is None
+            else secret_headers.mask(storable_headers(response_headers)[0])
+        ),
+        "response_body": _text(row["response_body"]),
     }
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else storable(value)[0]
 
 
 def job(row: dict[str, Any]) -> dict[str, Any]:

@@ -25,12 +25,13 @@ from hookpost.core import retry, secret_headers
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.retry import parse_retry_after as parse_retry_after
 from hookpost.core.retry import retry_delay
+from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender, SendResult
 from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
 from hookpost.profiles._resolve import resolve_profile
-from hookpost.store import Job, Outcome, Store
+from hookpost.store import Job, Outcome, RecordIncomplete, Store
 from hookpost.store._liveness import Presence
 
 log = logging.getLogger("hookpost.dispatcher")
@@ -439,19 +440,28 @@ class Dispatcher:
                 log.info("attempt failed: %s", o.error, extra=fields)
 
     async def _record_with_retry(self, batch: list[Outcome]) -> None:
-        n = len(batch)
+        """Record, retrying only what the store could not write (the database was away).
+
+        A row the database refuses does not come back here: the store records
+        it without its request and response (``Store.record``).
+        """
         for delay in (0.1, 0.5, 2.0, 5.0, None):
             try:
                 await self.store.record(batch, self.policy)
                 metrics.record_outcomes(batch)
                 return
             except Exception as exc:
+                cause: BaseException = exc
+                if isinstance(exc, RecordIncomplete):
+                    written = len(batch) - len(exc.remaining)
+                    metrics.record_outcomes(batch[:written])
+                    batch, cause = exc.remaining, exc.__cause__ or exc
                 # A database outage is logged once per interval by the store's health.
-                outage = self.store.health.note(exc, "recording attempts")
+                outage = self.store.health.note(cause, "recording attempts")
                 if delay is None or self._stopping.is_set():
                     # The leases will expire and the deliveries will be retried.
                     if outage is None:
-                        log.exception("recording %d attempts failed; they will be retried", n)
+                        log.exception("recording %d attempts failed; retried later", len(batch))
                     return
                 if outage is None:
                     log.warning("recording attempts failed; retrying in %.1fs", delay)
@@ -578,15 +588,19 @@ class Dispatcher:
             done = self.clock.now()
             schedule = ep.get("retry_schedule")
             next_at = done + retry_delay(number, schedule, code, resp_headers, now=done)
+        request_body, escaped = body_text(body, complete=True)
         return Outcome(
             delivery_id=job.delivery_id,
             lease=job.lease,
             number=number,
             started_at=now,
-            url=ep["url"],
-            # The attempt log shows what was sent, but never a secret header's value.
-            request_headers=secret_headers.mask(headers, ep.get("secret_headers") or ()),
-            request_body=body.decode("utf-8"),
+            url=result.url or ep["url"],
+            # What went on the wire (what was meant to, if nothing was written),
+            # but never a secret header's value.
+            request_headers=secret_headers.mask(
+                result.request_headers or headers, ep.get("secret_headers") or ()
+            ),
+            request_body=with_marker(request_body, {"request body": escaped}),
             status_code=code,
             response_headers=result.response_headers,
             response_body=result.response_body,

@@ -1,5 +1,10 @@
 """One HTTP POST, with a timeout, no redirects, and a capped response excerpt.
 
+What it returns is ready to be stored: the URL and headers as they went on
+the wire (:mod:`hookpost.delivery.wire`), and the receiver's answer as text
+any database column holds, bytes that are not escaped and said so
+(:mod:`hookpost.core.wiretext`).
+
 A single :class:`aiohttp.ClientSession` is shared by every request of a worker:
 keep-alive connections per endpoint are what make thousands of deliveries per
 second possible on one core (httpx is an order of magnitude slower here).
@@ -19,7 +24,9 @@ from yarl import URL
 
 from hookpost import __version__
 from hookpost.core.netguard import BlockedDestination, NetGuard
+from hookpost.core.wiretext import body_text, storable, storable_headers, with_marker
 from hookpost.delivery.egress import GuardedResolver, find_blocked, guarded_socket_factory
+from hookpost.delivery.wire import HeadersSent, joined, request_url, trace_config
 
 if TYPE_CHECKING:
     from hookpost.config import Settings
@@ -34,6 +41,10 @@ class SendResult:
     response_body: str | None
     duration_ms: float
     error: str | None
+    #: The URL as sent (the registered one, byte for byte, without a fragment).
+    url: str = ""
+    #: Every header as written on the wire, in order; None if none were written.
+    request_headers: dict[str, str] | None = None
 
 
 def describe_error(exc: BaseException, timeout: float) -> str:
@@ -134,6 +145,7 @@ class Sender:
                 headers={"User-Agent": USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
+                trace_configs=[trace_config()],
             )
 
     async def close(self) -> None:
@@ -142,9 +154,8 @@ class Sender:
             self._session = None
         await self._resolver.close()
 
-    async def _refuse(self, url: str) -> str | None:
-        """Why ``url`` may not be sent to before any connection is made, or None."""
-        target = URL(url)
+    async def _refuse(self, target: URL) -> str | None:
+        """Why ``target`` may not be sent to before any connection is made, or None."""
         if self._https_only and target.scheme != "https":
             return "blocked destination: plain http is not allowed (HOOKPOST_HTTPS_ONLY)"
         if self._proxy and target.raw_host:
@@ -165,34 +176,55 @@ class Sender:
     ) -> SendResult:
         assert self._session is not None, "Sender.start() first"
         t0 = time.perf_counter()
+        sent = HeadersSent()
+        recorded_url = url
         try:
-            refused = await self._refuse(url)
+            wire, recorded_url = request_url(url)
+            refused = await self._refuse(wire)
             if refused is not None:
-                return SendResult(None, None, None, (time.perf_counter() - t0) * 1000, refused)
+                return SendResult(
+                    None, None, None, (time.perf_counter() - t0) * 1000, refused, recorded_url
+                )
             async with self._session.post(
-                url,
+                wire,
                 data=body,
                 headers=headers,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 proxy=self._proxy,
+                trace_request_ctx=sent,
             ) as resp:
-                excerpt = await self._read_excerpt(resp)
-                return SendResult(
-                    status_code=resp.status,
-                    response_headers=dict(resp.headers),
-                    response_body=excerpt.decode("utf-8", "replace"),
-                    duration_ms=(time.perf_counter() - t0) * 1000,
-                    error=None,
-                )
+                return await self._answer(resp, t0, recorded_url, sent)
         except Exception as exc:
             return SendResult(
                 status_code=None,
                 response_headers=None,
                 response_body=None,
                 duration_ms=(time.perf_counter() - t0) * 1000,
-                error=describe_error(exc, timeout),
+                error=storable(describe_error(exc, timeout))[0],
+                url=recorded_url,
+                request_headers=sent.headers,
             )
+
+    async def _answer(
+        self, resp: aiohttp.ClientResponse, t0: float, url: str, sent: HeadersSent
+    ) -> SendResult:
+        """The receiver's answer as storable text, escaped bytes said so in the excerpt."""
+        raw = await self._read_excerpt(resp)
+        body, body_escaped = body_text(
+            raw, complete=len(raw) < self._excerpt or resp.content.at_eof()
+        )
+        response_headers, headers_escaped = storable_headers(joined(resp.headers.items()))
+        escaped = {"response body": body_escaped, "response headers": headers_escaped}
+        return SendResult(
+            status_code=resp.status,
+            response_headers=response_headers,
+            response_body=with_marker(body, escaped),
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            error=None,
+            url=url,
+            request_headers=sent.headers,
+        )
 
     async def _read_excerpt(self, resp: aiohttp.ClientResponse) -> bytes:
         chunks: list[bytes] = []

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
@@ -44,8 +45,10 @@ from hookpost.core import filters
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
+from hookpost.core.wiretext import storable
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import _backend, _liveness, _sealing, _wake
+from hookpost.store import _backend, _liveness, _record, _sealing, _wake
+from hookpost.store._record import RecordIncomplete
 from hookpost.store.models import (
     api_keys,
     attempts,
@@ -353,6 +356,7 @@ class _Hot:
     )
 
 
+log = logging.getLogger("hookpost.store")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -1648,33 +1652,60 @@ class Store:
 
         One transaction. A delivery whose lease is no longer ours (it expired
         and another worker took it) keeps its attempt in the log but its state
-        is left alone.
+        is left alone. A batch the database refuses is written row by row, a
+        refused row in its poisoned form (see :mod:`hookpost.store._record`);
+        :class:`RecordIncomplete` carries the rows not written when the
+        database is out of reach, for the caller to retry.
         """
         batch = list(outcomes)
         if not batch:
             return
         policy = policy or HealthPolicy()
+        try:
+            await self._record_rows(batch, policy)
+            return
+        except Exception as exc:
+            if _record.unavailable(exc):
+                raise RecordIncomplete(batch) from exc
+        for i, outcome in enumerate(batch):
+            await self._record_alone(outcome, policy, batch[i:])
+
+    async def _record_alone(
+        self, outcome: Outcome, policy: HealthPolicy, remaining: list[Outcome]
+    ) -> None:
+        """One outcome in its own transaction; refused, its poisoned form; refused again, logged."""
+        try:
+            await self._record_rows([outcome], policy)
+            return
+        except Exception as exc:
+            if _record.unavailable(exc):
+                raise RecordIncomplete(remaining) from exc
+            why = _record.problem(exc)
+        try:
+            await self._record_rows([_record.poisoned(outcome, why)], policy)
+        except Exception as exc:
+            if _record.unavailable(exc):
+                raise RecordIncomplete(remaining) from exc
+            log.error(
+                "the database refused attempt %d of delivery %s (%s), even without its "
+                "request and response; the delivery will be retried when its lease expires",
+                outcome.number,
+                outcome.delivery_id,
+                _record.problem(exc),
+            )
+            return
+        log.warning(
+            "the database refused attempt %d of delivery %s (%s); recorded without its "
+            "request and response",
+            outcome.number,
+            outcome.delivery_id,
+            why,
+        )
+
+    async def _record_rows(self, batch: list[Outcome], policy: HealthPolicy) -> None:
         now = self.clock.now()
         async with self.writer.begin() as conn:
-            await conn.execute(
-                _Hot.insert_attempts,
-                [
-                    {
-                        "delivery_id": o.delivery_id,
-                        "number": o.number,
-                        "started_at": o.started_at,
-                        "url": o.url,
-                        "request_headers": o.request_headers,
-                        "request_body": o.request_body,
-                        "status_code": o.status_code,
-                        "response_headers": o.response_headers,
-                        "response_body": o.response_body,
-                        "duration_ms": o.duration_ms,
-                        "error": o.error,
-                    }
-                    for o in batch
-                ],
-            )
+            await conn.execute(_Hot.insert_attempts, [_record.attempt_row(o) for o in batch])
             await conn.execute(
                 _Hot.record_deliveries,
                 [
@@ -1685,7 +1716,7 @@ class Store:
                         "b_number": o.number,
                         "b_next": o.next_attempt_at,
                         "b_code": o.status_code,
-                        "b_error": o.error,
+                        "b_error": None if o.error is None else storable(o.error)[0],
                         "b_now": now,
                     }
                     for o in batch
