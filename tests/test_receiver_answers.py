@@ -23,6 +23,7 @@ import pytest
 
 from hookpost.dashboard.curl import curl_command
 from hookpost.delivery.dispatcher import Dispatcher
+from hookpost.store import RecordIncomplete
 from tests.conftest import ADMIN, Hookpost
 from tests.rawhttp import RawReceiver, raw_receiver
 
@@ -286,3 +287,71 @@ async def test_a_refused_row_is_recorded_alone_and_the_rest_once(
                 assert attempt["response_body"] == "fine"
                 assert attempt["request_headers"]["Content-Type"] == "application/json"
                 assert d["status"] == ("succeeded" if code == 200 else "pending")
+
+
+OUTAGE_TRIGGER = [
+    """CREATE OR REPLACE FUNCTION refuse_poison() RETURNS trigger AS $$
+    BEGIN
+      IF NEW.response_body LIKE '%poison%' THEN
+        RAISE EXCEPTION 'poison row refused by the test' USING ERRCODE = '22021';
+      END IF;
+      IF NEW.response_body LIKE '%outage%' THEN
+        RAISE EXCEPTION 'could not extend file: No space left on device'
+          USING ERRCODE = '{how}';
+      END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS refuse_poison ON attempts",
+    """CREATE TRIGGER refuse_poison BEFORE INSERT ON attempts
+    FOR EACH ROW EXECUTE FUNCTION refuse_poison()""",
+]
+
+
+@pytest.mark.parametrize("how", ["53100", "40P01", "57P01"])  # disk full, deadlock, shutdown
+async def test_an_outage_mid_batch_leaves_only_the_unwritten_rows_to_retry(
+    hookpost_noworkers: Hookpost, raw: RawReceiver, db_url: str, how: str
+) -> None:
+    """The database fails (not the row): written rows stay written once, the rest come back."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("a SQLite trigger can only refuse a row, not fail the database")
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    answers = [b"fine", b"poison", b"fine", b"outage", b"fine", b"fine"]
+    for i, body in enumerate(answers):
+        await hp.endpoint(pid, raw.on(f"o{how}-{i}", answer(b"200 OK", body)))
+    await hp.publish(pid)
+    async with hp.store.engine.begin() as conn:
+        for sql in OUTAGE_TRIGGER:
+            await conn.exec_driver_sql(sql.format(how=how))
+
+    dispatcher = Dispatcher(hp.store, hp.settings, clock=hp.clock)
+    await dispatcher.sender.start()
+    try:
+        claim = await hp.store.claim(100, 60)
+        outcomes = [await dispatcher.attempt(job) for job in claim.jobs]
+    finally:
+        await dispatcher.sender.close()
+    # In answer order: the batch fails on the poison row, then row by row on the outage.
+    outcomes.sort(key=lambda o: int(o.url.rsplit("-", 1)[1]))
+    with pytest.raises(RecordIncomplete) as failed:
+        await hp.store.record(outcomes)
+    remaining = failed.value.remaining
+    assert remaining[0].response_body == "outage"
+    assert remaining == outcomes[outcomes.index(remaining[0]) :]
+
+    async def attempts_of(delivery_id: str) -> list[dict[str, Any]]:
+        return list((await hp.delivery(pid, delivery_id))["attempts"])
+
+    left = {o.delivery_id for o in remaining}
+    for o in outcomes:
+        assert len(await attempts_of(o.delivery_id)) == (0 if o.delivery_id in left else 1)
+
+    async with hp.store.engine.begin() as conn:  # the database is back
+        await conn.exec_driver_sql("DROP TRIGGER refuse_poison ON attempts")
+    await hp.store.record(remaining)
+    for o in outcomes:
+        (attempt,) = await attempts_of(o.delivery_id)  # each recorded exactly once
+        refused = o.response_body == "poison"
+        assert ("the database refused" in (attempt["error"] or "")) is refused
+        d = await hp.delivery(pid, o.delivery_id)
+        assert d["status"] == "succeeded"

@@ -21,15 +21,11 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-)
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hookpost.core.wiretext import storable, storable_headers, with_marker
+from hookpost.store.outage import classify
 
 if TYPE_CHECKING:
     from hookpost.store.store import Outcome
@@ -48,22 +44,19 @@ class RecordIncomplete(Exception):
         self.remaining = remaining
 
 
-#: SQLSTATE classes that are about the server, not the row: connection (08),
-#: transaction rollback such as a deadlock (40), insufficient resources such as
-#: a full disk (53), operator intervention such as a shutdown (57), system (58).
-_SERVER_CLASSES = frozenset({"08", "40", "53", "57", "58"})
-
-
 def unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database is out of reach rather than that a row was refused."""
-    if isinstance(
-        exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout | OSError
-    ):
+    """Whether ``exc`` says the database is out of reach rather than that a row was refused.
+
+    An outage (:func:`hookpost.store.outage.classify`), any driver's
+    connection-level error, or a transaction the server rolled back on its
+    own (SQLSTATE class 40: deadlock, serialization failure) is no row's fault.
+    """
+    if classify(exc) is not None:
         return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
-    return bool(exc.connection_invalidated) or sqlstate[:2] in _SERVER_CLASSES
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("40")
 
 
 def problem(exc: BaseException) -> str:
