@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python benchmarks/bench_delivery.py
+	$(BIN)/python -m benchmarks core
 
 # Mutation testing of the core modules against tests/unit (minutes; not part of CI).
 # Its own venv: see the `mutation` extra in pyproject.toml. docs/mutation.md reads the result.

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hookpost.bench_scale import (
+from benchmarks.scale import (
     DEFAULT_PG_ADMIN_URL,
     create_pg_database,
     drop_pg_database,

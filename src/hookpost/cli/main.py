@@ -510,23 +510,21 @@ def parse_headers(text: str) -> dict[str, str]:
     return out
 
 
-@main.command()
-@click.option("--events", "n_events", default=5000, show_default=True, type=int)
-@click.option(
-    "--endpoints",
-    "fanouts",
-    default="1,10",
-    show_default=True,
-    help="Comma-separated endpoint counts, one scenario each.",
-)
-@click.option(
-    "--rate", default=500, show_default=True, type=int, help="Events/s for the latency run."
-)
-@click.option("--output", type=click.Path(), default=None, help="Write results as JSON here.")
-def bench(n_events: int, fanouts: str, rate: int, output: str | None) -> None:
-    """Measure throughput and latency against a local receiver."""
-    from hookpost.bench import main as bench_main
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def bench(ctx: click.Context) -> None:
+    """Run the core benchmark of a source checkout (python -m benchmarks core [options]).
 
-    bench_main(
-        n_events=n_events, fanouts=[int(x) for x in fanouts.split(",")], rate=rate, output=output
-    )
+    The benchmarks are developer tooling and are not installed with hookpost:
+    run this from the root of a hookpost repository, e.g.
+    ``hookpost bench --events 5000 --endpoints 1,10 --rate 500``.
+    """
+    sys.path.insert(0, os.getcwd())
+    try:
+        from benchmarks.__main__ import main as benchmarks_main
+    except ImportError:
+        raise click.ClickException(
+            "hookpost bench runs the benchmarks of a source checkout: run it from the "
+            "repository root (or: python -m benchmarks core)"
+        ) from None
+    benchmarks_main(["core", *ctx.args])

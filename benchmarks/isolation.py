@@ -1,6 +1,6 @@
 """Isolation benchmark (issue 5): do hanging endpoints slow delivery to healthy ones?
 
-One ``hookpost serve`` (API + workers, SQLite, as :mod:`hookpost.bench`) and the
+One ``hookpost serve`` (API + workers, SQLite, as :mod:`benchmarks.core`) and the
 same fast receiver. Two phases, in this order, each on a fresh project of
 ``endpoints`` endpoints; ``hanging`` of them (spread evenly) have
 ``timeout_seconds = timeout`` in both phases:
@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from hookpost.bench import (
+from benchmarks.harness import (
     CpuMeter,
     Ctx,
     Procs,

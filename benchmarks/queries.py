@@ -36,8 +36,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from hookpost.bench import GroupCpuMeter, _fmt, machine_info, percentile, run_migrate
-from hookpost.bench_scale import (
+from benchmarks.harness import GroupCpuMeter, _fmt, machine_info, percentile, run_migrate
+from benchmarks.scale import (
     DEFAULT_PG_ADMIN_URL,
     create_pg_database,
     drop_pg_database,

@@ -1,7 +1,7 @@
 """Scale-out benchmark (issue 4): ``hookpost worker`` processes draining one database.
 
 Everything on 127.0.0.1. The API runs alone (``hookpost serve --no-workers``);
-the receiver and the payload are those of :mod:`hookpost.bench`. On PostgreSQL
+the receiver and the payload are those of :mod:`benchmarks.core`. On PostgreSQL
 a fresh database is created for the run and dropped at the end.
 
 For each worker count k (e.g. 1, 2, 4), on a fresh project of ``fanout`` endpoints:
@@ -36,14 +36,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hookpost.bench import (
+from benchmarks.core import _latency_run
+from benchmarks.harness import (
     Ctx,
     GroupCpuMeter,
     Procs,
     _bodies,
     _fmt,
     _latencies,
-    _latency_run,
     _progress,
     _setup_project,
     _verify_api,
