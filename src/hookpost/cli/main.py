@@ -287,7 +287,9 @@ def worker(database_url: str | None, log_level: str) -> None:
     help="First make a new key (in the key file; with HOOKPOST_SECRET_KEY set, print one).",
 )
 def rotate_key(database_url: str | None, generate: bool) -> None:
-    """Re-encrypt every endpoint secret under the current key.
+    """Re-encrypt every endpoint secret (and secret custom header) under the current key.
+
+    Secret headers stored in clear by an older hookpost are encrypted too.
 
     \b
     Key file (the default): `hookpost rotate-key --generate` adds a new current
