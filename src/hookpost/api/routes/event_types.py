@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Response
-from jsonschema import exceptions as js_exceptions
-from jsonschema import validators
 
 from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
 from hookpost.api.errors import ValidationProblem
 from hookpost.api.schemas import EventTypeIn, EventTypeOut, ListOut, SeedIn, iso
+from hookpost.core import tenant_schema
 from hookpost.core.catalogs import PROVIDER_EVENT_TYPES
 from hookpost.store import Store
 
@@ -28,20 +26,11 @@ def _render(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=512)
-def _validator(schema_json: str) -> Any:
-    schema = json.loads(schema_json)
-    return validators.validator_for(schema)(schema)
-
-
-def check_schema(schema: dict[str, Any]) -> None:
-    try:
-        validators.validator_for(schema).check_schema(schema)
-    except js_exceptions.SchemaError as exc:
-        where = ".".join(str(p) for p in exc.path)
-        raise ValidationProblem(
-            [("schema" + (f".{where}" if where else ""), f"not a valid JSON Schema: {exc.message}")]
-        ) from None
+async def check_schema(project_id: str, schema: dict[str, Any]) -> None:
+    """422 naming the field when ``schema`` cannot be saved (see core/tenant_schema.py)."""
+    problems = await tenant_schema.check_schema(project_id, schema)
+    if problems:
+        raise ValidationProblem(problems)
 
 
 async def validate_payload(store: Store, project_id: str, event_type: str, payload: Any) -> None:
@@ -49,20 +38,17 @@ async def validate_payload(store: Store, project_id: str, event_type: str, paylo
     schema = await store.event_type_schema(project_id, event_type)
     if schema is None:
         return
-    errors = sorted(
-        _validator(json.dumps(schema, sort_keys=True)).iter_errors(payload),
-        key=lambda e: list(e.path),
+    problems = await tenant_schema.check_payload(
+        project_id, event_type, json.dumps(schema, sort_keys=True), payload
     )
-    if errors:
-        raise ValidationProblem(
-            [(".".join(["payload", *(str(p) for p in e.path)]), e.message) for e in errors[:10]]
-        )
+    if problems:
+        raise ValidationProblem(problems)
 
 
 @router.post("", status_code=201, response_model=EventTypeOut)
 async def create_event_type(project_id: ProjectScope, body: EventTypeIn, store: StoreDep) -> Any:
     if body.schema_ is not None:
-        check_schema(body.schema_)
+        await check_schema(project_id, body.schema_)
     item = {"name": body.name, "description": body.description, "schema": body.schema_}
     (row,) = await store.upsert_event_types(project_id, [item], replace=False)
     return _render(row)
