@@ -376,3 +376,12 @@ async def test_cli_refuses_degenerate_secrets_with_one_line(tmp_path: Path) -> N
         assert "Traceback" not in out, (args, out)
         lines = out.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: --secret"), (args, out)
+
+
+@pytest.mark.parametrize("profile", ["ed25519", "no-such-profile", "standard"])
+@pytest.mark.parametrize("key", ["", "whsec_", "whpk_", [GOOD_WHPK, ""]], ids=repr)
+def test_the_key_is_refused_before_the_profile_name_is_looked_up(profile: str, key: Any) -> None:
+    """The unusable key is the first thing to fix, whatever the profile argument says."""
+    body, headers = forged(get_profile("standard"), "whsec_")
+    with pytest.raises(InvalidSecretError):
+        verify(body, headers, key, profile=profile)

@@ -48,11 +48,11 @@ def verify(
     sign one (standard, stripe, galaxyjoy, custom with a timestamp).
     """
     try:
-        prof = get_profile(profile) if isinstance(profile, str) else profile
-    except KeyError as exc:
-        raise WebhookVerificationError(str(exc.args[0])) from None
-    try:
-        secrets = usable_keys(secret)
+        secrets = usable_keys(secret)  # a key that is no key is the first thing to fix
+        try:
+            prof = get_profile(profile) if isinstance(profile, str) else profile
+        except KeyError as exc:
+            raise WebhookVerificationError(str(exc.args[0])) from None
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return prof.verify(
             raw, headers, secrets, tolerance=tolerance, now=time.time() if now is None else now
