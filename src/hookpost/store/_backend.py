@@ -156,16 +156,6 @@ class Writer:
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._begin() as conn:
-                yield conn
-        except Exception as exc:
-            self.health.note(exc, "a write")
-            raise
-        self.health.wrote()
-
-    @contextlib.asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
         delay = 0.0002
         deadline = time.monotonic() + self._timeout
         started = False
@@ -174,13 +164,18 @@ class Writer:
                 async with self._engine.begin() as conn:
                     started = True
                     yield conn
+                self.health.wrote()
                 return
             except OperationalError as exc:
                 # Only a BEGIN that found the lock taken is retried, never
                 # an error from the transaction's own statements.
                 retry = self._sqlite and not started and "locked" in str(exc)
                 if not retry or time.monotonic() > deadline:
+                    self.health.note(exc, "a write")
                     raise
+            except Exception as exc:
+                self.health.note(exc, "a write")
+                raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.002)
 
