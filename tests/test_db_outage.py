@@ -22,6 +22,7 @@ import os
 import socket
 import sqlite3
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,7 @@ class Captured(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.records: list[logging.LogRecord] = []
+        self.started = time.monotonic()
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -237,9 +239,11 @@ def assert_quiet_log(cap: Captured, requests: int) -> None:
     assert all(r.exc_info is None for r in cap.records), [r.getMessage() for r in cap.records]
     assert not any("Exception in ASGI" in r.getMessage() for r in cap.records)
     assert all("\n" not in line and "Traceback" not in line for line in cap.lines)
+    # One line when failures start, at most one more per 10 s (and a recovery line).
+    limit = 3 + 2 * int((time.monotonic() - cap.started) // 10)
     outage_lines = [r for r in cap.records if r.name == "hookpost.database"]
-    assert 1 <= len(outage_lines) <= 3, (requests, [r.getMessage() for r in outage_lines])
-    assert len(cap.records) <= 6, [r.getMessage() for r in cap.records]
+    assert 1 <= len(outage_lines) <= limit, (requests, [r.getMessage() for r in outage_lines])
+    assert len(cap.records) <= limit + 3, [r.getMessage() for r in cap.records]
 
 
 # -- the routes, and what each must answer ---------------------------------------------
@@ -362,13 +366,14 @@ async def test_postgres_cut_answers_503_and_loses_nothing(
     proxy = CutProxy()
     await proxy.start()
     url = _pg_url(pg_database).replace(":5432/", f":{proxy.port}/")
+    publisher: asyncio.Task[None] | None = None
     try:
         # A claim the cut interrupted may have committed unseen: its lease
         # (5 s of the test's clock) expires and the delivery goes out again.
         async for hp in start_hookpost(
             url,
             ManualClock(),
-            store_options={"connect_timeout": 0.5, "command_timeout": 1.0},
+            store_options={"connect_timeout": 2.0, "command_timeout": 3.0},
             lease_seconds=5,
         ):
             async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as browser:
@@ -421,6 +426,8 @@ async def test_postgres_cut_answers_503_and_loses_nothing(
                     r = await site.call(*route)
                     assert r.status_code < 400, (route, r.status_code, r.text[:300])
     finally:
+        if publisher is not None and not publisher.done():
+            publisher.cancel()  # a failed assertion left it running
         await proxy.close()
 
 

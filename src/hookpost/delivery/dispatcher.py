@@ -238,8 +238,9 @@ class Dispatcher:
             if presence is not None:
                 try:
                     await presence.ensure()
-                except Exception:  # never let it stop the heartbeat
-                    log.warning("retaking the worker lock failed", exc_info=True)
+                except Exception as exc:  # never let it stop the heartbeat
+                    if self.store.health.note(exc, "retaking the worker lock") is None:
+                        log.warning("retaking the worker lock failed", exc_info=True)
             await self._reclaim()
 
     async def _reclaim(self) -> None:
@@ -339,8 +340,9 @@ class Dispatcher:
         self._due_query = None
         try:
             return query.result()
-        except Exception:
-            log.warning("reading the next due time failed; polling", exc_info=True)
+        except Exception as exc:
+            if self.store.health.note(exc, "reading the next due time") is None:
+                log.warning("reading the next due time failed; polling", exc_info=True)
             return None
 
     async def _sleep(self, seconds: float) -> None:
