@@ -122,6 +122,7 @@ DELAYS: list[tuple[int | None, str | None, list[float] | None, int, float, float
     (503, "1", [0.3, 90], 2, 180, 216),
     (500, "1", None, 0, 1, 1),  # the immediate first step
     (500, None, None, 0, 0, 0),
+    (500, None, [60], 0, 0, 0),  # a custom schedule starts immediately too
 ]
 
 
