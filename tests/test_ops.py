@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from hookpost.core.clock import ManualClock
+from hookpost.domain import Claim
 from hookpost.logs import JsonFormatter
-from hookpost.store import Claim
 from tests.conftest import (
     Hookpost,
     Receiver,
@@ -126,7 +126,7 @@ def test_json_log_lines_carry_ids_not_secrets() -> None:
     log.setLevel(logging.INFO)
     try:
         from hookpost.delivery.dispatcher import Dispatcher
-        from hookpost.store import Outcome
+        from hookpost.domain import Outcome
 
         outcome = Outcome(
             delivery_id="dlv_1",

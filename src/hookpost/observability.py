@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from hookpost.store import Outcome
+    from hookpost.domain import Outcome
 
 
 class _Metrics:

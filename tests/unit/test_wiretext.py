@@ -10,8 +10,8 @@ import pytest
 
 from hookpost.core.wiretext import body_text, storable, storable_headers, with_marker
 from hookpost.delivery.wire import joined, request_url
+from hookpost.domain import Outcome
 from hookpost.store._record import poisoned, problem
-from hookpost.store.store import Outcome
 
 
 @pytest.mark.parametrize(

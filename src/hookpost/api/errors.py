@@ -28,9 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookpost.core import limits
-from hookpost.store import Conflict, NotFound
+from hookpost.domain import Conflict, LimitReached, NotFound
 from hookpost.store.outage import Outage, classify
-from hookpost.store.store import LimitReached
 
 log = logging.getLogger("hookpost.api")
 

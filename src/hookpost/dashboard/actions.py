@@ -36,8 +36,8 @@ from hookpost.dashboard.html import redirect, render
 from hookpost.dashboard.portal_api import PortalLinkIn, make_link
 from hookpost.dashboard.state import store
 from hookpost.dashboard.surface import Surface
+from hookpost.domain import LimitReached
 from hookpost.profiles import ed25519
-from hookpost.store.store import LimitReached
 
 _REFUSALS = (ValidationProblem, HTTPException, LimitReached)
 

@@ -26,7 +26,7 @@ from hookpost.dashboard.html import LoginRequired, PageError, root_path
 from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_policy, store
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
-from hookpost.store import NotFound
+from hookpost.domain import NotFound
 from hookpost.store.sessions import check_session
 
 

@@ -40,7 +40,7 @@ from hookpost.api.errors import DATABASE_ERRORS, ValidationProblem, note_outage
 from hookpost.dashboard.state import dashboard
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
-from hookpost.store import Conflict, NotFound
+from hookpost.domain import Conflict, NotFound
 from hookpost.store.outage import Outage
 
 _CSP = (

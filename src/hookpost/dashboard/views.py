@@ -23,8 +23,8 @@ from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
 from hookpost.dashboard.html import PageError, render
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
+from hookpost.domain import NotFound
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import NotFound
 from hookpost.store.store import decode_cursor
 
 View = Callable[[Request, Surface, Form], Awaitable[Response]]

@@ -28,10 +28,11 @@ from hookpost.core.retry import retry_delay
 from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender, SendResult
+from hookpost.domain import Job, Outcome
 from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
 from hookpost.profiles._resolve import resolve_profile
-from hookpost.store import Job, Outcome, RecordIncomplete, Store
+from hookpost.store import RecordIncomplete, Store
 from hookpost.store._liveness import Presence
 
 log = logging.getLogger("hookpost.dispatcher")

@@ -28,7 +28,7 @@ from hookpost.core.wiretext import storable, storable_headers, with_marker
 from hookpost.store.outage import classify
 
 if TYPE_CHECKING:
-    from hookpost.store.store import Outcome
+    from hookpost.domain import Outcome
 
 __all__ = ["RecordIncomplete", "attempt_row", "poisoned", "unavailable"]
 

@@ -41,11 +41,21 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hookpost.core import filters
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
 from hookpost.core.wiretext import storable
+from hookpost.domain import (
+    Claim,
+    Conflict,
+    HealthPolicy,
+    Job,
+    LimitReached,
+    NotFound,
+    Outcome,
+    Page,
+)
+from hookpost.domain import targets as event_targets
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _backend, _liveness, _record, _sealing, _wake
 from hookpost.store._record import RecordIncomplete
@@ -62,19 +72,6 @@ from hookpost.store.models import (
     rate_buckets,
 )
 from hookpost.store.outage import DatabaseHealth
-
-
-class NotFound(Exception):
-    """The object does not exist, or not in the caller's project (same answer)."""
-
-
-class Conflict(Exception):
-    """The request clashes with the object's current state."""
-
-
-class LimitReached(Conflict):
-    """A per-project quota (the "plan limit") would be exceeded."""
-
 
 #: What a project API key may do (enforced in hookpost.api.deps).
 KEY_SCOPES = ("full", "read", "publish")
@@ -109,96 +106,6 @@ def decode_cursor(cursor: str, *, numeric: bool = False) -> str:
     if (numeric or value.isdigit()) and not (value.isdigit() and int(value) <= MAX_BIGINT):
         raise ValueError("cursor is not valid")
     return value
-
-
-@dataclass(slots=True)
-class Page:
-    data: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-@dataclass(slots=True)
-class Job:
-    """A claimed delivery with everything needed to send it."""
-
-    delivery_id: str
-    lease: str
-    attempt_count: int
-    attempt_limit: int | None
-    endpoint: dict[str, Any]
-    event: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Claim:
-    """What one claim leased, and whether the queue may hold more due right now."""
-
-    jobs: list[Job]
-    #: The claim found as many due rows as it asked for (some may have been
-    #: handed back over a cap or rate limit): claim again without waiting.
-    more: bool
-    #: Endpoints whose due rows were handed back over their concurrency cap:
-    #: claim again when one of their requests finishes.
-    capped: set[str]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """The result of one attempt, to be recorded by :meth:`Store.record`."""
-
-    delivery_id: str
-    lease: str
-    number: int
-    started_at: float
-    url: str
-    request_headers: dict[str, str]
-    request_body: str
-    status_code: int | None
-    response_headers: dict[str, str] | None
-    response_body: str | None
-    duration_ms: float
-    error: str | None
-    #: The delivery's new state: succeeded, failed or pending (with next_attempt_at).
-    status: str
-    next_attempt_at: float | None
-    endpoint_id: str = ""
-    project_id: str = ""
-    event_id: str = ""
-    #: Did the attempt count as a success for the endpoint's health?
-    success: bool = False
-    #: The endpoint had failures before this attempt (so a success resets it).
-    endpoint_was_failing: bool = False
-    #: Set when the answer demands disabling the endpoint (410 Gone).
-    disable_reason: str | None = None
-    profile: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HealthPolicy:
-    """How the dispatcher protects itself and everyone else from bad endpoints."""
-
-    #: Requests in flight per endpoint per worker, unless the endpoint says otherwise.
-    endpoint_concurrency: int = 32
-    #: Consecutive failures that open the circuit.
-    breaker_threshold: int = 10
-    #: How long an open circuit holds deliveries before one probe is let through.
-    breaker_cooldown_seconds: float = 30.0
-    #: An endpoint failing without a single success for this long is disabled.
-    disable_after_seconds: float = 5 * 86400
-    #: Project that receives operational events (endpoint.disabled, delivery.exhausted...).
-    operations_project: str | None = None
-
-
-def event_types_match(subscribed: Sequence[str], event_type: str) -> bool:
-    """``[]`` subscribes to everything; ``"user.*"`` to every ``user.`` type."""
-    if not subscribed:
-        return True
-    for pattern in subscribed:
-        if pattern == event_type or pattern == "*":
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
 
 
 class _TTLCache:
@@ -238,28 +145,6 @@ class _PublishRequest:
     event_id: str | None
     only_endpoint: str | None
     trace_context: str | None = None
-
-
-def _targets(endpoint_rows: Sequence[Any], request: _PublishRequest) -> list[tuple[str, bool]]:
-    """``(endpoint id, enabled)`` of the endpoints an event goes to.
-
-    Those subscribed to its type whose payload filter it passes, or only the
-    one named (a test event to one endpoint).
-    """
-    if request.only_endpoint is not None:
-        return [(r.id, bool(r.enabled)) for r in endpoint_rows if r.id == request.only_endpoint]
-    parsed: Any = None
-    out = []
-    for r in endpoint_rows:
-        if not event_types_match(r.event_types, request.event_type):
-            continue
-        if r.filter:
-            if parsed is None:
-                parsed = json.loads(request.payload)
-            if not filters.matches(r.filter, parsed):
-                continue
-        out.append((r.id, bool(r.enabled)))
-    return out
 
 
 def _retry_values(now: float) -> dict[str, Any]:
@@ -1129,7 +1014,12 @@ class Store:
                     out.append(None)
                     continue
             eid = r.event_id or new_id("msg")
-            fresh[(r.project_id, eid)] = (r, _targets(endpoint_rows[r.project_id], r))
+            fresh[(r.project_id, eid)] = (
+                r,
+                event_targets(
+                    endpoint_rows[r.project_id], r.event_type, r.payload, r.only_endpoint
+                ),
+            )
             out.append(None)
         made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
         if fresh:
@@ -2170,15 +2060,4 @@ class Store:
         return Page(rows, next_cursor)
 
 
-__all__ = [
-    "KEY_SCOPES",
-    "Conflict",
-    "HealthPolicy",
-    "Job",
-    "LimitReached",
-    "NotFound",
-    "Outcome",
-    "Page",
-    "Store",
-    "event_types_match",
-]
+__all__ = ["KEY_SCOPES", "Store"]

@@ -1,0 +1,32 @@
+"""The delivery model: what hookpost's words mean, with no SQL, HTTP or settings.
+
+An *event* is published to a project; routing (:func:`targets`) picks the
+*endpoints* it goes to and one *delivery* each is stored with it. A worker
+claims due deliveries (:class:`Claim` of :class:`Job` s), attempts each and
+reports an :class:`Outcome`; :class:`HealthPolicy` bounds what one bad
+endpoint may cost everyone else. Failures the caller can act on are the
+errors :class:`NotFound`, :class:`Conflict` and :class:`LimitReached`.
+
+This package imports only :mod:`hookpost.core` and the standard library, so
+the store, the services, the API, the dashboard and the dispatcher can all
+use it without importing each other. Its modules are private: import from
+``hookpost.domain``.
+"""
+
+from hookpost.domain._errors import Conflict, LimitReached, NotFound
+from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
+from hookpost.domain._routing import Subscriber, event_types_match, targets
+
+__all__ = [
+    "Claim",
+    "Conflict",
+    "HealthPolicy",
+    "Job",
+    "LimitReached",
+    "NotFound",
+    "Outcome",
+    "Page",
+    "Subscriber",
+    "event_types_match",
+    "targets",
+]
