@@ -23,7 +23,7 @@ from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
 from hookpost.dashboard.html import PageError, render
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
-from hookpost.domain import NotFound
+from hookpost.domain import DeliveryStatus, NotFound
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store.store import decode_cursor
 
@@ -34,7 +34,7 @@ PAGE_SIZE = 50
 WINDOW_SECONDS = 3600
 #: Attempts sampled for the latency percentiles.
 LATENCY_SAMPLE = 5000
-STATUSES = ("pending", "delivering", "succeeded", "failed", "held")
+STATUSES = tuple(DeliveryStatus)
 
 #: ``?done=<code>`` after a redirect: fixed texts, so a link cannot make a page say anything.
 NOTICES = {
@@ -185,7 +185,7 @@ async def endpoint_page(
     ep = await st.get_endpoint(s.project_id, endpoint_id)
     recent = await st.list_deliveries(s.project_id, limit=10, cursor=None, endpoint_id=endpoint_id)
     held = await st.list_deliveries(
-        s.project_id, limit=1, cursor=None, endpoint_id=endpoint_id, status="held"
+        s.project_id, limit=1, cursor=None, endpoint_id=endpoint_id, status=DeliveryStatus.HELD
     )
     return render(
         request,
@@ -322,7 +322,7 @@ async def failed_page(
 ) -> Response:
     st = store(request)
     page = await st.list_deliveries(
-        s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request), status="failed"
+        s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request), status=DeliveryStatus.FAILED
     )
     jobs = await st.list_jobs(s.project_id, limit=5, cursor=None)
     default_since = iso(now(request) - 86400) or ""

@@ -28,7 +28,7 @@ from hookpost.core.retry import retry_delay
 from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender, SendResult
-from hookpost.domain import Job, Outcome
+from hookpost.domain import DeliveryStatus, Job, Outcome
 from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
 from hookpost.profiles._resolve import resolve_profile
@@ -580,14 +580,14 @@ class Dispatcher:
         if aborted:
             error = f"{error}; receiver asked to stop retrying (webhook-delivery: abort)"
         if ok:
-            status, next_at = "succeeded", None
+            status, next_at = DeliveryStatus.SUCCEEDED, None
         elif aborted or number >= limit:
-            status, next_at = "failed", None
+            status, next_at = DeliveryStatus.FAILED, None
         elif gone:
             # The endpoint is disabled below; the delivery waits with the others.
-            status, next_at = "held", None
+            status, next_at = DeliveryStatus.HELD, None
         else:
-            status = "pending"
+            status = DeliveryStatus.PENDING
             done = self.clock.now()
             schedule = ep.get("retry_schedule")
             next_at = done + retry_delay(number, schedule, code, resp_headers, now=done)

@@ -16,10 +16,12 @@ use it without importing each other. Its modules are private: import from
 from hookpost.domain._errors import Conflict, LimitReached, NotFound
 from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
 from hookpost.domain._routing import Subscriber, event_types_match, targets
+from hookpost.domain._status import DeliveryStatus
 
 __all__ = [
     "Claim",
     "Conflict",
+    "DeliveryStatus",
     "HealthPolicy",
     "Job",
     "LimitReached",

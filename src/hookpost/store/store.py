@@ -48,6 +48,7 @@ from hookpost.core.wiretext import storable
 from hookpost.domain import (
     Claim,
     Conflict,
+    DeliveryStatus,
     HealthPolicy,
     Job,
     LimitReached,
@@ -160,7 +161,7 @@ def _retry_values(now: float) -> dict[str, Any]:
         .scalar_subquery()
     )
     return {
-        "status": case((enabled, "pending"), else_="held"),
+        "status": case((enabled, DeliveryStatus.PENDING), else_=DeliveryStatus.HELD),
         "next_attempt_at": case((enabled, now), else_=None),
         "attempt_limit": deliveries.c.attempt_count + 1,
         "updated_at": now,
@@ -200,14 +201,20 @@ class _Hot:
     insert_attempts = insert(attempts)
     lease_workers = (
         select(func.substr(deliveries.c.lease, 1, 16))
-        .where(deliveries.c.status == "delivering", deliveries.c.lease.like(_liveness.WORKER_LEASE))
+        .where(
+            deliveries.c.status == DeliveryStatus.DELIVERING,
+            deliveries.c.lease.like(_liveness.WORKER_LEASE),
+        )
         .distinct()
     )
     reclaim = (
         update(deliveries)
-        .where(deliveries.c.status == "delivering", deliveries.c.lease.like(bindparam("b_leases")))
+        .where(
+            deliveries.c.status == DeliveryStatus.DELIVERING,
+            deliveries.c.lease.like(bindparam("b_leases")),
+        )
         .values(
-            status="pending",
+            status=DeliveryStatus.PENDING,
             lease=None,
             next_attempt_at=bindparam("b_now"),
             updated_at=bindparam("b_now"),
@@ -219,12 +226,12 @@ class _Hot:
             deliveries.c.lease == bindparam("b_lease"),
             deliveries.c.id.in_(bindparam("b_ids", expanding=True)),
         )
-        .values(status="pending", lease=None, next_attempt_at=bindparam("b_now"))
+        .values(status=DeliveryStatus.PENDING, lease=None, next_attempt_at=bindparam("b_now"))
     )
     hand_back_at = (
         update(deliveries)
         .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == bindparam("b_lease"))
-        .values(status="pending", lease=None, next_attempt_at=bindparam("b_next"))
+        .values(status=DeliveryStatus.PENDING, lease=None, next_attempt_at=bindparam("b_next"))
     )
     record_deliveries = (
         update(deliveries)
@@ -672,8 +679,11 @@ class Store:
                 raise Conflict("the endpoint is disabled: enable it before releasing")
             res = await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "held")
-                .values(status="pending", next_attempt_at=now, updated_at=now)
+                .where(
+                    deliveries.c.endpoint_id == endpoint_id,
+                    deliveries.c.status == DeliveryStatus.HELD,
+                )
+                .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now)
             )
             if res.rowcount:
                 await self._notify(conn)
@@ -1065,7 +1075,7 @@ class Store:
                         "event_id": eid,
                         "event_type": r.event_type,
                         "endpoint_id": ep_id,
-                        "status": "pending" if enabled else "held",
+                        "status": DeliveryStatus.PENDING if enabled else DeliveryStatus.HELD,
                         "attempt_count": 0,
                         "next_attempt_at": now if enabled else None,
                         "created_at": now,
@@ -1075,7 +1085,7 @@ class Store:
                 )
             if rows:
                 await conn.execute(_Hot.insert_deliveries, rows)
-                if any(d["status"] == "pending" for d in rows):
+                if any(d["status"] == DeliveryStatus.PENDING for d in rows):
                     await self._notify(conn)
         new_iter = iter(made.values())
         result: list[tuple[dict[str, Any], int, bool]] = []
@@ -1210,7 +1220,7 @@ class Store:
                 .where(
                     deliveries.c.id == delivery_id,
                     deliveries.c.project_id == project_id,
-                    deliveries.c.status != "delivering",
+                    deliveries.c.status != DeliveryStatus.DELIVERING,
                 )
                 .values(**_retry_values(now))
             )
@@ -1231,7 +1241,7 @@ class Store:
     def _recover_conditions(self, params: dict[str, Any], project_id: str) -> list[Any]:
         conds = [
             deliveries.c.project_id == project_id,
-            deliveries.c.status == "failed",
+            deliveries.c.status == DeliveryStatus.FAILED,
             deliveries.c.created_at >= params["since"],
         ]
         if params.get("endpoint_id"):
@@ -1338,7 +1348,7 @@ class Store:
             if ids:
                 await conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.id.in_(ids), deliveries.c.status == "failed")
+                    .where(deliveries.c.id.in_(ids), deliveries.c.status == DeliveryStatus.FAILED)
                     .values(**_retry_values(now))
                 )
                 await self._notify(conn)
@@ -1695,8 +1705,11 @@ class Store:
             return False
         await conn.execute(
             update(deliveries)
-            .where(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "pending")
-            .values(status="held", next_attempt_at=None, updated_at=now)
+            .where(
+                deliveries.c.endpoint_id == endpoint_id,
+                deliveries.c.status == DeliveryStatus.PENDING,
+            )
+            .values(status=DeliveryStatus.HELD, next_attempt_at=None, updated_at=now)
         )
         return True
 
@@ -1724,7 +1737,7 @@ class Store:
                 },
             )
         for o in batch:
-            if o.status == "failed" and o.project_id != ops_project:
+            if o.status == DeliveryStatus.FAILED and o.project_id != ops_project:
                 await self._ops_event(
                     conn,
                     ops_project,
@@ -1758,7 +1771,10 @@ class Store:
         async with self.writer.begin() as conn:
             res = await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.status == "delivering", deliveries.c.lease.in_(list(leases)))
+                .where(
+                    deliveries.c.status == DeliveryStatus.DELIVERING,
+                    deliveries.c.lease.in_(list(leases)),
+                )
                 .values(next_attempt_at=self.clock.now() + lease_seconds)
             )
         return int(res.rowcount)
@@ -1798,8 +1814,13 @@ class Store:
         async with self.writer.begin() as conn:
             res = await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.status == "delivering", deliveries.c.lease.in_(list(leases)))
-                .values(status="pending", next_attempt_at=now, lease=None, updated_at=now)
+                .where(
+                    deliveries.c.status == DeliveryStatus.DELIVERING,
+                    deliveries.c.lease.in_(list(leases)),
+                )
+                .values(
+                    status=DeliveryStatus.PENDING, next_attempt_at=now, lease=None, updated_at=now
+                )
             )
             if res.rowcount:
                 await self._notify(conn)
@@ -1828,7 +1849,9 @@ class Store:
                 break
         active = select(deliveries.c.event_seq).where(
             deliveries.c.event_seq == events.c.seq,
-            deliveries.c.status.in_(("pending", "delivering", "held")),
+            deliveries.c.status.in_(
+                (DeliveryStatus.PENDING, DeliveryStatus.DELIVERING, DeliveryStatus.HELD)
+            ),
         )
         newest = select(func.max(events.c.seq)).scalar_subquery()
         for _ in range(max_batches):
@@ -1879,13 +1902,18 @@ class Store:
         out: dict[str, float] = {}
         async with self.reader.connect() as conn:
             for state, cond in (
-                ("due", (deliveries.c.status == "pending") & (deliveries.c.next_attempt_at <= now)),
+                (
+                    "due",
+                    (deliveries.c.status == DeliveryStatus.PENDING)
+                    & (deliveries.c.next_attempt_at <= now),
+                ),
                 (
                     "scheduled",
-                    (deliveries.c.status == "pending") & (deliveries.c.next_attempt_at > now),
+                    (deliveries.c.status == DeliveryStatus.PENDING)
+                    & (deliveries.c.next_attempt_at > now),
                 ),
-                ("delivering", deliveries.c.status == "delivering"),
-                ("held", deliveries.c.status == "held"),
+                ("delivering", deliveries.c.status == DeliveryStatus.DELIVERING),
+                ("held", deliveries.c.status == DeliveryStatus.HELD),
             ):
                 out[state] = float(
                     (
@@ -1895,7 +1923,8 @@ class Store:
             oldest = (
                 await conn.execute(
                     select(func.min(deliveries.c.next_attempt_at)).where(
-                        deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now
+                        deliveries.c.status == DeliveryStatus.PENDING,
+                        deliveries.c.next_attempt_at <= now,
                     )
                 )
             ).scalar_one_or_none()
@@ -1920,7 +1949,9 @@ class Store:
         and waiting for them would spin. Served by the ``ix_deliveries_due``
         partial index.
         """
-        due: list[Any] = [deliveries.c.status.in_(("pending", "delivering"))]
+        due: list[Any] = [
+            deliveries.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DELIVERING))
+        ]
         if after is not None:
             due.append(deliveries.c.next_attempt_at > after)
         async with self.reader.connect() as conn:
