@@ -22,34 +22,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "src/hookpost/core"
+DOMAIN = "src/hookpost/domain"
 PROFILES = "src/hookpost/profiles"
 
 #: (file, exact text, replacement)
 MUTATIONS: list[tuple[str, str, str]] = [
-    (f"{CORE}/retry.py", "JITTER = 0.2", "JITTER = 0.0"),
-    (f"{CORE}/retry.py", "JITTER = 0.2", "JITTER = 0.3"),
+    (f"{DOMAIN}/_retry.py", "JITTER = 0.2", "JITTER = 0.0"),
+    (f"{DOMAIN}/_retry.py", "JITTER = 0.2", "JITTER = 0.3"),
     (
-        f"{CORE}/retry.py",
+        f"{DOMAIN}/_retry.py",
         "OVERLOADED = frozenset({429, 502, 503, 504})",
         "OVERLOADED = frozenset({429, 503, 504})",
     ),
     (
-        f"{CORE}/retry.py",
+        f"{DOMAIN}/_retry.py",
         "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3600.0",
         "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 0.0, 3600.0",
     ),
     (
-        f"{CORE}/retry.py",
+        f"{DOMAIN}/_retry.py",
         "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3600.0",
         "RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1.0, 3601.0",
     ),
     (
-        f"{CORE}/retry.py",
+        f"{DOMAIN}/_retry.py",
         r'_SECONDS = re.compile(r"\d+(\.\d+)?")',
         r'_SECONDS = re.compile(r"\d+")',
     ),
     (
-        f"{CORE}/retry.py",
+        f"{DOMAIN}/_retry.py",
         "DEFAULT_MAX_ATTEMPTS = len(DEFAULT_SCHEDULE)",
         "DEFAULT_MAX_ATTEMPTS = 7",
     ),
@@ -131,7 +132,7 @@ def _table_mutations() -> list[tuple[str, str, str]]:
 
 
 def _retry_schedule_mutations() -> list[tuple[str, str, str]]:
-    path = f"{CORE}/retry.py"
+    path = f"{DOMAIN}/_retry.py"
     line = "DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)"
     steps = ["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]
     out = []

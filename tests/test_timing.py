@@ -33,8 +33,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from hookpost.core import retry
 from hookpost.core.clock import ManualClock
+from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DEFAULT_SCHEDULE
 from hookpost.store import Store
 from tests.conftest import Hookpost, Receiver, start_hookpost
 from tests.test_faults import _attempted, _due_in
@@ -103,15 +103,15 @@ async def test_retry_after_1_does_not_burn_the_schedule(
     start = hookpost.clock.now()
     await hookpost.publish(pid)
     (d,) = await hookpost.deliveries(pid)
-    for n in range(1, retry.DEFAULT_MAX_ATTEMPTS):
+    for n in range(1, DEFAULT_MAX_ATTEMPTS):
         d = await _attempted(hookpost, pid, d["id"], n)
         assert d["status"] == "pending", d
         hookpost.clock.set(datetime.fromisoformat(d["next_attempt_at"]).timestamp() + 0.001)
         hookpost.wake()
-    d = await _attempted(hookpost, pid, d["id"], retry.DEFAULT_MAX_ATTEMPTS)
+    d = await _attempted(hookpost, pid, d["id"], DEFAULT_MAX_ATTEMPTS)
     assert d["status"] == "failed"
     span = hookpost.clock.now() - start
-    assert span >= 2 * sum(retry.DEFAULT_SCHEDULE)  # overload: twice each step
+    assert span >= 2 * sum(DEFAULT_SCHEDULE)  # overload: twice each step
     assert span >= 1.5 * 86400
 
 

@@ -13,8 +13,7 @@ from email.utils import formatdate
 
 import pytest
 
-from hookpost.core import retry
-from hookpost.core.retry import (
+from hookpost.domain import (
     OVERLOADED,
     RETRY_AFTER_MAX,
     RETRY_AFTER_MIN,
@@ -160,6 +159,6 @@ def test_without_now_the_system_time_is_used() -> None:
 
 
 def test_module_random_is_used_without_an_rng(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retry.random, "uniform", lambda a, b: b)
+    monkeypatch.setattr(random, "uniform", lambda a, b: b)
     assert retry_delay(1, None, 503, {}) == pytest.approx(12)
     assert retry_delay(1, [50], 500, {"retry-after": "1"}) == pytest.approx(60)

@@ -7,8 +7,7 @@ import statistics
 
 import pytest
 
-from hookpost.core import retry
-from hookpost.core.retry import DEFAULT_MAX_ATTEMPTS, DEFAULT_SCHEDULE, JITTER, next_delay
+from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DEFAULT_SCHEDULE, JITTER, next_delay
 
 
 class FixedRng(random.Random):
@@ -83,5 +82,5 @@ def test_jitter_really_varies_and_stays_in_bounds() -> None:
 
 
 def test_module_random_is_used_without_an_rng(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retry.random, "uniform", lambda a, b: b)
+    monkeypatch.setattr(random, "uniform", lambda a, b: b)
     assert next_delay(1) == pytest.approx(6.0)

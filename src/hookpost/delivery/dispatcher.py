@@ -21,14 +21,13 @@ from typing import Any
 
 from hookpost import tracing
 from hookpost.config import Settings
-from hookpost.core import retry, secret_headers
+from hookpost.core import secret_headers
 from hookpost.core.clock import Clock, SystemClock
-from hookpost.core.retry import parse_retry_after as parse_retry_after
-from hookpost.core.retry import retry_delay
 from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery._window import Windows
 from hookpost.delivery.sender import Sender, SendResult
-from hookpost.domain import DeliveryStatus, Job, Outcome
+from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DeliveryStatus, Job, Outcome, retry_delay
+from hookpost.domain import parse_retry_after as parse_retry_after
 from hookpost.observability import metrics
 from hookpost.profiles import EventData, Profile
 from hookpost.profiles._resolve import resolve_profile
@@ -559,7 +558,7 @@ class Dispatcher:
             job.attempt_limit
             or ep.get("max_attempts")
             or (profile.max_attempts if profile is not None else None)
-            or retry.DEFAULT_MAX_ATTEMPTS
+            or DEFAULT_MAX_ATTEMPTS
         )
         code = result.status_code
         rule = ep.get("success_rule")

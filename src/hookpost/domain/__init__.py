@@ -4,7 +4,8 @@ An *event* is published to a project; routing (:func:`targets`) picks the
 *endpoints* it goes to and one *delivery* each is stored with it. A worker
 claims due deliveries (:class:`Claim` of :class:`Job` s), attempts each and
 reports an :class:`Outcome`; :class:`HealthPolicy` bounds what one bad
-endpoint may cost everyone else. Failures the caller can act on are the
+endpoint may cost everyone else, and :func:`retry_delay` when a failed
+delivery is tried again. Failures the caller can act on are the
 errors :class:`NotFound`, :class:`Conflict` and :class:`LimitReached`.
 
 This package imports only :mod:`hookpost.core` and the standard library, so
@@ -15,10 +16,27 @@ use it without importing each other. Its modules are private: import from
 
 from hookpost.domain._errors import Conflict, LimitReached, NotFound
 from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
+from hookpost.domain._retry import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_SCHEDULE,
+    JITTER,
+    OVERLOADED,
+    RETRY_AFTER_MAX,
+    RETRY_AFTER_MIN,
+    next_delay,
+    parse_retry_after,
+    retry_delay,
+)
 from hookpost.domain._routing import Subscriber, event_types_match, targets
 from hookpost.domain._status import DeliveryStatus
 
 __all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_SCHEDULE",
+    "JITTER",
+    "OVERLOADED",
+    "RETRY_AFTER_MAX",
+    "RETRY_AFTER_MIN",
     "Claim",
     "Conflict",
     "DeliveryStatus",
@@ -30,5 +48,8 @@ __all__ = [
     "Page",
     "Subscriber",
     "event_types_match",
+    "next_delay",
+    "parse_retry_after",
+    "retry_delay",
     "targets",
 ]
