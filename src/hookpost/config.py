@@ -13,7 +13,7 @@ import contextvars
 import difflib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -25,9 +25,7 @@ from pydantic_settings import (
 
 from hookpost.core.forwarded import parse_forwarded_allow
 from hookpost.core.netguard import parse_networks
-
-if TYPE_CHECKING:
-    from hookpost.store import HealthPolicy
+from hookpost.domain import HealthPolicy
 
 
 def normalize_database_url(url: str) -> str:
@@ -190,8 +188,6 @@ class Settings(BaseSettings):
 
     @property
     def health_policy(self) -> HealthPolicy:
-        from hookpost.store import HealthPolicy
-
         return HealthPolicy(
             endpoint_concurrency=self.endpoint_concurrency,
             breaker_threshold=self.breaker_threshold,
