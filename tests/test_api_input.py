@@ -147,6 +147,13 @@ BAD_ENDPOINTS: list[tuple[dict[str, Any], str]] = [
     ({"headers": {"X-Ok": "a\nb"}}, "headers"),
     ({"headers": {"Bad Name": "v"}}, "headers"),
     ({"headers": {"X-Bad:": "v"}}, "headers"),
+    # names that differ only in case: the client would send one and drop the other
+    ({"headers": {"X-A": "1", "x-a": "2"}}, "headers"),
+    ({"headers": {"X-Tenant": "1", "X-Other": "2", "X-TENANT": "3"}}, "headers"),
+    ({"headers": {"Authorization": "Bearer a", "authorization": "Bearer b"}}, "headers"),
+    # Expect: 100-continue holds the body back until an interim answer many never send
+    ({"headers": {"Expect": "100-continue"}}, "headers"),
+    ({"headers": {"expect": "anything"}}, "headers"),
 ]
 
 

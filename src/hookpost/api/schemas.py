@@ -36,6 +36,10 @@ RESERVED_HEADERS = {
     "upgrade",
     "te",
     "trailer",
+    # 100-continue makes the HTTP client hold the body until the receiver answers
+    # an interim response, which many receivers never send: every attempt would
+    # stall until its timeout. Whether to ask for one is the sender's business.
+    "expect",
     "proxy-authorization",
     "webhook-id",
     "webhook-timestamp",
@@ -220,9 +224,14 @@ def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
         return None
     if len(headers) > 20:
         raise ValueError("at most 20 custom headers")
+    seen: dict[str, str] = {}
     for name, value in headers.items():
         if not HEADER_NAME_RE.match(name):
             raise ValueError(f"{name!r} is not a valid header name")
+        # Header names ignore case: the HTTP client sends one of the two and
+        # drops the other without a word, so the configuration would lie.
+        if (first := seen.setdefault(name.lower(), name)) != name:
+            raise ValueError(f"{name!r} repeats {first!r} (header names ignore case)")
         if name.lower() in RESERVED_HEADERS:
             raise ValueError(f"{name!r} is set by hookpost and cannot be overridden")
         if "\r" in value or "\n" in value or "\0" in value:
