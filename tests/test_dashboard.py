@@ -155,6 +155,31 @@ async def test_forms_refuse_missing_csrf_and_foreign_origin(
     assert r.headers["location"] == f"/projects/{pid}/endpoints/{ep['id']}?done=created"
 
 
+#: Header lines the endpoint form must refuse next to the field -> what the error says.
+HEADER_LINES = [
+    pytest.param("X-A: 1\nX-A: 2", "already set above", id="same-name-twice"),
+    pytest.param("X-A: 1\nx-a: 2", "already set above", id="same-name-other-case"),
+    pytest.param("X-Tenant: a\nX-B: b\nX-TENANT: c", "already set above", id="case-apart"),
+    pytest.param("Expect: 100-continue", "set by hookpost", id="expect"),
+]
+
+
+@pytest.mark.parametrize(("lines", "says"), HEADER_LINES)
+async def test_endpoint_form_refuses_headers_it_could_not_send_as_typed(
+    hookpost: Hookpost, browser: httpx.AsyncClient, lines: str, says: str
+) -> None:
+    pid, _ = await hookpost.project()
+    await sign_in(browser)
+    token = csrf_of((await browser.get(f"/projects/{pid}/endpoints/new")).text)
+    data = {"csrf": token, "url": "http://127.0.0.1:9/x", "profile": "standard"}
+    r = await browser.post(f"/projects/{pid}/endpoints/new", data={**data, "headers": lines})
+    assert r.status_code == 422, r.text[:300]
+    found = re.search(r'<p class="field-error" id="headers-error">([^<]*)</p>', r.text)
+    assert found and says in found.group(1), found
+    listed = await hookpost.http.get(f"/api/v1/projects/{pid}/endpoints")
+    assert listed.json()["data"] == []
+
+
 async def test_endpoint_form_shows_the_api_messages_next_to_fields(
     hookpost: Hookpost, browser: httpx.AsyncClient
 ) -> None:

@@ -124,7 +124,12 @@ def _headers(text: str, errors: FieldErrors) -> dict[str, str]:
         if not sep or not name.strip():
             errors.setdefault("headers", f"line {n}: write each header as Name: value")
             continue
-        out[name.strip()] = value.strip()
+        name = name.strip()
+        if any(name.lower() == seen.lower() for seen in out):
+            # The dict would keep the last line and drop the first without a word.
+            errors.setdefault("headers", f"line {n}: {name!r} is already set above")
+            continue
+        out[name] = value.strip()
     return out
 
 
