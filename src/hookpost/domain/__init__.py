@@ -15,6 +15,7 @@ use it without importing each other. Its modules are private: import from
 """
 
 from hookpost.domain._errors import Conflict, LimitReached, NotFound
+from hookpost.domain._health import HealthChange, fold_health
 from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
 from hookpost.domain._retry import (
     DEFAULT_MAX_ATTEMPTS,
@@ -40,6 +41,7 @@ __all__ = [
     "Claim",
     "Conflict",
     "DeliveryStatus",
+    "HealthChange",
     "HealthPolicy",
     "Job",
     "LimitReached",
@@ -48,6 +50,7 @@ __all__ = [
     "Page",
     "Subscriber",
     "event_types_match",
+    "fold_health",
     "next_delay",
     "parse_retry_after",
     "retry_delay",

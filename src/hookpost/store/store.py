@@ -55,6 +55,7 @@ from hookpost.domain import (
     NotFound,
     Outcome,
     Page,
+    fold_health,
 )
 from hookpost.domain import targets as event_targets
 from hookpost.profiles import PROFILE_NAMES
@@ -1627,26 +1628,14 @@ class Store:
     async def _update_health(
         self, conn: AsyncConnection, batch: list[Outcome], policy: HealthPolicy, now: float
     ) -> None:
-        # Per endpoint, in batch order: did it end on a success, and how many
-        # failures came after the last success?
-        verdict: dict[str, tuple[bool, int]] = {}
-        was_failing: set[str] = set()
-        for o in batch:
-            if o.endpoint_was_failing:
-                was_failing.add(o.endpoint_id)
-            if o.success:
-                verdict[o.endpoint_id] = (True, 0)
-            else:
-                reset, n = verdict.get(o.endpoint_id, (False, 0))
-                verdict[o.endpoint_id] = (reset, n + 1)
-        resets = [ep for ep, (r, n) in verdict.items() if r and n == 0 and ep in was_failing]
+        change = fold_health(batch)
+        resets, failing = change.resets, change.failing
         if resets:
             await conn.execute(
                 update(endpoints)
                 .where(endpoints.c.id.in_(resets))
                 .values(consecutive_failures=0, failing_since=None, circuit_open_until=None)
             )
-        failing = [(ep, r, n) for ep, (r, n) in verdict.items() if n > 0]
         if failing:
             base = endpoints.c.consecutive_failures
             await conn.execute(
