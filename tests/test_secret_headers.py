@@ -54,6 +54,22 @@ SECRET_BY_NAME = [
     "X-Custom-Auth",
     "X-Apikey",
     " Authorization ",
+    # more members of the kind: credentials under other names
+    "Authentication",
+    "X-Session",
+    "Sessionid",
+    "Bearer",
+    "X-Bearer",
+    "X-Passphrase",
+    "X-Jwt",
+    "X-ApiToken",
+    "XAuthToken",
+    "X-AccessKey",
+    "X-SecretKey",
+    "X-OAuth",
+    "X-UserPassword",
+    "X-Amz-Security-Token",
+    "Ocp-Apim-Subscription-Key",
 ]
 PLAIN = [
     "X-Team",
@@ -67,6 +83,9 @@ PLAIN = [
     "X-Keyboard-Layout",
     "X-Authority",
     "Token-Type",
+    "X-Keystone",
+    "X-Author",
+    "X-Sessions-Count",
 ]
 
 

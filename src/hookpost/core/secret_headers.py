@@ -14,7 +14,10 @@ A header is secret when its name says so or when it was marked so:
   ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, and any name whose
   last ``-``-separated word is one of :data:`SECRET_WORDS` -- ``X-Api-Key``,
   ``X-Auth-Token``, ``Private-Token``, ``X-Webhook-Secret``,
-  ``X-Db-Password``, ``Key``;
+  ``X-Db-Password``, ``Key``, ``Authentication``, ``X-Session`` -- or
+  whose last word ends with one of :data:`SECRET_ENDINGS` (``X-ApiToken``,
+  ``XAuthToken``). Signature headers are not secret by name: hookpost sets
+  them itself and attempt records keep them;
 - by mark: an endpoint's ``secret_headers`` lists more names. A marked header
   stays secret for as long as the endpoint has a header of that name.
 
@@ -46,7 +49,31 @@ SECRET_WORDS = frozenset(
         "authorization",
         "credential",
         "credentials",
+        "authentication",
+        "bearer",
+        "session",
+        "sessionid",
+        "sid",
+        "passphrase",
+        "pwd",
+        "jwt",
+        "cookie",
     }
+)
+#: A last word run together from others and ending so is secret too
+#: (``X-ApiToken``, ``XAuthToken``, ``X-AccessKey``, ``X-OAuth``) -- but not a
+#: bare ``key``, which would take in ``X-Monkey``.
+SECRET_ENDINGS = (
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "apikey",
+    "accesskey",
+    "secretkey",
+    "privatekey",
+    "credentials",
+    "auth",
 )
 
 
@@ -58,7 +85,8 @@ def normalize(name: str) -> str:
 def secret_by_name(name: str) -> bool:
     """Is ``name`` secret by the rule alone (without any mark)?"""
     n = normalize(name)
-    return n in SECRET_NAMES or n.rsplit("-", 1)[-1] in SECRET_WORDS
+    last = n.rsplit("-", 1)[-1]
+    return n in SECRET_NAMES or last in SECRET_WORDS or last.endswith(SECRET_ENDINGS)
 
 
 def is_secret(name: str, marked: Iterable[str] = ()) -> bool:
