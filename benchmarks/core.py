@@ -75,6 +75,7 @@ from benchmarks.harness import (
     proc_status,
     publish_and_wait,
     start_stack,
+    wide_console,
     write_report,
 )
 
@@ -298,13 +299,10 @@ async def _run_all(
 
 def main(n_events: int, fanouts: list[int], rate: int, output: str | None) -> None:
     """Run the benchmark and print (and optionally save) the results."""
-    from rich.console import Console
 
     if n_events < 1 or not fanouts or any(f < 1 for f in fanouts) or rate < 0:
         raise ValueError("need events >= 1, fan-outs >= 1 and rate >= 0")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 150))
+    console = wide_console()
     info = machine_info()
     synchronous = os.environ.get("HOOKPOST_SQLITE_SYNCHRONOUS") or "FULL"
     procs = Procs()

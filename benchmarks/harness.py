@@ -968,6 +968,14 @@ async def publish_and_wait(
     return burst, received, rss
 
 
+def wide_console() -> Any:
+    """A rich console; when output is not a terminal, wide enough for the report tables."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 150))
+
+
 def write_report(console: Any, report: dict[str, Any], output: str | None) -> None:
     """Write a benchmark's JSON report where asked."""
     if output:

@@ -50,6 +50,7 @@ from benchmarks.harness import (
     percentile,
     publish_and_wait,
     start_stack,
+    wide_console,
     write_report,
 )
 
@@ -188,15 +189,11 @@ def main(
 ) -> dict[str, Any]:
     """Run the phases and print (and optionally save) the results."""
 
-    from rich.console import Console
-
     if n_events < 1 or endpoints < 1 or not 0 < hanging < endpoints or timeout < 1:
         raise ValueError("need events >= 1, 0 < hanging < endpoints, timeout >= 1")
     if not 1 <= repeat <= 10:
         raise ValueError("repeat is 1 to 10")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 150))
+    console = wide_console()
     info = machine_info()
     synchronous = os.environ.get("HOOKPOST_SQLITE_SYNCHRONOUS") or "FULL"
     procs = Procs()

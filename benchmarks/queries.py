@@ -36,7 +36,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import GroupCpuMeter, _fmt, machine_info, percentile, run_migrate
+from benchmarks.harness import (
+    GroupCpuMeter,
+    _fmt,
+    machine_info,
+    percentile,
+    run_migrate,
+    wide_console,
+)
 from benchmarks.scale import (
     DEFAULT_PG_ADMIN_URL,
     create_pg_database,
@@ -476,13 +483,10 @@ def main(
     keep: bool = False,
 ) -> dict[str, Any]:
     """Seed, time, explain, measure sizes; drop the database (unless ``keep``)."""
-    from rich.console import Console
 
     if events < 1 or endpoints < fanout or fanout < 1 or runs < 1:
         raise ValueError("need events >= 1, endpoints >= fanout >= 1, runs >= 1")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 150))
+    console = wide_console()
     info = machine_info()
     dbname, url = create_pg_database(pg_admin_url, "hookpost_bench_big")
     console.print(f"created database {dbname}")

@@ -60,6 +60,7 @@ from benchmarks.harness import (
     start_hookpost,
     start_stack,
     stop_process,
+    wide_console,
     write_report,
 )
 
@@ -347,7 +348,6 @@ def main(
     pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
 ) -> dict[str, Any]:
     """Run the scale-out benchmark on ``database`` ("postgres" or "sqlite")."""
-    from rich.console import Console
 
     from hookpost.core.crypto import generate_key
 
@@ -355,9 +355,7 @@ def main(
         raise ValueError("database is postgres or sqlite")
     if n_events < 1 or fanout < 1 or any(k < 1 for k in workers) or any(r < 1 for r in rates):
         raise ValueError("need events >= 1, fan-out >= 1, worker counts and rates >= 1")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 150))
+    console = wide_console()
     info = machine_info()
     procs = Procs()
     dbname: str | None = None
