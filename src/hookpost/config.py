@@ -23,19 +23,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hookpost.core.dburl import is_sqlite_url, normalize_database_url
 from hookpost.core.forwarded import parse_forwarded_allow
 from hookpost.core.netguard import parse_networks
 from hookpost.domain import HealthPolicy
-
-
-def normalize_database_url(url: str) -> str:
-    """Accept the URLs users type and pick the async driver for them."""
-    if url.startswith("sqlite:"):
-        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
-    for plain in ("postgresql:", "postgres:", "postgresql+psycopg:", "postgresql+psycopg2:"):
-        if url.startswith(plain):
-            return "postgresql+asyncpg:" + url[len(plain) :]
-    return url
 
 
 class ConfigError(ValueError):
@@ -198,7 +189,7 @@ class Settings(BaseSettings):
 
     @property
     def is_sqlite(self) -> bool:
-        return self.async_database_url.startswith("sqlite")
+        return is_sqlite_url(self.database_url)
 
     def with_(self, **changes: Any) -> Settings:
         return self.model_copy(update=changes)

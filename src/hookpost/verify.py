@@ -25,8 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hookpost.core.signing import InvalidSecretError, WebhookVerificationError
-from hookpost.profiles import MalformedWebhookError, Profile, get_profile
-from hookpost.profiles._checks import usable_keys
+from hookpost.profiles import MalformedWebhookError, Profile, get_profile, usable_keys
 
 __all__ = ["InvalidSecretError", "MalformedWebhookError", "WebhookVerificationError", "verify"]
 

@@ -20,8 +20,7 @@ from fastapi import Depends, HTTPException, Query, Request
 
 from hookpost.api import scopes
 from hookpost.api.ratelimit import RateLimiter, auth_lockout, note_auth_failure
-from hookpost.store import Store
-from hookpost.store.store import decode_cursor
+from hookpost.store import Store, decode_cursor
 
 
 @dataclass(frozen=True, slots=True)

@@ -414,7 +414,7 @@ class _SettingError(click.ClickException):
 def _check_secrets(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Refuse an empty, blank or key-less secret: it would verify signatures
     made with the empty HMAC key, which anyone can make."""
-    from hookpost.profiles._checks import usable_keys
+    from hookpost.profiles import usable_keys
     from hookpost.verify import InvalidSecretError
 
     try:

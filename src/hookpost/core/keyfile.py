@@ -14,18 +14,31 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hookpost.core.crypto import SecretBox, generate_key
 from hookpost.core.private_files import private_dir
 
-if TYPE_CHECKING:
-    from hookpost.config import Settings
-
 log = logging.getLogger("hookpost")
 
 
-def key_path(settings: Settings) -> Path:
+class KeySettings(Protocol):
+    """What this module reads of the settings (``hookpost.config.Settings`` has it all).
+
+    A protocol rather than the settings class, so ``core`` imports nothing above it.
+    """
+
+    @property
+    def data_dir(self) -> str: ...
+
+    @property
+    def secret_key(self) -> str | None: ...
+
+    @property
+    def secret_key_old(self) -> str | None: ...
+
+
+def key_path(settings: KeySettings) -> Path:
     return Path(settings.data_dir) / ".hookpost" / "secret_key"
 
 
@@ -71,7 +84,7 @@ def _file_keys(path: Path) -> list[str]:
     return keys
 
 
-def load_secret_box(settings: Settings) -> SecretBox:
+def load_secret_box(settings: KeySettings) -> SecretBox:
     """The key ring for ``settings``; creates the key file if neither it nor the env has one."""
     if settings.secret_key:
         return SecretBox.from_text(settings.secret_key, _split(settings.secret_key_old))
@@ -79,7 +92,7 @@ def load_secret_box(settings: Settings) -> SecretBox:
     return SecretBox.from_text(current, [*old, *_split(settings.secret_key_old)])
 
 
-def add_key_to_file(settings: Settings) -> str:
+def add_key_to_file(settings: KeySettings) -> str:
     """Make a new current key in the key file, keeping the former ones for decryption.
 
     Returns the new key's id. Only for the file mode: with HOOKPOST_SECRET_KEY

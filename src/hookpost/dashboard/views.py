@@ -25,7 +25,7 @@ from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
 from hookpost.domain import DeliveryStatus, NotFound
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.store.store import decode_cursor
+from hookpost.store import decode_cursor
 
 View = Callable[[Request, Surface, Form], Awaitable[Response]]
 

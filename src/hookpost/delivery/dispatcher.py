@@ -29,10 +29,8 @@ from hookpost.delivery.sender import Sender, SendResult
 from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DeliveryStatus, Job, Outcome, retry_delay
 from hookpost.domain import parse_retry_after as parse_retry_after
 from hookpost.observability import metrics
-from hookpost.profiles import EventData, Profile
-from hookpost.profiles._resolve import resolve_profile
-from hookpost.store import RecordIncomplete, Store
-from hookpost.store._liveness import Presence
+from hookpost.profiles import EventData, Profile, resolve_profile
+from hookpost.store import Presence, RecordIncomplete, Store
 
 log = logging.getLogger("hookpost.dispatcher")
 

@@ -11,7 +11,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from hookpost.profiles import PROFILE_NAMES, Profile, get_profile
+from hookpost.profiles._base import Profile
+from hookpost.profiles._registry import PROFILE_NAMES, get_profile
 
 
 @lru_cache(maxsize=256)
@@ -33,3 +34,6 @@ def validate_definition(definition: dict[str, Any]) -> list[tuple[str, str]]:
 
     problems: list[tuple[str, str]] = validate_custom_profile(definition)
     return problems
+
+
+__all__ = ["resolve_profile", "validate_definition"]

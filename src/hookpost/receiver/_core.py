@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookpost.profiles import MalformedWebhookError, Profile
-from hookpost.profiles._checks import usable_keys
+from hookpost.profiles import MalformedWebhookError, Profile, usable_keys
 from hookpost.verify import InvalidSecretError, WebhookVerificationError, verify
 
 #: A secret, several (during a rotation), or a function returning them -- so an

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from hookpost.config import normalize_database_url
+from hookpost.core.dburl import normalize_database_url
 from hookpost.core.private_files import private_sqlite_database
 from hookpost.store.outage import DatabaseHealth
 

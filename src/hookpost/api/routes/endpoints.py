@@ -33,8 +33,7 @@ from hookpost.api.schemas import (
 from hookpost.core import jsonenc, secret_headers
 from hookpost.core.signing import generate_secret
 from hookpost.domain import NotFound
-from hookpost.profiles import PROFILE_NAMES, Profile, ed25519
-from hookpost.profiles._resolve import resolve_profile
+from hookpost.profiles import PROFILE_NAMES, Profile, ed25519, resolve_profile
 from hookpost.store import Store
 
 router = APIRouter(prefix="/projects/{project_id}/endpoints", tags=["endpoints"])

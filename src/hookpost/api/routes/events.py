@@ -21,7 +21,7 @@ from hookpost.api.schemas import (
 )
 from hookpost.core import jsonenc
 from hookpost.observability import metrics
-from hookpost.store.store import MAX_BIGINT, decode_cursor
+from hookpost.store import MAX_BIGINT, decode_cursor
 
 router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
 

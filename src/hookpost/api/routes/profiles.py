@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
 from hookpost.api.errors import ValidationProblem
 from hookpost.api.schemas import CustomProfileIn, CustomProfileOut, ListOut, iso
-from hookpost.profiles._resolve import validate_definition
+from hookpost.profiles import validate_definition
 
 router = APIRouter(prefix="/projects/{project_id}/profiles", tags=["profiles"])
 
