@@ -1,4 +1,8 @@
-"""The ASGI application: REST API (+ the delivery workers when embedded)."""
+"""The ASGI application: REST API (+ the delivery workers when embedded).
+
+The API docs pages (``/docs``, ``/redoc``) are served from files in the
+installed packages, never a CDN: see :mod:`hookpost.api.routes.docs`.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from hookpost.api.ratelimit import RateLimiter
 from hookpost.api.routes import (
     api_keys,
     deliveries,
+    docs,
     endpoints,
     event_types,
     events,
@@ -91,6 +96,8 @@ def create_app(
         description="Webhook delivery service: publish events, hookpost signs, delivers, "
         "retries and records every attempt.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.dispatcher = None
@@ -117,5 +124,6 @@ def create_app(
     ):
         app.include_router(module.router, prefix="/api/v1", responses=errors.documented_errors())
     app.include_router(system.router)
+    docs.install(app)
     dashboard.install(app, settings)
     return app
