@@ -185,6 +185,35 @@ async def test_migrate_then_serve(tmp_path: Path) -> None:
     assert (tmp_path / ".hookpost" / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
+async def test_migrate_says_what_it_did(tmp_path: Path) -> None:
+    """Created, already current, upgraded from an older revision, or refused as too new."""
+    from hookpost.store.migrate import head_revision
+
+    head = head_revision()
+    url = f"sqlite:///{tmp_path}/m.db"
+    env = cli_env(HOOKPOST_DATABASE_URL=url)
+    code, out = await run("migrate", env=env, cwd=tmp_path)
+    assert code == 0, out
+    assert out.strip() == f"created the schema at revision {head} in {url}"
+    code, out = await run("migrate", env=env, cwd=tmp_path)
+    assert code == 0, out
+    assert f"already at revision {head}, the current schema: nothing to do" in out
+
+    older = f"sqlite:///{tmp_path}/old.db"
+    await asyncio.to_thread(upgrade, older, "0005")
+    code, out = await run("migrate", env=cli_env(HOOKPOST_DATABASE_URL=older), cwd=tmp_path)
+    assert code == 0, out
+    assert out.strip() == f"upgraded the schema from revision 0005 to {head} in {older}"
+
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "m.db")) as db, db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    code, out = await run("migrate", env=env, cwd=tmp_path)
+    assert code == 1, out
+    assert "newer than this hookpost" in out and "Traceback" not in out
+
+
 # -- send ------------------------------------------------------------------------------
 
 

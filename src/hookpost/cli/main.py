@@ -152,12 +152,22 @@ def config_cmd(as_json: bool) -> None:
     "--database-url", envvar="HOOKPOST_DATABASE_URL", help="Default: SQLite in ./hookpost.db"
 )
 def migrate(database_url: str | None) -> None:
-    """Create or upgrade the database schema."""
-    from hookpost.store.migrate import upgrade
+    """Create or upgrade the database schema, and say which it did."""
+    from hookpost.store.migrate import SchemaMismatch
+    from hookpost.store.migrate import migrate as run_migrations
 
     settings = _settings(database_url=database_url)
-    upgrade(settings.database_url)
-    click.echo(f"database is at the current schema ({_redact(settings.database_url)})")
+    where = _redact(settings.database_url)
+    try:
+        before, after = run_migrations(settings.database_url)
+    except SchemaMismatch as exc:
+        raise click.ClickException(f"{exc} ({where})") from None
+    if before is None:
+        click.echo(f"created the schema at revision {after} in {where}")
+    elif before == after:
+        click.echo(f"already at revision {after}, the current schema: nothing to do ({where})")
+    else:
+        click.echo(f"upgraded the schema from revision {before} to {after} in {where}")
 
 
 def _redact(url: str) -> str:

@@ -63,6 +63,27 @@ class SchemaMismatch(RuntimeError):
     pass
 
 
+def known_revisions() -> set[str]:
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config("")).walk_revisions()}
+
+
+def migrate(url: str) -> tuple[str | None, str]:
+    """Upgrade to head; (revision before, revision after) so the caller can say what it did.
+
+    A database at a revision this code does not know (a newer hookpost migrated it)
+    is left alone: :class:`SchemaMismatch` says to upgrade hookpost.
+    """
+    before = asyncio.run(current_revision(url))
+    head = head_revision()
+    if before is not None and before not in known_revisions():
+        raise SchemaMismatch(
+            f"the database schema ({before}) is newer than this hookpost ({head}): upgrade hookpost"
+        )
+    if before != head:
+        upgrade(url)
+    return before, head
+
+
 async def check_schema(url: str) -> None:
     """Refuse to run on a database that is not at this code's schema."""
     current = await current_revision(url)
@@ -71,8 +92,7 @@ async def check_schema(url: str) -> None:
         return
     if current is None:
         raise SchemaMismatch("the database has no hookpost schema yet: run `hookpost migrate`")
-    known = {s.revision for s in ScriptDirectory.from_config(alembic_config("")).walk_revisions()}
-    if current not in known:
+    if current not in known_revisions():
         raise SchemaMismatch(
             f"the database schema ({current}) is newer than this hookpost "
             f"({head}): upgrade hookpost"
