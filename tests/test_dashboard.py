@@ -531,3 +531,64 @@ async def test_events_filter_by_time_and_payload_text(
     )
     assert page.status_code == 200
     assert ">new<" in page.text and ">old<" not in page.text
+
+
+# -- the event page and the find-by-id box -------------------------------------------
+
+
+async def test_event_page_shows_payload_and_each_endpoints_delivery(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ok = await hookpost.endpoint(pid, receiver.url("/ok"))
+    bad = await hookpost.endpoint(pid, receiver.on("/bad", [500]), max_attempts=1)
+    other, _ = await hookpost.project()
+    await hookpost.publish(other, event_id="evt_theirs")
+    await hookpost.publish(pid, payload={"amount": 5, "note": "Zoë"}, event_id="evt_42")
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(
+            pid, d["id"], "failed" if d["endpoint_id"] == bad["id"] else "succeeded"
+        )
+    await sign_in(browser)
+
+    r = await browser.get(f"/projects/{pid}/events/evt_42")
+    assert r.status_code == 200
+    payload = re.search(r'<pre id="payload" class="payload">([^<]*)</pre>', r.text)
+    assert (
+        payload
+        and payload.group(1) == "{\n  &#34;amount&#34;: 5,\n  &#34;note&#34;: &#34;Zoë&#34;\n}"
+    )
+    rows = re.findall(r"<tr>.*?</tr>", r.text.split("<tbody>")[1], re.S)
+    assert len(rows) == 2
+    by_url = {("/ok" if "/ok" in row else "/bad"): row for row in rows}
+    assert "badge-succeeded" in by_url["/ok"] and "badge-failed" in by_url["/bad"]
+    for d in await hookpost.deliveries(pid):
+        assert f"/projects/{pid}/deliveries/{d['id']}" in r.text
+    # Reached from the events list, the deliveries list and a delivery's page.
+    link = f'href="/projects/{pid}/events/evt_42"'
+    assert link in (await browser.get(f"/projects/{pid}/events")).text
+    assert link in (await browser.get(f"/projects/{pid}/deliveries")).text
+    (d0, _) = await hookpost.deliveries(pid)
+    assert link in (await browser.get(f"/projects/{pid}/deliveries/{d0['id']}")).text
+    # Another project's event is not found here.
+    r = await browser.get(f"/projects/{pid}/events/evt_theirs")
+    assert r.status_code == 404 and "<h1>Not found</h1>" in r.text
+
+    # The search box takes any id; its prefix says where to look first.
+    async def find(q: str) -> httpx.Response:
+        return await browser.get(f"/projects/{pid}/search", params={"q": q})
+
+    for q, where in (
+        ("evt_42", f"/projects/{pid}/events/evt_42"),
+        (" evt_42 ", f"/projects/{pid}/events/evt_42"),
+        (d0["id"], f"/projects/{pid}/deliveries/{d0['id']}"),
+        (ok["id"], f"/projects/{pid}/endpoints/{ok['id']}"),
+    ):
+        r = await find(q)
+        assert r.status_code == 302 and r.headers["location"] == where, (q, r.text[:200])
+    for q in ("evt_theirs", "dlv_nothing", "ep_nothing", "<script>"):
+        r = await find(q)
+        assert r.status_code == 404 and "No event, delivery or endpoint" in r.text, q
+        assert "<script>" not in r.text
+    assert (await find("")).status_code == 200
+    assert 'role="search" aria-label="Find by id"' in (await browser.get(f"/projects/{pid}")).text

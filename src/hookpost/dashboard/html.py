@@ -155,9 +155,9 @@ def render(
     return secure(response, frameable=frameable)
 
 
-def redirect(url: str) -> Response:
+def redirect(url: str, *, status: int = 303) -> Response:
     """After a successful POST: 303 so a reload does not repeat the action."""
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(url, status_code=status)
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:

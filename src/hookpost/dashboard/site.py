@@ -87,6 +87,8 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
     ("POST", "/endpoints/{endpoint_id}/test", "endpoint_test", actions.send_test, "manage"),
     ("GET", "/event-types", "event_types", views.event_types, "read"),
     ("GET", "/events", "events", views.events, "read"),
+    ("GET", "/events/{event_id}", "event", views.event, "read"),
+    ("GET", "/search", "search", views.search, "read"),
     ("GET", "/deliveries", "deliveries", views.deliveries, "read"),
     ("GET", "/deliveries/{delivery_id}", "delivery", views.delivery, "read"),
     ("POST", "/deliveries/{delivery_id}/resend", "delivery_resend", actions.resend, "manage"),

@@ -20,7 +20,7 @@ from hookpost.api.schemas import in_range, iso
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
 from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
-from hookpost.dashboard.html import PageError, render
+from hookpost.dashboard.html import PageError, redirect, render
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
 from hookpost.domain import DeliveryStatus, NotFound
@@ -281,6 +281,61 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
         },
         surface=s,
     )
+
+
+async def event(request: Request, s: Surface, form: Form) -> Response:
+    """One event: its payload, and its delivery to each endpoint with status and attempts."""
+    st = store(request)
+    event_id = request.path_params["event_id"]
+    row = await st.get_event(s.project_id, event_id)
+    page = await st.list_deliveries(
+        s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request), event_id=event_id
+    )
+    return render(
+        request,
+        "event.html",
+        {
+            "e": shapes.event(row),
+            "deliveries": [shapes.delivery(d) for d in page.data],
+            "next_cursor": page.next_cursor,
+            "labels": await _labels(request, s),
+        },
+        surface=s,
+    )
+
+
+#: What the search box looks for first, by the id's prefix (see hookpost.core.ids).
+#: Event ids may be chosen by the publisher, so anything else is read as an event id,
+#: and an id not found as what its prefix says is looked for as the others too.
+_SEARCH_ORDER = {
+    "dlv_": ("delivery", "event", "endpoint"),
+    "ep_": ("endpoint", "event", "delivery"),
+}
+
+
+async def search(request: Request, s: Surface, form: Form) -> Response:
+    """The global search box: an event, delivery or endpoint id goes straight to its page."""
+    q = _param(request, "q")
+    if not q:
+        return render(request, "search.html", {"q": q}, surface=s)
+    st = store(request)
+    lookups = {
+        "event": (st.get_event, "/events/"),
+        "delivery": (st.get_delivery, "/deliveries/"),
+        "endpoint": (st.get_endpoint, "/endpoints/"),
+    }
+    order = next(
+        (kinds for prefix, kinds in _SEARCH_ORDER.items() if q.startswith(prefix)),
+        ("event", "delivery", "endpoint"),
+    )
+    for kind in order:
+        find, path = lookups[kind]
+        try:
+            await find(s.project_id, q)
+        except NotFound:
+            continue
+        return redirect(s.url(path + q), status=302)
+    return render(request, "search.html", {"q": q}, surface=s, status=404)
 
 
 async def deliveries(request: Request, s: Surface, form: Form) -> Response:
