@@ -13,7 +13,7 @@ import contextvars
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     purge_interval_seconds: float = 3600.0
     data_dir: str = "."
     log_level: str = "info"
+    #: ``json`` or ``text`` log lines; ``auto``: JSON unless stderr is a terminal.
+    log_format: Literal["auto", "json", "text"] = "auto"
     workers: bool = True
     #: CIDRs that destinations may be in although private/loopback/... (``make run``
     #: and the tests allow ``127.0.0.0/8,::1/128``; the service default is none).

@@ -1,7 +1,11 @@
 """Logging set-up: JSON lines for machines, readable lines for people.
 
 JSON when stderr is not a terminal (a container, systemd, a log shipper), plain
-text when it is. Records carry ids as structured fields (``extra={...}``); no
+text when it is; ``HOOKPOST_LOG_FORMAT=json|text`` forces one. Every line of a
+run has the one format: ``hookpost serve``'s start-up lines are log records, and
+uvicorn's own lines go through the same handler (``log_config=None``). Health
+probes log nothing at info: no access log, and Alembic's per-connection notes
+are held to warnings. Records carry ids as structured fields (``extra={...}``); no
 secrets and no bodies are ever logged.
 
 A failure that repeats on every request (the database is down) goes through a
@@ -19,8 +23,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-#: Attributes of every LogRecord; anything else was passed with ``extra=``.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+#: Attributes of every LogRecord; anything else was passed with ``extra=``
+#: (but uvicorn's ``color_message``, the same text with terminal colours).
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,14 +63,45 @@ class TextFormatter(logging.Formatter):
         return base
 
 
-def setup_logging(level: str = "info", json_lines: bool | None = None) -> None:
+#: Libraries whose INFO lines say nothing an operator needs: Alembic announces its
+#: dialect ("Context impl SQLiteImpl.") every time a migration context is made,
+#: which /readyz does on every probe.
+_QUIET = ("alembic",)
+#: uvicorn's loggers: with ``log_config=None`` uvicorn adds no handler of its own,
+#: and these propagate to the root handler, so its lines share hookpost's format.
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def wants_json(log_format: str = "auto") -> bool:
+    """``json`` or ``text`` as asked; ``auto``: JSON unless stderr is a terminal."""
+    if log_format not in ("auto", "json", "text"):
+        raise ValueError(f"log format {log_format!r}: use auto, json or text")
+    if log_format == "auto":
+        return not sys.stderr.isatty()
+    return log_format == "json"
+
+
+def setup_logging(
+    level: str = "info", json_lines: bool | None = None, *, log_format: str = "auto"
+) -> bool:
+    """One handler on the root logger for every line of the process; returns whether it is JSON.
+
+    ``json_lines`` (when given) wins over ``log_format`` (``HOOKPOST_LOG_FORMAT``).
+    """
     if json_lines is None:
-        json_lines = not sys.stderr.isatty()
+        json_lines = wants_json(log_format)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _UVICORN:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    return json_lines
 
 
 class Throttle:

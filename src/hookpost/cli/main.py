@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import signal
@@ -29,10 +30,37 @@ def _settings(**overrides: Any) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(settings: Settings) -> bool:
+    """Logging for a long-running command; True when the lines are JSON."""
     from hookpost.logs import setup_logging
 
-    setup_logging(level)
+    return setup_logging(settings.log_level, log_format=settings.log_format)
+
+
+def _banner(settings: Settings, token: str, generated: bool, json_lines: bool) -> None:
+    """Where to find things, as log records: the same format as every other line.
+
+    The admin token is shown only to a person at a terminal (text lines) and only
+    when it was generated; a JSON stream goes to log storage, so it names the file.
+    """
+    log = logging.getLogger("hookpost")
+    base = f"http://{settings.host}:{settings.port}"
+    log.info(
+        "hookpost %s on %s",
+        "API + workers" if settings.workers else "API",
+        base,
+        extra={
+            "docs": f"{base}/docs",
+            "dashboard": f"{base}/",
+            "database": _redact(settings.database_url),
+        },
+    )
+    if generated:
+        path = f"{settings.data_dir}/.hookpost/admin_token"
+        if json_lines:
+            log.info("admin token kept in %s (sign in to the dashboard with it)", path)
+        else:
+            log.info("admin token: %s (kept in %s)", token, path)
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
@@ -211,48 +239,82 @@ def purge(database_url: str | None, older_than_days: float, batch: int) -> None:
     click.echo(f"purged {removed['attempts']} attempts and {removed['events']} events")
 
 
+_LOG_LEVEL = click.option(
+    "--log-level",
+    envvar="HOOKPOST_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    help="Lowest level logged [default: info].",
+)
+_LOG_FORMAT = click.option(
+    "--log-format",
+    envvar="HOOKPOST_LOG_FORMAT",
+    type=click.Choice(["auto", "json", "text"]),
+    help="json or text lines; auto: JSON unless stderr is a terminal [default: auto].",
+)
+_DATABASE_URL = click.option(
+    "--database-url",
+    envvar="HOOKPOST_DATABASE_URL",
+    help="sqlite:///path or postgresql://user@host/db [default: sqlite:///./hookpost.db].",
+)
+
+
 @main.command()
-@click.option("--host", envvar="HOOKPOST_HOST")
-@click.option("--port", envvar="HOOKPOST_PORT", type=int)
-@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
-@click.option("--admin-token", envvar="HOOKPOST_ADMIN_TOKEN")
+@click.option("--host", envvar="HOOKPOST_HOST", help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", envvar="HOOKPOST_PORT", type=int, help="Port to listen on [default: 8000].")
+@_DATABASE_URL
+@click.option(
+    "--admin-token",
+    envvar="HOOKPOST_ADMIN_TOKEN",
+    help="The token that sees every project [default: generated into "
+    "<data dir>/.hookpost/admin_token].",
+)
 @click.option("--no-workers", is_flag=True, help="API only; run `hookpost worker` elsewhere.")
-@click.option("--log-level", envvar="HOOKPOST_LOG_LEVEL", default="info")
+@_LOG_LEVEL
+@_LOG_FORMAT
 def serve(
     host: str | None,
     port: int | None,
     database_url: str | None,
     admin_token: str | None,
     no_workers: bool,
-    log_level: str,
+    log_level: str | None,
+    log_format: str | None,
 ) -> None:
-    """Run the API and the delivery workers in one process."""
+    """Run the API, the dashboard and the delivery workers in one process.
+
+    \b
+    These flags override the environment (HOOKPOST_*), which overrides the
+    config file (--config, $HOOKPOST_CONFIG or ./hookpost.toml); every other
+    setting is set there: see docs/configuration.md or `hookpost config`.
+    """
     import uvicorn
 
     from hookpost.api.app import create_app
     from hookpost.core.forwarded import uvicorn_proxy_options
 
-    settings = _settings(host=host, port=port, database_url=database_url, admin_token=admin_token)
+    settings = _settings(
+        host=host,
+        port=port,
+        database_url=database_url,
+        admin_token=admin_token,
+        log_level=log_level,
+        log_format=log_format,
+    )
     if no_workers:
         settings = settings.with_(workers=False)
     token, generated = _admin_token(settings)
     settings = settings.with_(admin_token=token)
-    _setup_logging(log_level)
+    json_lines = _setup_logging(settings)
     _check_schema(settings)
     box = _secret_box(settings)
-    base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"hookpost {'API' if no_workers else 'API + workers'} on {base}")
-    click.echo(f"  API docs:    {base}/docs")
-    click.echo(f"  dashboard:   {base}/   (sign in with the admin token)")
-    click.echo(f"  database:    {_redact(settings.database_url)}")
-    if generated:
-        click.echo(f"  admin token: {token}   (kept in {settings.data_dir}/.hookpost/admin_token)")
+    _banner(settings, token, generated, json_lines)
     app = create_app(settings, check_migrations=False, box=box)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
-        log_level=log_level.lower(),
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through hookpost's handler and format
         access_log=False,
         timeout_graceful_shutdown=30,
         **uvicorn_proxy_options(settings.forwarded_allow_ips),
@@ -260,15 +322,16 @@ def serve(
 
 
 @main.command()
-@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
-@click.option("--log-level", envvar="HOOKPOST_LOG_LEVEL", default="info")
-def worker(database_url: str | None, log_level: str) -> None:
+@_DATABASE_URL
+@_LOG_LEVEL
+@_LOG_FORMAT
+def worker(database_url: str | None, log_level: str | None, log_format: str | None) -> None:
     """Run delivery workers only (no API)."""
     from hookpost.delivery import Dispatcher
     from hookpost.store import Store
 
-    settings = _settings(database_url=database_url)
-    _setup_logging(log_level)
+    settings = _settings(database_url=database_url, log_level=log_level, log_format=log_format)
+    _setup_logging(settings)
     _check_schema(settings)
     box = _secret_box(settings)
 
@@ -285,7 +348,10 @@ def worker(database_url: str | None, log_level: str) -> None:
         finally:
             await store.close()
 
-    click.echo("hookpost worker: delivering (Ctrl-C to stop)")
+    logging.getLogger("hookpost").info(
+        "hookpost worker: delivering (Ctrl-C to stop)",
+        extra={"database": _redact(settings.database_url)},
+    )
     _run(run())
 
 
