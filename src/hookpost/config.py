@@ -14,6 +14,7 @@ import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -125,6 +126,22 @@ class Settings(BaseSettings):
     #: Peers (IPs or CIDRs, comma-separated; ``*`` = any) whose ``X-Forwarded-For``
     #: and ``X-Forwarded-Proto`` are believed: the reverse proxy. Default none.
     forwarded_allow_ips: str = ""
+    #: The address people reach hookpost at (``https://hooks.example.com``, a path
+    #: prefix allowed): the base of every link hookpost hands out -- portal links,
+    #: the start-up lines. Unset: links use the address each request came to.
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL with a host")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: a base URL has no query or fragment")
+        return value.strip().rstrip("/")
 
     @field_validator("forwarded_allow_ips")
     @classmethod

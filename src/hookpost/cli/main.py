@@ -45,13 +45,14 @@ def _banner(settings: Settings, token: str, generated: bool, json_lines: bool) -
     """
     log = logging.getLogger("hookpost")
     base = f"http://{settings.host}:{settings.port}"
+    public = settings.public_url or base
     log.info(
         "hookpost %s on %s",
         "API + workers" if settings.workers else "API",
         base,
         extra={
-            "docs": f"{base}/docs",
-            "dashboard": f"{base}/",
+            "docs": f"{public}/docs",
+            "dashboard": f"{public}/",
             "database": _redact(settings.database_url),
         },
     )

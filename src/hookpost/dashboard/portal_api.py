@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookpost.api.deps import ProjectScope
+from hookpost.api.links import public_link
 from hookpost.api.schemas import iso
 from hookpost.dashboard.state import dashboard, now
 
@@ -47,7 +48,7 @@ def make_link(request: Request, project_id: str, body: PortalLinkIn) -> dict[str
     expires_at = int(now(request) + body.expires_in)
     token = dashboard(request).signer.portal_token(project_id, body.scope, expires_at)
     return {
-        "url": str(request.url_for("portal_overview", token=token)),
+        "url": public_link(request, "portal_overview", token=token),
         "expires_at": iso(expires_at),
         "scope": body.scope,
     }

@@ -1,0 +1,24 @@
+"""The links hookpost hands out, built on ``HOOKPOST_PUBLIC_URL`` when it is set.
+
+Behind a reverse proxy the address a request came to is the proxy's view of
+hookpost, and the ``Host`` header is whatever the client sent: a portal link
+built from it pointed wherever the caller's request said. With
+``HOOKPOST_PUBLIC_URL`` set, every link is that base plus the route's path,
+whatever the request's headers; unset, the link uses the request's own address
+(scheme from ``X-Forwarded-Proto`` only when the proxy is listed in
+``HOOKPOST_FORWARDED_ALLOW_IPS``, see :mod:`hookpost.core.forwarded`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+
+def public_link(request: Request, name: str, **path_params: Any) -> str:
+    """The absolute URL of route ``name`` as people outside should open it."""
+    base: str | None = request.app.state.settings.public_url
+    if base:
+        return base + str(request.app.url_path_for(name, **path_params))
+    return str(request.url_for(name, **path_params))
