@@ -592,3 +592,166 @@ async def test_event_page_shows_payload_and_each_endpoints_delivery(
         assert "<script>" not in r.text
     assert (await find("")).status_code == 200
     assert 'role="search" aria-label="Find by id"' in (await browser.get(f"/projects/{pid}")).text
+
+
+# -- the endpoint page: every setting, its chart, recover -----------------------------
+
+
+def field_error(html: str, field: str) -> str | None:
+    found = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
+    return found.group(1) if found else None
+
+
+async def test_endpoint_form_edits_every_setting_the_api_has(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ep = await hookpost.endpoint(pid, receiver.url("/a"))
+    page_url = f"/projects/{pid}/endpoints/{ep['id']}"
+    api_url = f"/api/v1/projects/{pid}/endpoints/{ep['id']}"
+    await sign_in(browser)
+    form = (await browser.get(page_url + "/edit")).text
+    for field in ("retry_schedule", "success_rule", "rate_limit", "max_concurrency", "ordering"):
+        assert f'name="{field}"' in form, field
+    good = {
+        "csrf": csrf_of(form),
+        "url": receiver.url("/a"),
+        "description": "Orders",
+        "retry_schedule": "30s, 5m 2h 1d 90",
+        "success_rule": "200",
+        "rate_limit": "2.5",
+        "max_concurrency": "4",
+        "ordering": "fifo",
+        "max_attempts": "6",
+        "timeout_seconds": "7.5",
+        "filter": '{"amount": {"$gte": 100}}',
+        "headers": "X-Team: billing",
+    }
+    r = await browser.post(page_url + "/edit", data=good)
+    assert r.status_code == 303, field_error(r.text, "form") or r.text[:500]
+    got = (await hookpost.http.get(api_url)).json()
+    assert got["retry_schedule"] == [30, 300, 7200, 86400, 90]
+    assert (got["success_rule"], got["rate_limit"], got["max_concurrency"]) == ("200", 2.5, 4)
+    assert (got["ordering"], got["max_attempts"], got["timeout_seconds"]) == ("fifo", 6, 7.5)
+    assert got["filter"] == {"amount": {"$gte": 100}}
+    # The page shows them, and the edit form comes back filled with them.
+    page = (await browser.get(page_url)).text
+    assert "<code>30s 5m 2h 1d 90s</code>" in page and "2.5 requests/s" in page
+    assert "in publish order (FIFO)" in page and "200 only" in page
+    form = (await browser.get(page_url + "/edit")).text
+    assert 'name="retry_schedule" value="30s 5m 2h 1d 90s"' in form
+    assert '<option value="fifo" selected>' in form and '<option value="200" selected>' in form
+
+    # Each bad value gets the API's own message next to its field, and nothing changes.
+    bad = {
+        "retry_schedule": ("5s 0 1h", [5, 0, 3600]),
+        "rate_limit": ("0", 0),
+        "max_concurrency": ("2000", 2000),
+        "success_rule": ("3xx", "3xx"),
+        "ordering": ("random", "random"),
+    }
+    for field, (typed, as_json) in bad.items():
+        r = await browser.post(page_url + "/edit", data={**good, field: typed})
+        assert r.status_code == 422, field
+        shown = field_error(r.text, field)
+        answer = await hookpost.http.patch(api_url, json={field: as_json})
+        assert answer.status_code == 422
+        (detail,) = answer.json()["detail"]
+        assert shown is not None and detail["message"] in shown.replace("&#39;", "'"), (
+            field,
+            shown,
+            detail,
+        )
+        assert (
+            f'value="{typed}"' in r.text
+            or f'value="{typed}" selected' in r.text
+            or field
+            in (
+                "success_rule",
+                "ordering",
+            )
+        )
+    assert "item 2" in (
+        field_error(
+            (await browser.post(page_url + "/edit", data={**good, "retry_schedule": "5s 0"})).text,
+            "retry_schedule",
+        )
+        or ""
+    )
+    r = await browser.post(page_url + "/edit", data={**good, "retry_schedule": "soon"})
+    assert "'soon' is not a wait" in (field_error(r.text, "retry_schedule") or "").replace(
+        "&#39;", "'"
+    )
+    assert (await hookpost.http.get(api_url)).json() == got
+    # Emptied fields go back to the defaults.
+    cleared = {**good, "retry_schedule": "", "success_rule": "", "rate_limit": ""}
+    assert (await browser.post(page_url + "/edit", data=cleared)).status_code == 303
+    got = (await hookpost.http.get(api_url)).json()
+    assert (got["retry_schedule"], got["success_rule"], got["rate_limit"]) == (None, None, None)
+
+
+async def test_endpoint_chart_and_recover_with_confirmation(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ep = await hookpost.endpoint(pid, receiver.on("/r", [500, 500, 200]), max_attempts=1)
+    other = await hookpost.endpoint(pid, receiver.on("/o", [500]), max_attempts=1)
+    for n in range(2):
+        await hookpost.publish(pid, payload={"n": n})
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(pid, d["id"], "failed")
+    await hookpost.advance(3600)
+    await hookpost.publish(pid, payload={"n": 2})
+    await receiver.wait_for(6)
+    page_url = f"/projects/{pid}/endpoints/{ep['id']}"
+    await sign_in(browser)
+
+    # Two hours with attempts: a 0% bar then a 100% one, with a latency dot for each.
+    page = (await browser.get(page_url)).text
+    chart = page[
+        page.index('id="chart-rate"') : page.index("</svg>", page.index('id="chart-rate"'))
+    ]
+    assert chart.count('class="fail"') == 1 and chart.count('class="ok"') == 1
+    assert "0% (0 of 2 attempts succeeded)" in chart and "100% (1 of 1 attempts" in chart
+    assert page.count('<circle class="lat"') == 2
+    assert "1 succeeded" in page and "2 failed" in page
+    hour = (await browser.get(page_url, params={"range": "1h"})).text
+    assert "100% (1 of 1 attempts" in hour and "0 of 2" not in hour  # the older hour is out
+
+    # Recover: the first POST counts and asks; only the confirmation queues the job.
+    token = csrf_of(page)
+    since = datetime.fromtimestamp(hookpost.clock.now() - 7200, UTC).strftime("%Y-%m-%dT%H:%M")
+    r = await browser.post(f"{page_url}/recover", data={"csrf": token, "since": since})
+    assert r.status_code == 200
+    assert "<strong>2 failed deliveries</strong>" in r.text and "Resend 2" in r.text
+    assert (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs")).json()["data"] == []
+    r = await browser.post(
+        f"{page_url}/recover", data={"csrf": token, "since": since, "confirm": "1"}
+    )
+    assert r.status_code == 303
+    (job,) = (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs")).json()["data"]
+    assert job["total"] == 2 and job["params"]["endpoint_id"] == ep["id"]
+    for d in await hookpost.deliveries(pid, endpoint_id=ep["id"]):
+        await hookpost.wait_status(pid, d["id"], "succeeded")
+    assert {d["status"] for d in await hookpost.deliveries(pid, endpoint_id=other["id"])} == {
+        "failed"
+    }
+    r = await browser.post(f"{page_url}/recover", data={"csrf": token, "since": since})
+    assert "nothing to resend" in r.text
+    r = await browser.post(f"{page_url}/recover", data={"csrf": token, "since": "yesterday"})
+    assert r.status_code == 422 and field_error(r.text, "since")
+    assert (await browser.post(f"{page_url}/recover", data={"since": since})).status_code == 403
+
+
+def test_series_chart_rates_latency_line_and_gaps() -> None:
+    chart = charts.series_chart({10: (3, 1, 20.0), 11: (0, 2, 40.0), 13: (1, 0, 10.0)}, 13, 60, 5)
+    rates = [p.rate for p in chart.points]
+    assert rates == [None, 0.75, 0.0, None, 1.0]
+    assert (chart.ok, chart.failed, chart.ms_axis_max) == (4, 3, 50)
+    second = chart.points[1]
+    assert second.rate_height == pytest.approx(charts.SERIES_HEIGHT * 0.75)
+    assert second.ms_y == pytest.approx(charts.SERIES_HEIGHT * (1 - 20 / 50))
+    # No attempts in minute 12: the latency line stops there instead of dropping to 0.
+    assert len(chart.lines) == 2 and len(chart.lines[0].split()) == 2
+    assert chart.points[0].ms_y is None and chart.points[0].mean_ms is None
+    assert [t[1] for t in chart.ticks] == ["00:09", "00:11", "00:13"]

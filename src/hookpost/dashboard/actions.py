@@ -21,7 +21,14 @@ from hookpost.api.errors import ValidationProblem
 from hookpost.api.routes import deliveries as deliveries_api
 from hookpost.api.routes import endpoints as endpoints_api
 from hookpost.api.routes import jobs as jobs_api
-from hookpost.api.schemas import EndpointIn, EndpointPatch, ProjectRecoverIn, RotateIn, TestIn
+from hookpost.api.schemas import (
+    EndpointIn,
+    EndpointPatch,
+    ProjectRecoverIn,
+    RecoverIn,
+    RotateIn,
+    TestIn,
+)
 from hookpost.dashboard import views
 from hookpost.dashboard.forms import (
     ENDPOINT_FIELDS,
@@ -181,6 +188,33 @@ async def recover(request: Request, s: Surface, form: Form) -> Response:
         )
     await jobs_api.recover_project(s.project_id, body, store(request), request)
     return redirect(s.url("/failed", done="recover"))
+
+
+async def recover_endpoint(request: Request, s: Surface, form: Form) -> Response:
+    """Resend this endpoint's failed deliveries since a time: first say how many, then do it.
+
+    The first POST only counts and asks to confirm (nothing changes); the
+    second, with ``confirm``, queues the same background job as
+    ``POST .../endpoints/{id}/recover``.
+    """
+    endpoint_id = request.path_params["endpoint_id"]
+    since = form.one("since")
+    try:
+        body = RecoverIn.model_validate({"since": _utc(since)})
+    except ValidationError as exc:
+        return await views.endpoint_page(
+            request,
+            s,
+            errors=pydantic_errors(exc),
+            recover={"since": since, "count": None},
+            status=422,
+        )
+    st = store(request)
+    if form.one("confirm") != "1":
+        count = await st.count_recoverable(s.project_id, endpoint_id, body.since.timestamp(), None)
+        return await views.endpoint_page(request, s, recover={"since": since, "count": count})
+    await endpoints_api.recover(s.project_id, endpoint_id, body, st, request)
+    return redirect(s.url(f"/endpoints/{endpoint_id}", done="recover_endpoint"))
 
 
 async def portal_link(request: Request, s: Surface, form: Form) -> Response:

@@ -4,6 +4,11 @@ Pure functions from aggregates the store computes (bounded to the last hour)
 to coordinates the ``_charts.html`` template draws. Keeping the arithmetic
 here, away from markup, is what makes it testable: the tests check the bars
 and percentiles, the browser test checks that the SVG is on the page.
+
+The endpoint page's chart (:func:`series_chart`) covers a chosen range (last
+hour, day or week) in fixed buckets: success rate as stacked bars and the
+mean latency as a line that breaks where a bucket had no attempts -- a gap
+says "nothing sent", where a drop to 0 ms would say "instant".
 """
 
 from __future__ import annotations
@@ -171,3 +176,112 @@ def success_bars(rows: Sequence[tuple[str, int, int]], labels: Mapping[str, str]
         if total > 0
     ]
     return sorted(bars, key=lambda b: (b.rate, -b.total, b.endpoint_id))
+
+
+#: The endpoint page's time ranges: name -> (seconds per bucket, buckets, label).
+RANGES: dict[str, tuple[int, int, str]] = {
+    "1h": (60, 60, "last hour"),
+    "24h": (3600, 24, "last 24 hours"),
+    "7d": (6 * 3600, 28, "last 7 days"),
+}
+SERIES_HEIGHT = 120
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    start: str  # "2025-01-31 14:00" (UTC), the bucket's first moment
+    ok: int
+    failed: int
+    rate: float | None  # share of attempts that succeeded; None: no attempts
+    mean_ms: float | None
+    x: float  # left edge of the bucket's bar
+    width: float
+    rate_y: float
+    rate_height: float
+    #: Centre of the bucket and height of its mean latency (None: no attempts).
+    cx: float
+    ms_y: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesChart:
+    points: list[SeriesPoint]
+    #: Polylines of the mean latency: one per run of buckets that had attempts.
+    lines: list[str]
+    ms_axis_max: float
+    ok: int
+    failed: int
+    ticks: list[tuple[float, str, str]]
+    width: int = WIDTH
+    height: int = SERIES_HEIGHT
+
+
+def series_chart(
+    counts: Mapping[int, tuple[int, int, float]], last_bucket: int, bucket_seconds: int, n: int
+) -> SeriesChart:
+    """One endpoint's success rate (bars) and mean latency (a line) per time bucket.
+
+    ``counts`` maps ``floor(epoch / bucket_seconds)`` to ``(ok, failed, mean ms)``;
+    ``last_bucket`` is the current one, the right-most. A bucket without
+    attempts has no bar and breaks the latency line (no attempts is not 0 ms).
+    """
+    first = last_bucket - n + 1
+    slot = WIDTH / n
+    fmt = (
+        "%H:%M"
+        if bucket_seconds < 3600
+        else ("%d %b %H:%M" if n * bucket_seconds <= 86400 * 2 else "%d %b")
+    )
+    per = [(first + i, counts.get(first + i)) for i in range(n)]
+    ms_axis_max = nice_ceiling(max((c[2] for _, c in per if c and c[0] + c[1]), default=0))
+    points: list[SeriesPoint] = []
+    lines: list[str] = []
+    run: list[str] = []
+    ticks: list[tuple[float, str, str]] = []
+    for i, (bucket, c) in enumerate(per):
+        ok, bad, mean = c if c else (0, 0, 0.0)
+        total = ok + bad
+        rate = ok / total if total else None
+        height = round(SERIES_HEIGHT * (rate or 0), 2)
+        cx = round(i * slot + slot / 2, 2)
+        ms_y = round(SERIES_HEIGHT - SERIES_HEIGHT * mean / ms_axis_max, 2) if total else None
+        label = datetime.fromtimestamp(bucket * bucket_seconds, UTC).strftime(fmt)
+        points.append(
+            SeriesPoint(
+                start=datetime.fromtimestamp(bucket * bucket_seconds, UTC).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+                ok=ok,
+                failed=bad,
+                rate=rate,
+                mean_ms=mean if total else None,
+                x=round(i * slot + slot * 0.1, 2),
+                width=round(slot * 0.8, 2),
+                rate_y=round(SERIES_HEIGHT - height, 2),
+                rate_height=height,
+                cx=cx,
+                ms_y=ms_y,
+            )
+        )
+        if ms_y is None:
+            if run:
+                lines.append(" ".join(run))
+            run = []
+        else:
+            run.append(f"{cx},{ms_y}")
+        if i == 0:
+            ticks.append((0.0, label, "start"))
+        elif i == n - 1:
+            ticks.append((float(WIDTH), label, "end"))
+        elif i == n // 2:
+            ticks.append((cx, label, "middle"))
+    if run:
+        lines.append(" ".join(run))
+    return SeriesChart(
+        points=points,
+        lines=lines,
+        ms_axis_max=ms_axis_max,
+        ok=sum(p.ok for p in points),
+        failed=sum(p.failed for p in points),
+        ticks=ticks,
+    )

@@ -22,7 +22,7 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from hookpost.api.errors import ValidationProblem
-from hookpost.dashboard.html import PageError
+from hookpost.dashboard.html import PageError, schedule_text
 
 #: Where a message goes that belongs to no single field.
 FORM = "form"
@@ -69,7 +69,10 @@ def pydantic_errors(exc: ValidationError) -> FieldErrors:
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"
         if len(loc) > 1:
-            msg = f"{'.'.join(loc[1:])}: {msg}"
+            where = loc[1:]
+            if isinstance(err["loc"][1], int):  # a list's item: counted from 1, as people do
+                where = [f"item {int(err['loc'][1]) + 1}", *loc[2:]]
+            msg = f"{'.'.join(where)}: {msg}"
         out.setdefault(name, msg)
     return out
 
@@ -108,7 +111,32 @@ ENDPOINT_FIELDS = {
     "max_attempts",
     "timeout_seconds",
     "enabled",
+    "retry_schedule",
+    "success_rule",
+    "rate_limit",
+    "max_concurrency",
+    "ordering",
 }
+
+#: The delivery-policy fields an edit changes only when the form has them.
+POLICY_FIELDS = ("success_rule", "rate_limit", "max_concurrency", "ordering")
+
+_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_STEP = re.compile(r"(\d+(?:\.\d+)?)\s*(s|min|m|h|d)?", re.IGNORECASE)
+
+
+def _schedule(text: str, errors: FieldErrors) -> list[float] | None:
+    """``"5s 5m 2h"`` (or plain seconds) as the API's list of seconds; the API checks ranges."""
+    steps: list[float] = []
+    for n, word in enumerate(_split_types(text), 1):
+        found = _STEP.fullmatch(word)
+        if found is None:
+            errors["retry_schedule"] = (
+                f"item {n}: {word!r} is not a wait; write seconds or a number with s, m, h or d"
+            )
+            return None
+        steps.append(float(found.group(1)) * _UNITS[(found.group(2) or "").lower()])
+    return steps or None
 
 
 def _split_types(text: str) -> list[str]:
@@ -164,6 +192,13 @@ def endpoint_body(form: Form, *, creating: bool) -> tuple[dict[str, Any], FieldE
         "max_attempts": form.one("max_attempts").strip() or None,
         "timeout_seconds": form.one("timeout_seconds").strip() or None,
     }
+    if creating or form.has("retry_schedule"):
+        body["retry_schedule"] = _schedule(form.one("retry_schedule"), errors)
+    for name in POLICY_FIELDS:
+        if creating or form.has(name):
+            body[name] = form.one(name).strip() or None
+    if creating:
+        body["ordering"] = body["ordering"] or "none"
     if creating:
         body["profile"] = form.one("profile").strip() or "standard"
         body["signing"] = form.one("signing").strip() or None
@@ -189,6 +224,8 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
             "max_attempts": source.one("max_attempts"),
             "timeout_seconds": source.one("timeout_seconds"),
             "enabled": source.has("enabled"),
+            "retry_schedule": source.one("retry_schedule"),
+            **{name: source.one(name) for name in POLICY_FIELDS},
         }
     ep = source
     types = list(ep.get("event_types") or [])
@@ -208,4 +245,9 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
         if ep.get("timeout_seconds") is None
         else f"{ep['timeout_seconds']:g}",
         "enabled": bool(ep.get("enabled", True)),
+        "retry_schedule": schedule_text(ep.get("retry_schedule")),
+        "success_rule": ep.get("success_rule") or "",
+        "rate_limit": "" if ep.get("rate_limit") is None else f"{ep['rate_limit']:g}",
+        "max_concurrency": "" if ep.get("max_concurrency") is None else str(ep["max_concurrency"]),
+        "ordering": ep.get("ordering") or "none",
     }

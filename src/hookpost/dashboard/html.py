@@ -73,6 +73,7 @@ def make_templates() -> Environment:
     )
     env.filters["when"] = when
     env.filters["pretty"] = pretty_json
+    env.filters["schedule"] = schedule_text
     env.filters["ms"] = lambda v: f"{float(v):,.1f} ms"
     env.globals["ui"] = env.get_template("_ui.html").module
     return env
@@ -87,6 +88,19 @@ def when(value: str | float | None) -> str:
     else:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def schedule_text(steps: list[float] | tuple[float, ...] | None) -> str:
+    """Waits in the largest whole unit: ``[5, 300, 7200]`` -> ``"5s 5m 2h"``."""
+    out = []
+    for v in steps or ():
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if v >= size and v % size == 0:
+                out.append(f"{v / size:g}{unit}")
+                break
+        else:
+            out.append(f"{v:g}s")
+    return " ".join(out)
 
 
 def pretty_json(value: Any) -> str:

@@ -85,6 +85,13 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
         "manage",
     ),
     ("POST", "/endpoints/{endpoint_id}/test", "endpoint_test", actions.send_test, "manage"),
+    (
+        "POST",
+        "/endpoints/{endpoint_id}/recover",
+        "endpoint_recover",
+        actions.recover_endpoint,
+        "manage",
+    ),
     ("GET", "/event-types", "event_types", views.event_types, "read"),
     ("GET", "/events", "events", views.events, "read"),
     ("GET", "/events/{event_id}", "event", views.event, "read"),

@@ -20,10 +20,10 @@ from hookpost.api.schemas import in_range, iso
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
 from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
-from hookpost.dashboard.html import PageError, redirect, render
+from hookpost.dashboard.html import PageError, redirect, render, schedule_text
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
-from hookpost.domain import DeliveryStatus, NotFound
+from hookpost.domain import DEFAULT_SCHEDULE, DeliveryStatus, NotFound
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import decode_cursor
 
@@ -35,6 +35,8 @@ WINDOW_SECONDS = 3600
 #: Attempts sampled for the latency percentiles.
 LATENCY_SAMPLE = 5000
 STATUSES = tuple(DeliveryStatus)
+#: The service's waits after each failed attempt (the first attempt is at once).
+DEFAULT_WAITS = schedule_text(DEFAULT_SCHEDULE[1:])
 
 #: ``?done=<code>`` after a redirect: fixed texts, so a link cannot make a page say anything.
 NOTICES = {
@@ -46,6 +48,7 @@ NOTICES = {
     "test_sent": "Test event sent. Its delivery appears below.",
     "resent": "Resend queued: the new attempt appears below.",
     "recover": "Bulk resend queued. Progress is shown below.",
+    "recover_endpoint": "Resend of the failed deliveries queued: they appear below as they go.",
 }
 
 
@@ -155,6 +158,7 @@ async def endpoint_form(
             "errors": errors,
             "catalog": catalog,
             "profiles": await profile_names(request, s),
+            "default_schedule": DEFAULT_WAITS,
         },
         surface=s,
         status=status,
@@ -178,8 +182,10 @@ async def endpoint_page(
     revealed_headers: dict[str, str] | None = None,
     message: str | None = None,
     errors: FieldErrors | None = None,
+    recover: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
+    """The endpoint: every setting, its chart, actions; ``recover`` asks to confirm a resend."""
     st = store(request)
     endpoint_id = request.path_params["endpoint_id"]
     ep = await st.get_endpoint(s.project_id, endpoint_id)
@@ -187,6 +193,21 @@ async def endpoint_page(
     held = await st.list_deliveries(
         s.project_id, limit=1, cursor=None, endpoint_id=endpoint_id, status=DeliveryStatus.HELD
     )
+    range_name = request.query_params.get("range", "24h")
+    if range_name not in charts.RANGES:
+        range_name = "24h"
+    bucket_seconds, n, _ = charts.RANGES[range_name]
+    t = now(request)
+    last = int(t // bucket_seconds)
+    series = charts.series_chart(
+        await st.dashboard_endpoint_series(
+            s.project_id, endpoint_id, (last - n + 1) * bucket_seconds, bucket_seconds
+        ),
+        last,
+        bucket_seconds,
+        n,
+    )
+    default_since = iso(t - 86400) or ""
     return render(
         request,
         "endpoint.html",
@@ -198,6 +219,11 @@ async def endpoint_page(
             "has_held": bool(held.data),
             "notice": message or notice(request),
             "errors": errors or {},
+            "series": series,
+            "range": range_name,
+            "ranges": charts.RANGES,
+            "default_schedule": DEFAULT_WAITS,
+            "recover": recover or {"since": default_since[:16], "count": None},
         },
         surface=s,
         status=status,

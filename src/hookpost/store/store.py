@@ -1964,10 +1964,7 @@ class Store:
         self, project_id: str, since: float
     ) -> dict[int, tuple[int, int]]:
         """``{floor(epoch / 60): (succeeded, failed)}`` attempts since ``since``."""
-        per_minute = attempts.c.started_at / literal_column("60.0")
-        # SQLite's CAST truncates (= floor for positive epochs) and may lack
-        # floor(); PostgreSQL's CAST rounds, so there floor() it is.
-        minute = cast(per_minute, Integer) if self.is_sqlite else func.floor(per_minute)
+        minute = self._bucket(60)
         ok = func.sum(case((attempts.c.error.is_(None), 1), else_=0))
         joined, where = self._project_attempts(project_id, since)
         stmt = (
@@ -1979,6 +1976,51 @@ class Store:
         async with self.reader.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return {int(r.minute): (int(r.ok or 0), int(r.total) - int(r.ok or 0)) for r in rows}
+
+    def _bucket(self, seconds: int) -> Any:
+        """``floor(attempts.started_at / seconds)``: the time bucket of an attempt."""
+        per = attempts.c.started_at / literal_column(f"{float(seconds)!r}")
+        # SQLite's CAST truncates (= floor for positive epochs) and may lack
+        # floor(); PostgreSQL's CAST rounds, so there floor() it is.
+        return cast(per, Integer) if self.is_sqlite else func.floor(per)
+
+    async def dashboard_endpoint_series(
+        self, project_id: str, endpoint_id: str, since: float, bucket_seconds: int
+    ) -> dict[int, tuple[int, int, float]]:
+        """``{floor(epoch / bucket_seconds): (succeeded, failed, mean ms)}`` of one endpoint."""
+        bucket = self._bucket(bucket_seconds)
+        ok = func.sum(case((attempts.c.error.is_(None), 1), else_=0))
+        joined, where = self._project_attempts(project_id, since)
+        stmt = (
+            select(
+                bucket.label("bucket"),
+                func.count().label("total"),
+                ok.label("ok"),
+                func.avg(attempts.c.duration_ms).label("mean_ms"),
+            )
+            .select_from(joined)
+            .where(where, deliveries.c.endpoint_id == endpoint_id)
+            .group_by(bucket)
+        )
+        async with self.reader.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {
+            int(r.bucket): (int(r.ok or 0), int(r.total) - int(r.ok or 0), float(r.mean_ms or 0))
+            for r in rows
+        }
+
+    async def count_recoverable(
+        self, project_id: str, endpoint_id: str | None, since: float, until: float | None
+    ) -> int:
+        """How many failed deliveries a recover job with these bounds would resend now."""
+        params = {"endpoint_id": endpoint_id, "since": since, "until": until}
+        stmt = (
+            select(func.count())
+            .select_from(deliveries)
+            .where(and_(*self._recover_conditions(params, project_id)))
+        )
+        async with self.reader.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def dashboard_endpoint_success(
         self, project_id: str, since: float
