@@ -207,7 +207,7 @@ async def test_endpoint_form_shows_the_api_messages_next_to_fields(
         assert found, f"no error shown for {field}"
         return found.group(1)
 
-    assert error_of("url") == "must be an http:// or https:// URL"
+    assert error_of("url") == "must be an http(s), amqp(s), redis(s), nats, mqtt(s) or sqs URL"
     assert "String should have at least 8 characters" in error_of("secret")
     assert "Name: value" in error_of("headers")
     assert "valid integer" in error_of("max_attempts")

@@ -122,7 +122,9 @@ async def test_operator_dashboard(
     await page.get_by_label("URL").fill("ftp://example.com/hook")
     await page.get_by_label("user.created").check()
     await page.get_by_role("button", name="Create endpoint").click()
-    await expect(page.locator("#url-error")).to_have_text("must be an http:// or https:// URL")
+    await expect(page.locator("#url-error")).to_have_text(
+        "must be an http(s), amqp(s), redis(s), nats, mqtt(s) or sqs URL"
+    )
     await expect(page.get_by_label("user.created")).to_be_checked()  # the form kept it
     await page.get_by_label("URL").fill(hook)
     await page.get_by_label("Description").fill("Order service")

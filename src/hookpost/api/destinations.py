@@ -11,6 +11,8 @@ that changes its answer later. Decisions:
 - A hostname is resolved once, with a short timeout, and refused if any of
   its addresses is blocked. The message does not say which address: that
   would turn the API into a probe of the operator's internal DNS.
+- A broker URL (:mod:`hookpost.core.destination_url`) is checked the same way,
+  on the host hookpost will connect to.
 - If the name does not resolve (yet) or DNS times out, the URL is accepted:
   customers register endpoints before their DNS is live, and the
   delivery-time check still guards every connection.
@@ -26,6 +28,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from hookpost.api.errors import ValidationProblem
+from hookpost.core import destination_url
 from hookpost.core.netguard import BlockedDestination, NetGuard, is_canonical_ipv4, numeric_host
 from hookpost.delivery.egress import GuardedResolver
 
@@ -49,11 +52,28 @@ class DestinationPolicy:
         return cls(guard, GuardedResolver(guard, resolver), https_only, dns_timeout)
 
     async def problem(self, url: str) -> str | None:
-        """Why ``url`` may not be registered, or None."""
-        target = URL(url)
-        if self.https_only and target.scheme != "https":
-            return "must be an https:// URL (this service runs with HOOKPOST_HTTPS_ONLY)"
-        host = target.raw_host or ""
+        """Why ``url`` may not be registered, or None.
+
+        A broker URL is judged by the host hookpost connects to: the broker's,
+        or for SQS the ``endpoint_url`` emulator's when one is given.
+        """
+        if destination_url.is_broker(url):
+            if self.https_only and not destination_url.is_secure(url):
+                return (
+                    "must use TLS (amqps, rediss, mqtts, sqs over https) under HOOKPOST_HTTPS_ONLY"
+                )
+            try:
+                host, port = destination_url.connect_host(destination_url.parse(url))
+            except destination_url.DestinationProblem as exc:
+                return str(exc)
+        else:
+            target = URL(url)
+            if self.https_only and target.scheme != "https":
+                return "must be an https:// URL (this service runs with HOOKPOST_HTTPS_ONLY)"
+            host, port = target.raw_host or "", target.port or 0
+        return await self._host_problem(host, port)
+
+    async def _host_problem(self, host: str, port: int) -> str | None:
         literal = numeric_host(host)
         if literal is not None:
             why = self.guard.reason(literal)
@@ -64,7 +84,7 @@ class DestinationPolicy:
             return None
         try:
             await asyncio.wait_for(
-                self.resolver.resolve(host, target.port or 0, socket.AF_UNSPEC),
+                self.resolver.resolve(host, port, socket.AF_UNSPEC),
                 self.dns_timeout,
             )
         except BlockedDestination:

@@ -1,7 +1,7 @@
 """Every error is JSON: ``{"error": code, "message": text, "detail": [...]}``.
 
-Validation errors name the field (``"message": "url: must be an http:// or
-https:// URL"``), so an integrator can fix the request without guessing.
+Validation errors name the field (``"message": "url: must include a host"``), so
+an integrator can fix the request without guessing.
 
 A database that is unreachable, times out or is full is not a bug: every route
 answers ``503`` (``507`` for a full disk) with ``Retry-After`` and a message

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from yarl import URL
 
-from hookpost.core import crypto, filters, limits, secret_headers
+from hookpost.core import crypto, destination_url, filters, limits, secret_headers
 from hookpost.core.netguard import numeric_host
 from hookpost.profiles import PROFILE_NAMES
 
@@ -145,8 +145,17 @@ def _check_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise ValueError(f"is not a valid URL ({exc})") from None
+    if destination_url.is_broker(url):
+        try:
+            destination_url.parse(url)  # credentials are fine here: sealed and masked
+        except destination_url.DestinationProblem as exc:
+            raise ValueError(str(exc)) from None
+        problem = _host_problem(url, bracketed="[" in parts.netloc)
+        if problem is not None:
+            raise ValueError(problem)
+        return url
     if parts.scheme not in ("http", "https"):
-        raise ValueError("must be an http:// or https:// URL")
+        raise ValueError(destination_url.SCHEMES_TEXT)
     if not parts.hostname:
         raise ValueError("must include a host")
     if parts.username is not None or parts.password is not None:

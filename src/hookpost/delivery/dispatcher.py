@@ -25,7 +25,7 @@ from hookpost.core import secret_headers
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery._window import Windows
-from hookpost.delivery.sender import Sender, SendResult
+from hookpost.delivery.sender import About, Sender, SendResult
 from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DeliveryStatus, Job, Outcome, retry_delay
 from hookpost.domain import parse_retry_after as parse_retry_after
 from hookpost.observability import metrics
@@ -550,7 +550,10 @@ class Dispatcher:
             result = SendResult(None, None, None, 0.0, reason)
         else:
             timeout = float(ep.get("timeout_seconds") or self.settings.default_timeout_seconds)
-            result = await self.sender.post(ep["url"], body, headers, timeout)
+            # ``wire_url``: a broker URL's real form, its password unmasked (store._sealing).
+            about = About(job.event["id"], job.event["event_type"], ep["id"])
+            url = ep.get("wire_url") or ep["url"]
+            result = await self.sender.post(url, body, headers, timeout, about=about)
         number = job.attempt_count + 1
         limit = (
             job.attempt_limit
@@ -561,7 +564,7 @@ class Dispatcher:
         code = result.status_code
         rule = ep.get("success_rule")
         if code is None or profile is None:
-            ok = False
+            ok = result.accepted and profile is not None  # a broker's confirm has no status
         elif rule == "200":
             ok = code == 200
         elif rule == "2xx":

@@ -21,7 +21,7 @@ the proxy itself should refuse private ranges too.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -82,16 +82,19 @@ def guarded_socket_factory(guard: NetGuard) -> Callable[[AddrInfo], socket.socke
     return factory
 
 
-def find_blocked(exc: BaseException) -> BlockedDestination | None:
-    """The :class:`BlockedDestination` behind an aiohttp error, if that is what it was."""
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts, wrapped OS errors, args."""
     seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[object] = [exc]
     while todo:
         e = todo.pop()
-        if e is None or id(e) in seen:
+        if not isinstance(e, BaseException) or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, BlockedDestination):
-            return e
-        todo += [getattr(e, "os_error", None), e.__cause__, e.__context__]
-    return None
+        yield e
+        todo += [getattr(e, "os_error", None), e.__cause__, e.__context__, *e.args]
+
+
+def find_blocked(exc: BaseException) -> BlockedDestination | None:
+    """The :class:`BlockedDestination` behind an aiohttp error, if that is what it was."""
+    return next((e for e in causes(exc) if isinstance(e, BlockedDestination)), None)

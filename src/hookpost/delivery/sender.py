@@ -8,6 +8,13 @@ any database column holds, bytes that are not escaped and said so
 A single :class:`aiohttp.ClientSession` is shared by every request of a worker:
 keep-alive connections per endpoint are what make thousands of deliveries per
 second possible on one core (httpx is an order of magnitude slower here).
+
+A URL whose scheme names a message broker (``amqp://``, ``redis://``,
+``nats://``, ``mqtt://``, ``sqs://``) is published instead, by the transport
+of its scheme (:mod:`hookpost.delivery.transports`); the answer is the same
+:class:`SendResult`, with no status code and ``accepted`` set on success.
+The check costs the HTTP path one string search, and no broker client is
+imported until a broker URL is sent to.
 """
 
 from __future__ import annotations
@@ -23,13 +30,17 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from hookpost import __version__
+from hookpost.core import destination_url
 from hookpost.core.netguard import BlockedDestination, NetGuard
 from hookpost.core.wiretext import body_text, storable, storable_headers, with_marker
 from hookpost.delivery.egress import GuardedResolver, find_blocked, guarded_socket_factory
+from hookpost.delivery.transports import About, Brokers
 from hookpost.delivery.wire import HeadersSent, joined, request_url, trace_config
 
 if TYPE_CHECKING:
     from hookpost.config import Settings
+
+__all__ = ["USER_AGENT", "About", "SendResult", "Sender", "describe_error"]
 
 USER_AGENT = f"hookpost/{__version__}"
 
@@ -45,6 +56,8 @@ class SendResult:
     url: str = ""
     #: Every header as written on the wire, in order; None if none were written.
     request_headers: dict[str, str] | None = None
+    #: A broker took the message (it answers no HTTP status: ``status_code`` is None).
+    accepted: bool = False
 
 
 def describe_error(exc: BaseException, timeout: float) -> str:
@@ -103,6 +116,8 @@ class Sender:
         self._proxy = proxy or None
         self._https_only = https_only
         self._session: aiohttp.ClientSession | None = None
+        #: Broker destinations (issue 19), made on the first broker URL sent to.
+        self._brokers: Brokers | None = None
 
     @classmethod
     def from_settings(
@@ -149,6 +164,9 @@ class Sender:
             )
 
     async def close(self) -> None:
+        if self._brokers is not None:
+            await self._brokers.close()
+            self._brokers = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -173,7 +191,12 @@ class Sender:
         body: bytes,
         headers: dict[str, str],
         timeout: float,
+        *,
+        about: About | None = None,
     ) -> SendResult:
+        """POST to an http(s) URL; publish to a broker URL (``about`` names the event)."""
+        if destination_url.is_broker(url):
+            return await self._publish(url, body, headers, timeout, about)
         assert self._session is not None, "Sender.start() first"
         t0 = time.perf_counter()
         sent = HeadersSent()
@@ -205,6 +228,17 @@ class Sender:
                 url=recorded_url,
                 request_headers=sent.headers,
             )
+
+    async def _publish(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float, about: About | None
+    ) -> SendResult:
+        """Hand a broker URL to its transport (:mod:`hookpost.delivery.transports`)."""
+        if self._https_only and not destination_url.is_secure(url):
+            why = "blocked destination: a broker without TLS is not allowed (HOOKPOST_HTTPS_ONLY)"
+            return SendResult(None, None, None, 0.0, why, destination_url.mask(url))
+        if self._brokers is None:
+            self._brokers = Brokers(self._resolver)
+        return await self._brokers.send(url, body, headers, timeout, about, SendResult)
 
     async def _answer(
         self, resp: aiohttp.ClientResponse, t0: float, url: str, sent: HeadersSent

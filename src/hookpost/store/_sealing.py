@@ -6,6 +6,12 @@ and opens them on the way out, so the API and the dispatcher only ever see
 plaintext and the database only ever holds ciphertext. Each value is bound to
 its endpoint id (AES-GCM associated data), a header's also to its name.
 
+A broker URL with a password (``amqp://user:pass@host/``, issue 19) is sealed
+whole, bound to ``endpoint:ID:url``. Opened, the row's ``url`` is the masked
+form (:func:`hookpost.core.destination_url.mask`), the one every answer, page
+and attempt shows, and ``wire_url`` the real one, which only the transports
+read: nothing that displays an endpoint can show the password by mistake.
+
 A header's secrecy is kept in its stored form: a sealed value *is* the mark
 (there is no separate column), so :func:`unseal` reports the secret names as
 ``secret_headers`` -- the sealed ones, and clear ones the rule names (rows
@@ -17,7 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hookpost.core import secret_headers
+from hookpost.core import destination_url, secret_headers
 from hookpost.core.crypto import SecretBox, SecretKeyError, is_encrypted
 
 log = logging.getLogger("hookpost.store")
@@ -33,6 +39,10 @@ def require_box(box: SecretBox | None) -> SecretBox:
 
 def _context(endpoint_id: str) -> str:
     return f"endpoint:{endpoint_id}"
+
+
+def _url_context(endpoint_id: str) -> str:
+    return f"endpoint:{endpoint_id}:url"
 
 
 def _header_context(endpoint_id: str, name: str) -> str:
@@ -54,6 +64,8 @@ def seal(box: SecretBox | None, endpoint_id: str, values: dict[str, Any]) -> dic
             else v
             for k, v in out["headers"].items()
         }
+    if out.get("url") and destination_url.has_credentials(out["url"]):
+        out["url"] = require_box(box).encrypt(out["url"], _url_context(endpoint_id))
     ctx = _context(endpoint_id)
     if out.get("secret") is not None:
         out["secret"] = require_box(box).encrypt(out["secret"], ctx)
@@ -76,7 +88,15 @@ def unseal(box: SecretBox | None, row: dict[str, Any]) -> dict[str, Any]:
     if row.get("old_secrets"):
         row["old_secrets"] = [{**s, "secret": open_(s["secret"])} for s in row["old_secrets"]]
     _unseal_headers(box, row)
+    _unseal_url(box, row)
     return row
+
+
+def _unseal_url(box: SecretBox | None, row: dict[str, Any]) -> None:
+    url = row.get("url")
+    if url and is_encrypted(url):
+        plain = require_box(box).decrypt(url, _url_context(row["id"]))
+        row["url"], row["wire_url"] = destination_url.mask(plain), plain
 
 
 def _unseal_headers(box: SecretBox | None, row: dict[str, Any]) -> None:
@@ -105,12 +125,16 @@ def unseal_for_delivery(box: SecretBox | None, row: dict[str, Any]) -> dict[str,
         headers = row.get("headers") or {}
         row["headers"] = {k: v for k, v in headers.items() if not is_encrypted(v)}
         row["secret_headers"] = secret_headers.secret_names(row["headers"])
+        if is_encrypted(row.get("url") or ""):
+            row["url"] = "(a sealed URL this key cannot open)"
         return row
 
 
 def needs_reseal(box: SecretBox, row: dict[str, Any]) -> bool:
     """True if any secret of the raw row is not yet encrypted under the current key."""
     values = [row["secret"], *(s["secret"] for s in row.get("old_secrets") or [])]
+    if is_encrypted(row.get("url") or ""):
+        values.append(row["url"])
     headers = row.get("headers") or {}
     values += [v for k, v in headers.items() if is_encrypted(v) or secret_headers.secret_by_name(k)]
     return any(not box.is_current(v) for v in values)

@@ -30,7 +30,7 @@ from hookpost.api.schemas import (
     Signing,
     TestIn,
 )
-from hookpost.core import jsonenc, secret_headers
+from hookpost.core import destination_url, jsonenc, secret_headers
 from hookpost.core.signing import generate_secret
 from hookpost.domain import NotFound
 from hookpost.profiles import PROFILE_NAMES, Profile, ed25519, resolve_profile
@@ -151,6 +151,14 @@ async def update_endpoint(
             raise ValidationProblem([(not_null, "may not be null")])
     if values.get("url"):
         await request.app.state.destinations.check(values["url"])
+        if destination_url.has_credentials(values["url"]):
+            # A broker URL sent back as shown: its masked password keeps the stored one.
+            before = await store.get_endpoint(project_id, endpoint_id)
+            try:
+                stored = before.get("wire_url") or before["url"]
+                values["url"] = destination_url.unmask(values["url"], stored)
+            except destination_url.DestinationProblem as exc:
+                raise ValidationProblem([("url", str(exc))]) from None
     if "event_types" in values:
         values["event_types"] = values["event_types"] or []
     if "headers" in values:
