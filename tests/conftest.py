@@ -357,6 +357,21 @@ async def hookpost_noworkers(db_url: str, clock: ManualClock) -> AsyncIterator[H
         yield hp
 
 
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite file, for tests whose subject does not depend on the backend."""
+    url = f"sqlite:///{tmp_path}/hookpost.db"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def sqlite_api(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Hookpost]:
+    """A server without workers on SQLite only (pages, input checks before storage)."""
+    async for hp in start_hookpost(sqlite_url, clock, workers=False):
+        yield hp
+
+
 def env_with(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)

@@ -12,32 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from hookpost.core.clock import ManualClock
-from hookpost.store.migrate import upgrade
-from tests.conftest import Hookpost, start_hookpost
+from tests.conftest import Hookpost
 
 CHROMIUM = "/usr/bin/chromium"
 _LINK = re.compile(r"""(?:src|href|url|spec-url)\s*[:=]\s*["']([^"']+)["']""")
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-async def docs_server(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Hookpost]:
-    """A server on SQLite only: the pages do not depend on the store."""
-    async for hp in start_hookpost(sqlite_url, clock, workers=False):
-        yield hp
 
 
 @pytest.mark.parametrize(
@@ -48,9 +30,9 @@ async def docs_server(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Hook
     ],
 )
 async def test_docs_pages_reference_no_other_host(
-    docs_server: Hookpost, page: str, assets: set[str]
+    sqlite_api: Hookpost, page: str, assets: set[str]
 ) -> None:
-    r = await docs_server.http.get(page)
+    r = await sqlite_api.http.get(page)
     assert r.status_code == 200
     assert "text/html" in r.headers["content-type"]
     # The browser itself is told to fetch nothing from another origin.
@@ -66,7 +48,7 @@ async def test_docs_pages_reference_no_other_host(
     assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", html), html
     assert "fonts.googleapis" not in html and "cdn" not in html.lower()
     for asset in assets | {"/docs/static/favicon.png"}:
-        got = await docs_server.http.get(asset)
+        got = await sqlite_api.http.get(asset)
         assert got.status_code == 200, asset
         assert len(got.content) > 1000, asset
         kind = got.headers["content-type"]
@@ -74,17 +56,17 @@ async def test_docs_pages_reference_no_other_host(
             assert "javascript" in kind
         elif asset.endswith(".css"):
             assert kind.startswith("text/css")
-    spec = await docs_server.http.get("/openapi.json")
+    spec = await sqlite_api.http.get("/openapi.json")
     assert spec.status_code == 200 and spec.json()["info"]["title"] == "hookpost"
 
 
-async def test_docs_pages_render_with_no_network(docs_server: Hookpost) -> None:
+async def test_docs_pages_render_with_no_network(sqlite_api: Hookpost) -> None:
     """In a browser that can reach nothing but hookpost, both pages draw the API."""
     playwright = pytest.importorskip("playwright.async_api")
     chromium = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
     if not chromium:
         pytest.skip("no Chromium (apt-get install chromium; .ci/run does it)")
-    base = docs_server.base_url
+    base = sqlite_api.base_url
     elsewhere: list[str] = []
 
     async def only_hookpost(route: object) -> None:

@@ -200,11 +200,15 @@ async def test_idempotent_publish(hookpost: Hookpost, receiver: Receiver) -> Non
     body = {"event_type": "user.created", "payload": {"v": 1}, "event_id": "once"}
     first = await hookpost.http.post(f"/api/v1/projects/{pid}/events", json=body)
     assert first.status_code == 202
-    body["payload"] = {"v": 2}
     again = await hookpost.http.post(f"/api/v1/projects/{pid}/events", json=body)
     assert again.status_code == 200
     assert again.json()["payload"] == {"v": 1}
     assert again.json()["deliveries"] == 1
+    # Another payload under the same id is a conflict (test_api_answers.py has the table).
+    other = await hookpost.http.post(
+        f"/api/v1/projects/{pid}/events", json={**body, "payload": {"v": 2}}
+    )
+    assert other.status_code == 409
     await receiver.wait_for(1)
     await asyncio.sleep(0.2)
     assert len(receiver.requests) == 1

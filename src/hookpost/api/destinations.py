@@ -32,6 +32,9 @@ from hookpost.core import destination_url
 from hookpost.core.netguard import BlockedDestination, NetGuard, is_canonical_ipv4, numeric_host
 from hookpost.delivery.egress import GuardedResolver
 
+#: The setting that opts internal ranges back in, named in every refusal.
+ALLOW = "HOOKPOST_ALLOWED_NETWORKS"
+
 
 @dataclass
 class DestinationPolicy:
@@ -78,7 +81,10 @@ class DestinationPolicy:
         if literal is not None:
             why = self.guard.reason(literal)
             if why is not None:
-                return f"{host} is a {why} address, which hookpost does not deliver to"
+                return (
+                    f"{host} is a {why} address, which hookpost does not deliver to "
+                    f"unless the operator allows its network in {ALLOW}"
+                )
             if ":" not in host and not is_canonical_ipv4(host.rstrip(".")):
                 return f"write the IPv4 address as a dotted quad ({literal})"
             return None
@@ -88,7 +94,11 @@ class DestinationPolicy:
                 self.dns_timeout,
             )
         except BlockedDestination:
-            return f"{host} resolves to an address hookpost does not deliver to"
+            return (
+                f"{host} resolves to a private, loopback or other internal address, which "
+                f"hookpost does not deliver to unless the operator allows its network "
+                f"in {ALLOW}"
+            )
         except (OSError, TimeoutError):
             return None  # not resolvable now: the delivery-time check still applies
         return None

@@ -74,6 +74,7 @@ def documented_errors() -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not in the caller's project",
         409: "Conflicts with the current state, or a limit is reached",
         413: "Request body too large",
+        415: "The body was not sent as JSON: send it with Content-Type: application/json",
         422: "Invalid input; the message and detail name the field",
         429: "Rate limit of the API key exceeded (see Retry-After)",
         503: "The database is unreachable, timed out, busy or read-only: the request could "
@@ -117,8 +118,31 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+SEND_JSON = "send a JSON object with the header Content-Type: application/json"
+
+
+def _not_json(request: Request) -> JSONResponse:
+    """A body FastAPI did not read as JSON because its Content-Type said otherwise.
+
+    Pydantic's own words for it ("Input should be a valid dictionary or object
+    to extract fields from") send people looking at their JSON, not at the
+    header that curl's ``-d`` sets to ``application/x-www-form-urlencoded``.
+    """
+    sent = request.headers.get("content-type")
+    said = (
+        f"this request's Content-Type is {sent!r}" if sent else "this request has no Content-Type"
+    )
+    return error_response(
+        415,
+        f"body: {SEND_JSON} ({said})",
+        [{"field": "body", "message": SEND_JSON, "type": "content_type"}],
+    )
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    from hookpost.api.schemas import PATTERN_WORDS
+
     detail = []
     for err in exc.errors():
         loc = err.get("loc", ())
@@ -126,14 +150,18 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
             ctx = err.get("ctx") or {}
             return error_response(
                 400,
-                f"body: invalid JSON ({ctx.get('error', 'cannot parse')})",
+                f"body: invalid JSON ({ctx.get('error', 'cannot parse')}): {SEND_JSON}",
                 code="invalid_json",
             )
+        if tuple(loc) == ("body",) and isinstance(err.get("input"), bytes | bytearray):
+            return _not_json(request)  # only a non-JSON Content-Type leaves the body as bytes
         msg = str(err.get("msg", "invalid"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"
+        if err.get("type") == "string_pattern_mismatch":
+            msg = PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), msg)
         detail.append({"field": _field(loc), "message": msg, "type": err.get("type")})
     message = "; ".join(f"{d['field']}: {d['message']}" for d in detail) or "invalid request"
     return error_response(422, message, detail)
@@ -181,7 +209,9 @@ async def _problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _conflict(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(409, str(exc))
+    field = getattr(exc, "field", None)
+    detail = [{"field": field, "message": str(exc), "type": "conflict"}] if field else None
+    return error_response(409, str(exc), detail)
 
 
 async def _limit(request: Request, exc: Exception) -> JSONResponse:

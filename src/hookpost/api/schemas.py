@@ -24,6 +24,16 @@ EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
 SUBSCRIPTION_RE = r"^(\*|[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*(\.\*)?)$"
 EVENT_ID_RE = r"^[A-Za-z0-9_\-.:]+$"
 PROFILE_NAME_RE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+#: What each pattern allows, in words: the 422 says this, not the regular expression.
+PATTERN_WORDS = {
+    EVENT_TYPE_RE: "must be words of letters, digits, '_' or '-' joined by single dots, "
+    "like user.created (no spaces or other characters, no dot at either end)",
+    SUBSCRIPTION_RE: "must be an event type like user.created, a prefix ending in .* "
+    "like user.* (its types and their subtypes), or * for every type",
+    EVENT_ID_RE: "may contain only letters, digits and the characters _ - . :",
+    PROFILE_NAME_RE: "must be 1 to 64 lowercase letters, digits, '_' or '-', "
+    "starting with a letter or digit",
+}
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Headers the signature scheme or HTTP itself owns.
 RESERVED_HEADERS = {

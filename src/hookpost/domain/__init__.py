@@ -16,6 +16,7 @@ use it without importing each other. Its modules are private: import from
 
 from hookpost.domain._errors import Conflict, LimitReached, NotFound
 from hookpost.domain._health import HealthChange, fold_health
+from hookpost.domain._idempotency import repeat_differences
 from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
 from hookpost.domain._retry import (
     DEFAULT_MAX_ATTEMPTS,
@@ -53,6 +54,7 @@ __all__ = [
     "fold_health",
     "next_delay",
     "parse_retry_after",
+    "repeat_differences",
     "retry_delay",
     "targets",
 ]

@@ -13,7 +13,12 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """The request clashes with the object's current state."""
+    """The request clashes with the object's current state; ``field`` names the
+    request field it is about, when one is (``event_id`` for a reused id)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class LimitReached(Conflict):

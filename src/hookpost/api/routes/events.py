@@ -12,6 +12,7 @@ from hookpost.api.errors import ValidationProblem
 from hookpost.api.routes.endpoints import wake
 from hookpost.api.routes.event_types import validate_payload
 from hookpost.api.schemas import (
+    ErrorOut,
     EventAccepted,
     EventIn,
     EventOut,
@@ -20,6 +21,7 @@ from hookpost.api.schemas import (
     Moment,
 )
 from hookpost.core import jsonenc
+from hookpost.domain import Conflict, repeat_differences
 from hookpost.observability import metrics
 from hookpost.store import MAX_BIGINT, decode_cursor
 
@@ -33,12 +35,31 @@ NOT_THE_SCHEMA = (
 )
 
 
+def reused_event_id(event_id: str | None, differ: list[str]) -> str:
+    """The 409 message for an ``event_id`` already used by a different event."""
+    what = " and ".join(differ)
+    return (
+        f"event_id: {event_id!r} was already used for an event with a different {what}; "
+        "nothing was created. Repeat an event with the same event_type and payload, "
+        "or give a new event a new event_id"
+    )
+
+
 @router.post(
     "",
     status_code=202,
     response_model=EventAccepted,
     responses={
-        200: {"model": EventRepeated, "description": "A repeated event_id: the first event"}
+        200: {
+            "model": EventRepeated,
+            "description": "A repeated event_id with the same event_type and payload: "
+            "the first event, nothing created",
+        },
+        409: {
+            "model": ErrorOut,
+            "description": "The event_id was already used for an event with a different "
+            "event_type or payload; nothing created",
+        },
     },
 )
 async def publish(
@@ -50,10 +71,12 @@ async def publish(
 ) -> Any:
     """Store the event and its deliveries in one transaction, then answer 202.
 
-    An ``event_id`` seen before in this project answers 200 and creates
-    nothing: with the first event to a key that may read events, and to a
-    ``publish`` key with only what it sent plus the first event's id,
-    sequence and delivery count -- a leaked publish key reads no payload.
+    An ``event_id`` used before in this project by a different event_type
+    or payload is a 409 naming ``event_id`` and what differs. One repeated
+    with the same type and payload answers 200 and creates nothing: with
+    the first event to a key that may read events, and to a ``publish`` key
+    with only what it sent plus the first event's id, sequence and delivery
+    count -- a leaked publish key reads no payload.
     A payload the catalog's schema refuses is a 422 naming its fields; the
     schema's reasons only to a key that may read the catalog.
     """
@@ -76,6 +99,10 @@ async def publish(
             span.set_attribute("hookpost.event_id", event["id"])
             span.set_attribute("hookpost.deliveries", count)
     if not created:
+        if differ := repeat_differences(
+            event["event_type"], event["payload"], body.event_type, body.payload
+        ):
+            raise Conflict(reused_event_id(body.event_id, differ), field="event_id")
         if principal.reads(scopes.EVENTS_ROUTE):
             repeat = {**render.event(event), "deliveries": count}
         else:
