@@ -24,7 +24,7 @@ class FixedRng(random.Random):
 
 
 def test_default_schedule_is_svix_like() -> None:
-    # immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+    # the first attempt at once; retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after each failure
     assert DEFAULT_SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     assert DEFAULT_MAX_ATTEMPTS == 8
     assert JITTER == 0.2

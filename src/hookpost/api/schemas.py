@@ -361,7 +361,14 @@ class EndpointIn(_EndpointPolicy):
     secret_headers: list[str] | None = Field(
         default=None, max_length=20, description=SECRET_HEADERS_DOC
     )
-    max_attempts: int | None = Field(default=None, ge=1, le=50)
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="Attempts in all, the first one included (default: the profile's, "
+        "else 8: at once, then retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after "
+        "each failure).",
+    )
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool = True
     ordering: Literal["none", "fifo"] = "none"
@@ -397,7 +404,14 @@ class EndpointPatch(_EndpointPolicy):
     secret_headers: list[str] | None = Field(
         default=None, max_length=20, description=SECRET_HEADERS_DOC
     )
-    max_attempts: int | None = Field(default=None, ge=1, le=50)
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="Attempts in all, the first one included (default: the profile's, "
+        "else 8: at once, then retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after "
+        "each failure).",
+    )
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
     ordering: Literal["none", "fifo"] | None = None

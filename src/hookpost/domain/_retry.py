@@ -1,8 +1,10 @@
 """When to try a failed delivery again: the schedule, its jitter, and the receiver's word.
 
-The default is close to Svix's: immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
-10 h, 10 h -- eight attempts spread over about a day and a half, so a receiver
-that is down overnight still gets its events.
+The default is close to Svix's: the first attempt at once, then, after each
+failure, retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h later -- eight
+attempts spread over about a day and a half, so a receiver that is down
+overnight still gets its events. ``DEFAULT_SCHEDULE[i]`` is the wait before
+attempt ``i + 1``, so its first entry, 0, is the first attempt, not a retry.
 
 The schedule is a floor. Jitter only lengthens a wait (by up to 20%), and a
 receiver's ``Retry-After`` may lengthen it too but never shorten it: the wait
