@@ -116,3 +116,23 @@ async def test_fifo_order_holds(hp: Hookpost, stream: Stream) -> None:
 
 async def test_resend_adds_again(hp: Hookpost, stream: Stream) -> None:
     await brokers.resends(hp, url_for(stream), stream)
+
+
+async def test_a_connection_the_server_closed_is_replaced_without_a_failed_attempt(
+    hp: Hookpost, stream: Stream
+) -> None:
+    """A broker restart drops the pooled connection: the next delivery reconnects."""
+    pid, _ = await hp.project()
+    await hp.endpoint(pid, url_for(stream))
+    await hp.publish(pid, "user.created", event_id="evt_before")
+    await stream.take(1)
+    killed = 0
+    for client in await stream.client.client_list():
+        if client.get("name") == "hookpost":
+            killed += await stream.client.client_kill_filter(_id=client["id"])
+    assert killed >= 1  # the worker's pooled connection is gone
+    await hp.publish(pid, "user.created", event_id="evt_after")
+    await stream.take(1)
+    after = [d for d in await hp.deliveries(pid) if d["event_id"] == "evt_after"]
+    done = await hp.wait_status(pid, after[0]["id"], "succeeded")
+    assert done["attempt_count"] == 1

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -187,7 +188,7 @@ class PooledTransport(Generic[C]):
             except Exception as exc:
                 if find_blocked(exc) is not None:
                     raise BrokerError("blocked destination") from None
-                said = self.describe(exc) or _os_error(exc) or f"{type(exc).__name__}: {exc}"
+                said = _os_error(exc) or self.describe(exc) or f"{type(exc).__name__}: {exc}"
                 if not said.startswith(("authentication", "broker unreachable")):
                     said = f"broker unreachable: {said}"
                 raise BrokerError(said) from None
@@ -225,12 +226,10 @@ class PooledTransport(Generic[C]):
 def _os_error(exc: BaseException) -> str | None:
     """``connection refused`` and friends, from an OSError anywhere in the chain."""
     for e in causes(exc):
-        if isinstance(e, ConnectionRefusedError):
-            return "connection refused"
         if isinstance(e, socket.gaierror):
             return "dns error: could not resolve host"
-        if isinstance(e, OSError) and e.strerror:
-            return str(e.strerror).lower()
+        if isinstance(e, OSError) and isinstance(e.errno, int) and e.errno > 0:
+            return os.strerror(e.errno).lower()  # "connection refused"
     return None
 
 

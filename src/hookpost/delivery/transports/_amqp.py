@@ -17,7 +17,6 @@ property, the event id as ``message_id``.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import aio_pika
@@ -103,9 +102,7 @@ class Transport(PooledTransport[_Link]):
         if isinstance(exc, aiormq.exceptions.ConnectionNotAllowed):
             return f"authentication failed: {_reply_text(exc)}"
         if isinstance(exc, aiormq.exceptions.AMQPConnectionError):
-            errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-            said = os.strerror(errno).lower() if errno else _reply_text(exc)
-            return f"broker unreachable: {said}"
+            return f"broker unreachable: {_reply_text(exc)}"
         if isinstance(exc, aiormq.exceptions.DeliveryError):
             return "the broker refused the message (nack)"
         return None
