@@ -1,6 +1,10 @@
-"""``hookpost serve | worker | migrate | send | listen | verify | keygen | bench``.
+"""``hookpost serve | worker | migrate | config | openapi | send | listen | verify | ...``.
 
-Every option also reads its ``HOOKPOST_*`` environment variable.
+The service's settings (:mod:`hookpost.config`) come from a TOML file, the
+``HOOKPOST_*`` environment and, for the few a command takes, its flags, each
+over the one before; an option that sets a setting reads the same variable.
+docs/configuration.md lists them all, and a test keeps that table, and a help
+line for every option here, complete.
 """
 
 from __future__ import annotations
@@ -64,6 +68,25 @@ def _banner(settings: Settings, token: str, generated: bool, json_lines: bool) -
             log.info("admin token: %s (kept in %s)", token, path)
 
 
+_LOG_LEVEL = click.option(
+    "--log-level",
+    envvar="HOOKPOST_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    help="Lowest level logged [default: info].",
+)
+_LOG_FORMAT = click.option(
+    "--log-format",
+    envvar="HOOKPOST_LOG_FORMAT",
+    type=click.Choice(["auto", "json", "text"]),
+    help="json or text lines; auto: JSON unless stderr is a terminal [default: auto].",
+)
+_DATABASE_URL = click.option(
+    "--database-url",
+    envvar="HOOKPOST_DATABASE_URL",
+    help="sqlite:///path or postgresql://user@host/db [default: sqlite:///./hookpost.db].",
+)
+
+
 def _admin_token(settings: Settings) -> tuple[str, bool]:
     """The configured admin token, or one generated once and kept in the data dir."""
     from hookpost.core.private_files import private_dir
@@ -102,6 +125,7 @@ def _api_options(command: Any) -> Any:
                 envvar="HOOKPOST_URL",
                 default="http://127.0.0.1:8000",
                 show_default=True,
+                help="Where the hookpost API answers.",
             ),
             click.option(
                 "--token",
@@ -109,7 +133,13 @@ def _api_options(command: Any) -> Any:
                 required=True,
                 help="A project API key or the admin token.",
             ),
-            click.option("--project", "project_id", envvar="HOOKPOST_PROJECT", required=True),
+            click.option(
+                "--project",
+                "project_id",
+                envvar="HOOKPOST_PROJECT",
+                required=True,
+                help="The project id (proj_...).",
+            ),
         ]
     ):
         command = option(command)
@@ -177,9 +207,7 @@ def config_cmd(as_json: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--database-url", envvar="HOOKPOST_DATABASE_URL", help="Default: SQLite in ./hookpost.db"
-)
+@_DATABASE_URL
 def migrate(database_url: str | None) -> None:
     """Create or upgrade the database schema, and say which it did."""
     from hookpost.store.migrate import SchemaMismatch
@@ -210,7 +238,7 @@ def _redact(url: str) -> str:
 
 
 @main.command()
-@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
+@_DATABASE_URL
 @click.option(
     "--older-than-days",
     type=float,
@@ -219,7 +247,9 @@ def _redact(url: str) -> str:
     show_default=True,
     help="Delete attempts and finished events older than this.",
 )
-@click.option("--batch", default=1000, show_default=True, type=int)
+@click.option(
+    "--batch", default=1000, show_default=True, type=int, help="Rows deleted per transaction."
+)
 def purge(database_url: str | None, older_than_days: float, batch: int) -> None:
     """Delete old attempts and finished events in bounded batches."""
     from hookpost.store import Store
@@ -238,25 +268,6 @@ def purge(database_url: str | None, older_than_days: float, batch: int) -> None:
 
     removed = asyncio.run(run())
     click.echo(f"purged {removed['attempts']} attempts and {removed['events']} events")
-
-
-_LOG_LEVEL = click.option(
-    "--log-level",
-    envvar="HOOKPOST_LOG_LEVEL",
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    help="Lowest level logged [default: info].",
-)
-_LOG_FORMAT = click.option(
-    "--log-format",
-    envvar="HOOKPOST_LOG_FORMAT",
-    type=click.Choice(["auto", "json", "text"]),
-    help="json or text lines; auto: JSON unless stderr is a terminal [default: auto].",
-)
-_DATABASE_URL = click.option(
-    "--database-url",
-    envvar="HOOKPOST_DATABASE_URL",
-    help="sqlite:///path or postgresql://user@host/db [default: sqlite:///./hookpost.db].",
-)
 
 
 @main.command()
@@ -357,7 +368,7 @@ def worker(database_url: str | None, log_level: str | None, log_format: str | No
 
 
 @main.command("rotate-key")
-@click.option("--database-url", envvar="HOOKPOST_DATABASE_URL")
+@_DATABASE_URL
 @click.option(
     "--generate",
     is_flag=True,
@@ -510,12 +521,34 @@ def _check_profile(ctx: click.Context, param: click.Parameter, value: str) -> st
     return value
 
 
+_PROFILE = click.option(
+    "--profile",
+    default="standard",
+    show_default=True,
+    callback=_check_profile,
+    help="The wire format the deliveries are signed in.",
+)
+_TOLERANCE = click.option(
+    "--tolerance",
+    default=300,
+    show_default=True,
+    type=int,
+    help="Seconds a signed timestamp may be off from now (replay protection).",
+)
+
+
 @main.command()
-@click.option("--secret", envvar="HOOKPOST_LISTEN_SECRET", required=True, callback=_check_secrets)
-@click.option("--profile", default="standard", show_default=True, callback=_check_profile)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=9000, show_default=True, type=int)
-@click.option("--tolerance", default=300, show_default=True, type=int)
+@click.option(
+    "--secret",
+    envvar="HOOKPOST_LISTEN_SECRET",
+    required=True,
+    callback=_check_secrets,
+    help="The endpoint's signing secret (whsec_...).",
+)
+@_PROFILE
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=9000, show_default=True, type=int, help="Port to listen on.")
+@_TOLERANCE
 def listen(secret: str, profile: str, host: str, port: int, tolerance: int) -> None:
     """A local receiver that verifies and pretty-prints each delivery."""
     from hookpost.cli.listen import run_listener
@@ -526,8 +559,14 @@ def listen(secret: str, profile: str, host: str, port: int, tolerance: int) -> N
 
 
 @main.command("verify")
-@click.option("--secret", required=True, multiple=True, callback=_check_secrets)
-@click.option("--profile", default="standard", show_default=True, callback=_check_profile)
+@click.option(
+    "--secret",
+    required=True,
+    multiple=True,
+    callback=_check_secrets,
+    help="A signing secret; repeat it to accept several (during a rotation).",
+)
+@_PROFILE
 @click.option(
     "--headers",
     "headers_file",
@@ -538,7 +577,7 @@ def listen(secret: str, profile: str, host: str, port: int, tolerance: int) -> N
 @click.option(
     "--body", "body_file", type=click.File("rb"), default="-", help="The raw body (default: stdin)."
 )
-@click.option("--tolerance", default=300, show_default=True, type=int)
+@_TOLERANCE
 def verify_cmd(
     secret: tuple[str, ...], profile: str, headers_file: Any, body_file: Any, tolerance: int
 ) -> None:
