@@ -63,6 +63,12 @@ def _queries(args: argparse.Namespace) -> None:
     )
 
 
+def _destinations(args: argparse.Namespace) -> None:
+    from benchmarks.destinations import main
+
+    main(n_events=args.events, only=[k for k in args.only.split(",") if k], output=args.output)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = top.add_subparsers(dest="scenario", required=True)
@@ -94,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rates", default="50,100", help="latency runs, events/s each")
     p.add_argument("--latency-workers", type=int, default=1)
     p.add_argument("--profile-dir", default=None, help="py-spy the API and a worker")
+
+    p = scenario("destinations", _destinations, "deliveries/s to each broker beside HTTP")
+    p.add_argument("--events", type=int, default=3000, help="events per destination")
+    p.add_argument("--only", default="", help="comma-separated: http,amqp,redis,nats,mqtt,sqs")
 
     p = scenario("queries", _queries, "dashboard list queries on a large PostgreSQL database")
     p.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)

@@ -34,3 +34,18 @@ def test_core_benchmark_completes_and_counts(tmp_path: Path) -> None:
     assert throughput["verify"]["succeeded_listed"] == 80
     assert report["latency"]["delivered_unique"] == report["latency"]["events"] > 0
     assert report["ceiling"]["ok"] == report["ceiling"]["received_by_receiver"] > 0
+
+
+def test_destinations_benchmark_counts_every_delivery(tmp_path: Path) -> None:
+    """``python -m benchmarks destinations``: each destination a row, measured or skipped."""
+    out = tmp_path / "destinations.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "destinations", "--events", "20",
+         "--only", "http,redis", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    rows = {r["destination"]: r for r in json.loads(out.read_text())["destinations"]}
+    assert rows["http"]["complete"] is True and rows["http"]["arrived"] == 20
+    redis = rows["redis"]
+    assert "skipped" in redis or (redis["complete"] is True and redis["arrived"] == 20)
