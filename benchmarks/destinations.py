@@ -182,6 +182,18 @@ async def _http(ctx: Ctx, name: str) -> AsyncIterator[tuple[str, Counter]]:
     yield f"{ctx.receiver}/r/{name}/0", ctx.received
 
 
+def _open(
+    kind: str, ctx: Ctx, name: str, moto: str
+) -> contextlib.AbstractAsyncContextManager[tuple[str, Counter]]:
+    """The destination's URL and message counter, for the time of one row."""
+    if kind == "http":
+        return _http(ctx, name)
+    if kind == "sqs":
+        return _sqs(moto)
+    brokers = {"amqp": _amqp, "redis": _redis, "nats": _nats, "mqtt": _mqtt}
+    return brokers[kind]()
+
+
 def _unavailable(kind: str, moto: str | None) -> str | None:
     """Why ``kind`` cannot be measured here, or None."""
     ports = {"amqp": 5672, "redis": 6379, "nats": 4222, "mqtt": 1883}
@@ -210,14 +222,7 @@ async def _one(ctx: Ctx, kind: str, n_events: int, moto: str | None) -> dict[str
     row: dict[str, Any] = {"destination": kind, "events": n_events}
     if why is not None:
         return {**row, "skipped": why}
-    opened = {
-        "amqp": _amqp,
-        "redis": _redis,
-        "nats": _nats,
-        "mqtt": _mqtt,
-        "sqs": lambda: _sqs(moto or ""),
-        "http": lambda: _http(ctx, name),
-    }[kind]()
+    opened = _open(kind, ctx, name, moto or "")
     async with opened as (url, count):
         pid, key = await _setup_project(ctx, name, 1, lambda _k: {"url": url})
         meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid])
