@@ -755,3 +755,25 @@ def test_series_chart_rates_latency_line_and_gaps() -> None:
     assert len(chart.lines) == 2 and len(chart.lines[0].split()) == 2
     assert chart.points[0].ms_y is None and chart.points[0].mean_ms is None
     assert [t[1] for t in chart.ticks] == ["00:09", "00:11", "00:13"]
+
+
+def test_relative_times_and_shortened_ids_and_urls() -> None:
+    from hookpost.dashboard import html
+
+    token = html._RENDER_NOW.set(1_000_000.0)
+    try:
+        assert html.ago(1_000_000 - 30) == "just now"
+        assert html.ago(1_000_000 - 125) == "2 min ago"
+        assert html.ago(1_000_000 - 3 * 3600) == "3 h ago"
+        assert html.ago(1_000_000 + 2 * 86400) == "in 2 d"
+        assert html.ago(1_000_000 - 40 * 86400) == "03 Dec 1969"
+        assert html.ago("1970-01-12T13:16:40.000Z") == "30 min ago"
+    finally:
+        html._RENDER_NOW.reset(token)
+    assert html.ago(0) == "1970-01-01 00:00:00 UTC"  # no page clock: the UTC time
+    assert html.short_id("dlv_01JH2K3M4N5P6Q7R8S9T0VWXYZ") == "dlv_01JH…WXYZ"
+    assert html.short_id("evt_browser_1") == "evt_browser_1"  # a publisher's short id
+    assert html.short_url("https://example.com/hook") == "example.com/hook"
+    long = "https://hooks.example.com/webhooks/v2/orders/created-and-updated"
+    short = html.short_url(long)
+    assert len(short) == 42 and short.startswith("hooks.example.com/") and short.endswith("updated")

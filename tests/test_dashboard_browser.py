@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -137,7 +138,10 @@ async def test_operator_dashboard(
     assert endpoint["event_types"] == ["user.created"]
 
     await nav(page, "Endpoints")
-    await expect(page.get_by_role("link", name=hook)).to_be_visible()
+    # Shortened (no scheme), whole in the title and the copy.
+    await expect(page.get_by_role("link", name=hook.removeprefix("http://"))).to_have_attribute(
+        "title", hook
+    )
 
     # Publish through the API; the delivery appears on the open page without a reload.
     await (
@@ -200,7 +204,6 @@ async def test_operator_dashboard(
     await no_horizontal_scroll(phone)
     await phone.goto(f"{base}/projects/{pid}")
     await no_horizontal_scroll(phone)
-    await shot(phone, "phone", full_page=False)
     await plain.close()
 
     # Bulk resend of failed deliveries, with the job's progress shown live.
@@ -287,7 +290,7 @@ async def test_customer_portal(hookpost: Hookpost, receiver: Receiver, chromium:
     await page.goto(receiver.on("/provider", serve_provider_page))
     frame = page.frame_locator("#portal")
     await expect(frame.get_by_role("heading", name="Endpoints")).to_be_visible()
-    await expect(frame.get_by_role("link", name=mine)).to_be_visible()
+    await expect(frame.get_by_role("link", name=mine.removeprefix("http://"))).to_be_visible()
     operator = page.frame_locator("#operator").owner
     handle = await operator.element_handle()
     framed = await handle.content_frame()
@@ -358,4 +361,117 @@ async def test_customer_portal(hookpost: Hookpost, receiver: Receiver, chromium:
     response = await page.goto(view + "/endpoints")
     assert response is not None and response.status == 401
     await expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
+    await context.close()
+
+
+#: Every table cell inside the window, and the page no wider than it (a phone, 390 px).
+CELLS_FIT = """() => {
+  const width = window.innerWidth;
+  const out = [];
+  for (const cell of document.querySelectorAll("main td, main th")) {
+    const head = cell.closest("thead");
+    if (head && head.getBoundingClientRect().width <= 1) continue;  // a card table's hidden head
+    const box = cell.getBoundingClientRect();
+    const spills = cell.scrollWidth > cell.clientWidth + 1;  // content wider than its cell
+    if (box.left < -0.5 || box.right > width + 0.5 || spills) {
+      out.push(cell.textContent.trim().slice(0, 40));
+    }
+  }
+  return {cut: out, scroll: document.documentElement.scrollWidth, width};
+}"""
+
+
+async def test_phone_width_tables_fit_and_the_tabs_say_they_scroll(
+    hookpost: Hookpost, receiver: Receiver, chromium: Browser
+) -> None:
+    pid = (await api(hookpost, "POST", "/projects", name="Acme payments"))["id"]
+    long_url = receiver.on("/webhooks/v2/orders/created-and-updated/with-a-rather-long-path", [200])
+    ep = await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/endpoints",
+        url=long_url,
+        description="Order service in eu-west, production",
+    )
+    bad = await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/endpoints",
+        url=receiver.on("/down", [500]),
+        max_attempts=1,
+    )
+    await api(hookpost, "POST", f"/projects/{pid}/event-types/seed", provider="byl")
+    for n in range(3):
+        await api(
+            hookpost,
+            "POST",
+            f"/projects/{pid}/events",
+            event_type="invoice.paid",
+            payload={"id": f"inv_{n}", "customer": {"name": "A customer with a long name"}},
+        )
+    await receiver.wait_for(6)
+    for d in (await api(hookpost, "GET", f"/projects/{pid}/deliveries?endpoint_id={bad['id']}"))[
+        "data"
+    ]:
+        await hookpost.wait_status(pid, d["id"], "failed")
+    (delivery,) = (
+        await api(hookpost, "GET", f"/projects/{pid}/deliveries?endpoint_id={ep['id']}&limit=1")
+    )["data"]
+    context = await chromium.new_context(viewport={"width": 390, "height": 844})
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = await context.new_page()
+    await page.goto(f"{hookpost.base_url}/login")
+    await page.get_by_label("Admin token").fill(ADMIN)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    base = f"{hookpost.base_url}/projects/{pid}"
+    for path in (
+        "",
+        "/endpoints",
+        f"/endpoints/{ep['id']}",
+        "/event-types",
+        "/events",
+        f"/events/{delivery['event_id']}",
+        "/deliveries",
+        f"/deliveries/{delivery['id']}",
+        "/failed",
+    ):
+        await page.goto(base + path)
+        await expect(page.locator("main h1")).to_be_visible()
+        assert "/login" not in page.url
+        fit = await page.evaluate(CELLS_FIT)
+        assert fit["cut"] == [], f"{path}: cut off at {fit['width']}px: {fit['cut']}"
+        assert fit["scroll"] <= fit["width"], f"{path}: the page is {fit['scroll']}px wide"
+    await page.goto(hookpost.base_url + "/")
+    assert (await page.evaluate(CELLS_FIT))["cut"] == []
+
+    # The tab bar is wider than the screen, and says so on the side with more tabs.
+    tabs = page.get_by_role("navigation", name="Project")
+    await page.goto(base)
+    await expect(tabs).to_have_attribute("data-more", "right")
+    arrow = "(el) => getComputedStyle(el, '::after').opacity"
+    assert await tabs.evaluate(arrow) == "1"
+    await page.goto(base + "/failed")  # the last tab: scrolled into view, more on the left
+    await expect(tabs).to_have_attribute("data-more", re.compile("left"))
+    await expect(tabs.get_by_role("link", name="Failed")).to_be_in_viewport()
+
+    # Shortened ids and URLs: whole on hover and in the copy; times relative, UTC on hover.
+    await page.goto(base + "/deliveries")
+    row = page.locator("table.deliveries tbody tr").filter(has_text="Order service").first
+    shown = row.locator("td[data-label=Delivery] code")
+    full_id = await shown.get_attribute("title")
+    assert full_id and full_id.startswith("dlv_") and "…" in await shown.inner_text()
+    await row.get_by_role("button", name=f"Copy id {full_id}").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == full_id
+    url_link = row.locator("td[data-label=Endpoint] a")
+    assert await url_link.get_attribute("title") == long_url
+    assert "…" in await url_link.inner_text()
+    await row.get_by_role("button", name=f"Copy URL {long_url}").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == long_url
+    created = row.locator("td[data-label=Created] time")
+    await expect(created).to_have_text(re.compile(r"just now|\d+ min ago"))
+    await expect(created).to_have_attribute(
+        "title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+    )
+    await shot(page, "phone", full_page=False)
     await context.close()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Coroutine, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +38,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookpost.api.errors import DATABASE_ERRORS, ValidationProblem, note_outage
-from hookpost.dashboard.state import dashboard
+from hookpost.dashboard.state import dashboard, now
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
 from hookpost.domain import Conflict, NotFound
@@ -72,6 +73,9 @@ def make_templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = when
+    env.filters["ago"] = ago
+    env.filters["short_id"] = short_id
+    env.filters["short_url"] = short_url
     env.filters["pretty"] = pretty_json
     env.filters["schedule"] = schedule_text
     env.filters["ms"] = lambda v: f"{float(v):,.1f} ms"
@@ -79,15 +83,61 @@ def make_templates() -> Environment:
     return env
 
 
+def _moment(value: str | float) -> datetime:
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def when(value: str | float | None) -> str:
     """An API timestamp (ISO string or epoch seconds) as ``2025-01-31 12:00:05 UTC``."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, (int, float)):
-        moment = datetime.fromtimestamp(value, UTC)
-    else:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _moment(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+#: The service clock's time for the page being rendered (see :func:`render`), so
+#: "3 min ago" agrees with the server's clock, a test's ManualClock included.
+_RENDER_NOW: ContextVar[float | None] = ContextVar("dashboard_render_now", default=None)
+_SPANS = ((86400, "d"), (3600, "h"), (60, "min"))
+
+
+def ago(value: str | float | None) -> str:
+    """``3 min ago``, ``in 2 h``, ``just now``; a date past 30 days (UTC on hover: :func:`when`).
+
+    Whole minutes at least, so a live region changes at most once a minute.
+    """
+    if value is None or value == "":
+        return "—"
+    moment = _moment(value)
+    now = _RENDER_NOW.get()
+    if now is None:
+        return when(value)
+    delta = now - moment.timestamp()
+    size = abs(delta)
+    if size >= 30 * 86400:
+        return moment.strftime("%d %b %Y")
+    if size < 60:
+        return "just now" if delta >= 0 else "in under a minute"
+    count, unit = next((int(size // n), u) for n, u in _SPANS if size >= n)
+    return f"{count} {unit} ago" if delta >= 0 else f"in {count} {unit}"
+
+
+def short_id(value: str) -> str:
+    """``dlv_01JH2K…9XQ4``: the prefix, the start and the end (in full on hover and copy)."""
+    prefix, sep, rest = value.rpartition("_")
+    if len(value) <= 18 or not sep or len(rest) < 16:
+        return value
+    return f"{prefix}_{rest[:4]}…{rest[-4:]}"
+
+
+def short_url(url: str, limit: int = 42) -> str:
+    """The URL without ``https://``, its middle elided past ``limit`` characters."""
+    text = url.split("://", 1)[-1]
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]}…{text[-(limit - head - 1) :]}"
 
 
 def schedule_text(steps: list[float] | tuple[float, ...] | None) -> str:
@@ -153,6 +203,7 @@ def render(
         "live_version": "",
         **(ctx or {}),
     }
+    _RENDER_NOW.set(now(request))
     headers: dict[str, str] = {}
     if "live" in template.blocks:
         fragment = _block(template, "live", full)

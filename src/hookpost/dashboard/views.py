@@ -85,7 +85,10 @@ async def overview_context(request: Request, s: Surface) -> dict[str, Any]:
     latency = charts.latency_chart(
         await st.dashboard_durations(s.project_id, since, LATENCY_SAMPLE)
     )
-    rates = charts.success_bars(await st.dashboard_endpoint_success(s.project_id, since), labels)
+    rates = charts.success_bars(
+        await st.dashboard_endpoint_success(s.project_id, since),
+        {k: v["description"] or v["url"] for k, v in labels.items()},
+    )
     recent = await st.dashboard_recent_attempts(s.project_id, since, 15)
     for a in recent:
         a["started_at"] = iso(a["started_at"])
@@ -102,9 +105,10 @@ async def overview_context(request: Request, s: Surface) -> dict[str, Any]:
     }
 
 
-async def _labels(request: Request, s: Surface) -> dict[str, str]:
+async def _labels(request: Request, s: Surface) -> dict[str, dict[str, str]]:
+    """``{endpoint id: {"url", "description"}}``: how tables name an endpoint."""
     page = await store(request).list_endpoints(s.project_id, limit=250, cursor=None)
-    return {e["id"]: e["url"] for e in page.data}
+    return {e["id"]: {"url": e["url"], "description": e["description"]} for e in page.data}
 
 
 async def endpoints(request: Request, s: Surface, form: Form) -> Response:

@@ -5,11 +5,13 @@
 
   // Copy buttons: <button class="copy" data-copy="element-id">.
   document.addEventListener("click", function (event) {
+    // Or <button class="copy" data-copy-text="the text"> for short values (ids, URLs).
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) return;
-    var source = document.getElementById(button.getAttribute("data-copy"));
-    if (!source) return;
-    var text = source.textContent;
+    var literal = button.getAttribute("data-copy-text");
+    var source = literal === null ? document.getElementById(button.getAttribute("data-copy")) : null;
+    if (literal === null && !source) return;
+    var text = literal === null ? source.textContent : literal;
     var label = button.textContent;
     function done(ok) {
       button.textContent = ok ? "Copied" : "Select and copy by hand";
@@ -18,13 +20,17 @@
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
     } else {
-      var range = document.createRange();
-      range.selectNodeContents(source);
-      var selection = window.getSelection();
-      selection.removeAllRanges();
-      selection.addRange(range);
+      // Plain http on another host is no secure context: copy through a hidden textarea.
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
       done(ok);
     }
   });
@@ -57,4 +63,27 @@
     }, INTERVAL_MS);
   }
   document.querySelectorAll("[data-live]").forEach(poll);
+
+  // The project tabs scroll sideways on a narrow screen. Say so: a fade and an
+  // arrow on each side that has more tabs (CSS, from data-more), and the
+  // current tab brought into view.
+  var tabs = document.querySelector(".project-nav ul");
+  if (tabs) {
+    var bar = tabs.parentNode;
+    var mark = function () {
+      var more = [];
+      if (tabs.scrollLeft > 2) more.push("left");
+      if (tabs.scrollLeft + tabs.clientWidth < tabs.scrollWidth - 2) more.push("right");
+      bar.setAttribute("data-more", more.join(" "));
+    };
+    var current = tabs.querySelector('[aria-current="page"]');
+    if (current && tabs.scrollWidth > tabs.clientWidth) {
+      var box = tabs.getBoundingClientRect();
+      var tab = current.getBoundingClientRect();
+      tabs.scrollLeft += tab.left - box.left - (box.width - tab.width) / 2;
+    }
+    tabs.addEventListener("scroll", mark, { passive: true });
+    window.addEventListener("resize", mark);
+    mark();
+  }
 })();
