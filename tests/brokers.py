@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from hookpost.core.clock import ManualClock
 from hookpost.store.migrate import upgrade
 from hookpost.verify import verify
-from tests.conftest import Hookpost, free_port, start_hookpost
+from tests.conftest import ADMIN, Hookpost, free_port, start_hookpost
 
 
 def reachable(port: int, host: str = "127.0.0.1") -> bool:
@@ -174,6 +175,7 @@ async def masked_everywhere(hp: Hookpost, url: str, password: str, consumer: Con
         query = text("select url from endpoints where id = :id")
         stored = (await conn.execute(query, {"id": ep["id"]})).scalar()
     assert password not in str(stored)
+    await dashboard_masks(hp, pid, ep["id"], password)
     r = await hp.http.patch(
         f"/api/v1/projects/{pid}/endpoints/{ep['id']}",
         json={"url": ep["url"], "description": "kept"},
@@ -182,3 +184,15 @@ async def masked_everywhere(hp: Hookpost, url: str, password: str, consumer: Con
     await hp.publish(pid, "user.created", event_id="evt_after_patch")
     (msg,) = await consumer.take(1)
     verified(msg, ep["secret"])
+
+
+async def dashboard_masks(hp: Hookpost, pid: str, ep_id: str, password: str) -> None:
+    """The operator's pages show the masked URL; a broker attempt reads as a publish."""
+    async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as browser:
+        r = await browser.post("/login", data={"token": ADMIN, "next": "/"})
+        assert r.status_code == 303, r.text
+        (dlv,) = await hp.deliveries(pid)
+        for page in (f"endpoints/{ep_id}", f"endpoints/{ep_id}/edit", f"deliveries/{dlv['id']}"):
+            html = (await browser.get(f"/projects/{pid}/{page}")).text
+            assert "***" in html and password not in html, page
+        assert "PUBLISH" in html and "Copy as curl" not in html

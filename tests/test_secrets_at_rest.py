@@ -31,6 +31,8 @@ SECRETS = [
     "whsec_c2VjcmV0LXR3by1zZWNyZXQtdHdvLXNlY3JldA==",
     "whsec_c2VjcmV0LXRocmVlLXNlY3JldC10aHJlZS0hIQ==",
 ]
+#: A broker URL's password is sealed like a secret (issue 19), and resealed by rotate-key.
+BROKER = "amqp://hooks:broker-pw-9@rabbit.example.test:5672/%2F"
 
 
 def _needles(secret: str) -> list[bytes]:
@@ -86,6 +88,7 @@ async def test_rotate_key_reencrypts_everything(db_url: str) -> None:
     project, _ = await store.create_project("p")
     ep = await store.create_endpoint(project["id"], _endpoint_values(SECRETS[0]), max_endpoints=10)
     await store.rotate_secret(project["id"], ep["id"], SECRETS[1], 3600)
+    broker = await store.create_endpoint(project["id"], {**_endpoint_values("y"), "url": BROKER})
     legacy = await store.create_endpoint(project["id"], _endpoint_values("x"))
     async with store.engine.begin() as conn:  # a row written before encryption existed
         await conn.execute(
@@ -96,8 +99,8 @@ async def test_rotate_key_reencrypts_everything(db_url: str) -> None:
 
     rotating = Store.from_url(db_url, box=SecretBox.from_text(new, [old]))
     assert (await rotating.get_endpoint(project["id"], legacy["id"]))["secret"] == SECRETS[2]
-    assert await rotating.reseal_secrets(batch=1) == {"endpoints": 2, "resealed": 2}
-    assert await rotating.reseal_secrets() == {"endpoints": 2, "resealed": 0}  # idempotent
+    assert await rotating.reseal_secrets(batch=1) == {"endpoints": 3, "resealed": 3}
+    assert await rotating.reseal_secrets() == {"endpoints": 3, "resealed": 0}  # idempotent
     await rotating.close()
 
     only_new = Store.from_url(db_url, box=SecretBox.from_text(new))
@@ -105,6 +108,7 @@ async def test_rotate_key_reencrypts_everything(db_url: str) -> None:
     assert got["secret"] == SECRETS[1]
     assert [s["secret"] for s in got["old_secrets"]] == [SECRETS[0]]
     assert (await only_new.get_endpoint(project["id"], legacy["id"]))["secret"] == SECRETS[2]
+    assert (await only_new.get_endpoint(project["id"], broker["id"]))["wire_url"] == BROKER
     await only_new.close()
     only_old = Store.from_url(db_url, box=SecretBox.from_text(old))
     with pytest.raises(SecretKeyError):

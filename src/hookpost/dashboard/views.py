@@ -17,6 +17,7 @@ from fastapi import Request, Response
 
 from hookpost.api import render as shapes
 from hookpost.api.schemas import in_range, iso
+from hookpost.core import destination_url
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
 from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
@@ -437,7 +438,9 @@ async def delivery(request: Request, s: Surface, form: Form) -> Response:
     row = await st.get_delivery(s.project_id, request.path_params["delivery_id"])
     d = shapes.delivery(row)
     for a in d["attempts"]:
-        a["curl"] = curl_command(a["url"], a["request_headers"], a["request_body"])
+        # A broker attempt (issue 19) was a publish: there is no curl for it.
+        url, headers, body = a["url"], a["request_headers"], a["request_body"]
+        a["curl"] = None if destination_url.is_broker(url) else curl_command(url, headers, body)
     d["attempts"].reverse()  # newest first: that is what one comes to look at
     try:
         ep = shapes.endpoint(await st.get_endpoint(s.project_id, d["endpoint_id"]))

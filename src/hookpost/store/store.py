@@ -767,6 +767,7 @@ class Store:
                                 endpoints.c.secret,
                                 endpoints.c.old_secrets,
                                 endpoints.c.headers,
+                                endpoints.c.url,
                             )
                             .where(endpoints.c.id > after)
                             .order_by(endpoints.c.id)
@@ -787,6 +788,8 @@ class Store:
                             "old_secrets": plain["old_secrets"] or [],
                             "headers": plain["headers"],
                             "secret_headers": plain["secret_headers"],
+                            # A sealed broker URL (the plain one is left as it is).
+                            **({"url": plain["wire_url"]} if "wire_url" in plain else {}),
                         },
                     )
                     await conn.execute(
