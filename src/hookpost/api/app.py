@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
 from hookpost import __version__, dashboard
-from hookpost.api import errors
+from hookpost.api import errors, openapi
 from hookpost.api.destinations import DestinationPolicy
 from hookpost.api.ratelimit import RateLimiter
 from hookpost.api.routes import (
@@ -122,8 +122,9 @@ def create_app(
         profiles,
         jobs,
     ):
-        app.include_router(module.router, prefix="/api/v1", responses=errors.documented_errors())
+        app.include_router(module.router, prefix="/api/v1")
     app.include_router(system.router)
     docs.install(app)
     dashboard.install(app, settings)
+    openapi.install(app)  # each route's own error answers
     return app

@@ -58,44 +58,6 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def documented_errors() -> dict[int | str, dict[str, Any]]:
-    """The error answers every API route may give, for the OpenAPI description.
-
-    Documented so that clients (and schemathesis) see the real shape of a 422
-    -- ``{"error", "message", "detail": [{"field", "message"}]}`` -- rather
-    than FastAPI's default validation-error schema, which hookpost never sends.
-    """
-    from hookpost.api.schemas import ErrorOut
-
-    meanings = {
-        400: "Malformed JSON",
-        401: "Missing or unknown bearer token",
-        403: "The token may not do this (admin only, or outside the API key's scope)",
-        404: "Not found, or not in the caller's project",
-        409: "Conflicts with the current state, or a limit is reached",
-        413: "Request body too large",
-        415: "The body was not sent as JSON: send it with Content-Type: application/json",
-        422: "Invalid input; the message and detail name the field",
-        429: "Rate limit of the API key exceeded (see Retry-After)",
-        503: "The database is unreachable, timed out, busy or read-only: the request could "
-        "not be completed; retry after Retry-After seconds (a publish repeated with the "
-        "same event_id is stored once)",
-        507: "The database's disk is full: the request could not be completed; retry after "
-        "Retry-After seconds",
-    }
-    retry_after = {
-        "Retry-After": {
-            "description": "Seconds to wait before trying again",
-            "schema": {"type": "integer"},
-        }
-    }
-    return {
-        code: {"model": ErrorOut, "description": text}
-        | ({"headers": retry_after} if code in (429, 503, 507) else {})
-        for code, text in meanings.items()
-    }
-
-
 class ValidationProblem(Exception):
     """A 422 raised by a route after pydantic: ``[(field, message), ...]``."""
 

@@ -522,8 +522,17 @@ class TestIn(_In):
 
 class EventIn(_In):
     event_type: str = Field(pattern=EVENT_TYPE_RE, max_length=255)
-    payload: dict[str, Any]
-    event_id: str | None = Field(default=None, min_length=1, max_length=255, pattern=EVENT_ID_RE)
+    payload: dict[str, Any] = Field(
+        description="The event's data, a JSON object; each endpoint's profile wraps it."
+    )
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=EVENT_ID_RE,
+        description="Your idempotency key, then the event's id: the same event_id with the "
+        "same type and payload is stored once; with a different one it is a 409.",
+    )
 
     @field_validator("payload")
     @classmethod

@@ -23,7 +23,7 @@ from hookpost.dashboard.tokens import Signer
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the portal-link API route, the dashboard pages and their static files."""
     app.state.dashboard = Dashboard(Signer(dashboard_key(settings)), make_templates())
-    app.include_router(portal_api.router, prefix="/api/v1", responses=errors.documented_errors())
+    app.include_router(portal_api.router, prefix="/api/v1")
     app.include_router(site.router)
     app.mount(
         "/static",

@@ -22,23 +22,44 @@ _STATS_TTL = 5.0
 _stats_cache: dict[str, Any] = {"at": 0.0}
 
 
-@router.get("/healthz")
-async def healthz() -> Any:
-    """The process is up and serving. (Use /readyz to route traffic.)"""
-    return {"status": "ok"}
+def _json(description: str, example: Any) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"example": example}}}
 
 
-_NOT_READY: dict[int | str, dict[str, Any]] = {
-    503: {
-        "description": "Not ready: the checks say which part fails",
-        "content": {"application/json": {"example": {"status": "not ready", "checks": {}}}},
-    }
+_ALIVE: dict[int | str, dict[str, Any]] = {
+    200: _json("The process is up and answering", {"status": "ok"})
 }
 
 
-@router.get("/readyz", responses=_NOT_READY)
+@router.get("/healthz", responses=_ALIVE)
+async def healthz() -> Any:
+    """Liveness, for a process supervisor: answers 200 while the process serves HTTP.
+
+    No token; checks nothing else, so a database outage does not get the process
+    restarted (use /readyz to decide where to route traffic).
+    """
+    return {"status": "ok"}
+
+
+_READY: dict[int | str, dict[str, Any]] = {
+    200: _json(
+        "Ready: every check is ok",
+        {"status": "ready", "checks": {"database": "ok", "schema": "ok", "workers": "ok"}},
+    ),
+    503: _json(
+        "Not ready: each check says what fails",
+        {
+            "status": "not ready",
+            "checks": {"database": "unreachable", "workers": "stalled for 42s"},
+        },
+    ),
+}
+
+
+@router.get("/readyz", responses=_READY)
 async def readyz(request: Request) -> Any:
-    """Ready when the database answers and takes writes, its schema is current and,
+    """Readiness, for a load balancer (no token). Ready when the database answers and
+    takes writes, its schema is current and,
     in a process that runs workers, the dispatcher keeps turning (a stalled worker
     is not ready even though the API still answers).
 
@@ -80,8 +101,27 @@ async def _writes_failing(store: Store) -> Outage | None:
     return store.health.failing() or sqlite_disk_full(store.database_file())
 
 
-@router.get("/metrics", include_in_schema=False)
+_METRICS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text exposition format",
+        "content": {
+            "text/plain": {
+                "example": "# HELP hookpost_queue_deliveries Deliveries not yet final: due, "
+                "scheduled (waiting for a retry), delivering, held\n"
+                "# TYPE hookpost_queue_deliveries gauge\n"
+                'hookpost_queue_deliveries{state="due"} 0.0\n'
+            }
+        },
+    }
+}
+
+
+@router.get("/metrics", response_class=Response, responses=_METRICS)
 async def prometheus(request: Request) -> Response:
+    """Prometheus metrics of this process (no token): attempts and their latency by
+    outcome, events and deliveries created, and -- read from the database at most
+    every 5 s -- the queue by state, the oldest due delivery's age and endpoints by
+    health. Scrape every process; the queue figures are the same from each."""
     now = time.monotonic()
     if now - _stats_cache["at"] > _STATS_TTL:
         try:
