@@ -344,7 +344,11 @@ class _EndpointPolicy(_In):
 
 
 class EndpointIn(_EndpointPolicy):
-    url: str
+    url: str = Field(
+        description="Where events go: an http(s) webhook URL, or a broker URL (amqp(s), "
+        "redis(s), nats, mqtt(s), sqs; see docs/destinations.md). A broker URL's password "
+        "is encrypted at rest and shown as ***; sent back as shown, it keeps the stored one."
+    )
     event_types: list[Subscription] | None = Field(
         default=None, max_length=100, description="Absent or empty: every event type."
     )
