@@ -35,7 +35,7 @@ bench: install
 
 # Mutation testing of the core modules against tests/unit (minutes; not part of CI).
 # Its own venv: see the `mutation` extra in pyproject.toml. docs/mutation.md reads the result.
-MVENV := .venv-mutation
+MVENV ?= .venv-mutation
 $(MVENV)/bin/mutmut: pyproject.toml
 	$(PYTHON) -m venv $(MVENV)
 	$(MVENV)/bin/pip install --quiet --upgrade pip
