@@ -86,3 +86,13 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def interrupt(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """Ctrl-C, as a person stops it; killed if it has not exited after ``grace`` seconds."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

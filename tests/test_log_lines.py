@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import pty
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 
 from hookpost.store.migrate import upgrade
 from tests.conftest import free_port
+from tests.serveproc import interrupt
 
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 
@@ -58,12 +58,7 @@ def serve(tmp_path: Path, *, stderr: int | None = None, **env: str) -> Iterator[
             time.sleep(0.1)
         yield base, err
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc, 20)
         assert out.read_text() == "", "stdout is for nothing: every line is a log record"
 
 
