@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -777,3 +778,106 @@ def test_relative_times_and_shortened_ids_and_urls() -> None:
     long = "https://hooks.example.com/webhooks/v2/orders/created-and-updated"
     short = html.short_url(long)
     assert len(short) == 42 and short.startswith("hooks.example.com/") and short.endswith("updated")
+
+
+# -- resending in bulk: count, confirm; selected rows ---------------------------------
+
+
+async def test_bulk_resend_counts_and_asks_before_sending(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ep = await hookpost.endpoint(pid, receiver.on("/f", [500, 500, 500, 200]), max_attempts=1)
+    for n in range(3):
+        await hookpost.publish(pid, payload={"n": n})
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(pid, d["id"], "failed")
+    await sign_in(browser)
+    page = await browser.get(f"/projects/{pid}/failed")
+    token = csrf_of(page.text)
+    since = datetime.fromtimestamp(hookpost.clock.now() - 600, UTC).strftime("%Y-%m-%dT%H:%M")
+    form = {"csrf": token, "since": since, "endpoint_id": ""}
+    r = await browser.post(f"/projects/{pid}/failed/resend", data=form)
+    assert r.status_code == 200 and "<strong>3 failed deliveries</strong>" in r.text
+    assert "Resend 3" in r.text
+    assert (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs")).json()["data"] == []
+    r = await browser.post(
+        f"/projects/{pid}/failed/resend", data={**form, "endpoint_id": "ep_not_mine"}
+    )
+    assert r.status_code == 404
+    later = datetime.fromtimestamp(hookpost.clock.now() + 600, UTC).strftime("%Y-%m-%dT%H:%M")
+    r = await browser.post(f"/projects/{pid}/failed/resend", data={**form, "since": later})
+    assert "nothing to resend" in r.text and "Resend 0" not in r.text
+    r = await browser.post(
+        f"/projects/{pid}/failed/resend", data={**form, "endpoint_id": ep["id"], "confirm": "1"}
+    )
+    assert r.status_code == 303
+    (job,) = (await hookpost.http.get(f"/api/v1/projects/{pid}/jobs")).json()["data"]
+    assert job["total"] == 3
+
+
+async def post_pairs(
+    client: httpx.AsyncClient, url: str, pairs: list[tuple[str, str]]
+) -> httpx.Response:
+    """A form with repeated names (several ticked rows), as a browser sends it."""
+    return await client.post(
+        url,
+        content=urlencode(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def test_selected_rows_are_resent_after_a_confirmation(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    await hookpost.endpoint(pid, receiver.on("/s", [500, 500, 500, 200]), max_attempts=1)
+    for n in range(3):
+        await hookpost.publish(pid, payload={"n": n})
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(pid, d["id"], "failed")
+    other, _ = await hookpost.project()
+    await hookpost.endpoint(other, receiver.url("/theirs"))
+    await hookpost.publish(other)
+    (theirs,) = await hookpost.deliveries(other)
+    one, two, three = await hookpost.deliveries(pid)
+    await sign_in(browser)
+    page = await browser.get(f"/projects/{pid}/deliveries", params={"status": "failed"})
+    assert page.text.count('class="select-row"') == 3
+    assert 'form="resend-selected"' in page.text
+    token = csrf_of(page.text)
+    back = f"/projects/{pid}/deliveries?status=failed"
+    url = f"/projects/{pid}/deliveries/resend"
+    chosen = [one["id"], two["id"], theirs["id"]]
+    data = [("csrf", token), ("back", back), *(("delivery_id", i) for i in chosen)]
+
+    r = await post_pairs(browser, url, data)
+    assert r.status_code == 200 and "<strong>3 deliveries</strong>" in r.text
+    assert (await hookpost.delivery(pid, one["id"]))["attempt_count"] == 1  # nothing yet
+    r = await post_pairs(browser, url, [*data, ("confirm", "1")])
+    assert r.status_code == 303
+    # Another project's delivery was left out and counted out.
+    assert r.headers["location"] == f"{back}&done=resent_some&n=2"
+    for d in (one, two):
+        await hookpost.wait_status(pid, d["id"], "succeeded")
+    assert (await hookpost.delivery(pid, three["id"]))["status"] == "failed"
+    assert (await hookpost.delivery(other, theirs["id"]))["attempt_count"] == 1
+    shown = await browser.get(r.headers["location"])
+    assert "2 selected deliveries queued; the others" in shown.text
+
+    r = await browser.post(url, data={"csrf": token, "back": back})
+    assert r.status_code == 422 and "Select at least one delivery" in r.text
+    r = await post_pairs(
+        browser, url, [("csrf", token), *(("delivery_id", f"dlv_{i}") for i in range(101))]
+    )
+    assert r.status_code == 422 and "at most 100" in r.text
+    # The way back never leaves the project's pages.
+    for evil in ("https://evil.example/x", "//evil.example/x", f"/projects/{other}/deliveries"):
+        r = await browser.post(
+            url, data={"csrf": token, "back": evil, "delivery_id": three["id"], "confirm": "1"}
+        )
+        assert r.headers["location"].startswith(f"/projects/{pid}/deliveries?done="), evil
+    assert (await browser.post(url, data={"delivery_id": three["id"]})).status_code == 403
+    view = await portal_url(hookpost, pid, scope="view")
+    async with httpx.AsyncClient(timeout=30) as client:
+        assert "select-row" not in (await client.get(view + "/deliveries")).text

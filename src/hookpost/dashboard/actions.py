@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import HTTPException, Request, Response
 from pydantic import ValidationError
@@ -43,7 +44,7 @@ from hookpost.dashboard.html import redirect, render
 from hookpost.dashboard.portal_api import PortalLinkIn, make_link
 from hookpost.dashboard.state import store
 from hookpost.dashboard.surface import Surface
-from hookpost.domain import LimitReached
+from hookpost.domain import Conflict, LimitReached, NotFound
 from hookpost.profiles import ed25519
 
 _REFUSALS = (ValidationProblem, HTTPException, LimitReached)
@@ -177,6 +178,7 @@ def _utc(value: str) -> str:
 
 
 async def recover(request: Request, s: Surface, form: Form) -> Response:
+    """Resend the failed deliveries since a time: count and ask first, then queue the job."""
     values = {"since": form.one("since"), "endpoint_id": form.one("endpoint_id")}
     try:
         body = ProjectRecoverIn.model_validate(
@@ -186,8 +188,64 @@ async def recover(request: Request, s: Surface, form: Form) -> Response:
         return await views.failed_page(
             request, s, values=values, errors=pydantic_errors(exc), status=422
         )
-    await jobs_api.recover_project(s.project_id, body, store(request), request)
+    st = store(request)
+    if form.one("confirm") != "1":
+        if body.endpoint_id is not None:
+            await st.get_endpoint(s.project_id, body.endpoint_id)  # 404 for another's
+        count = await st.count_recoverable(
+            s.project_id, body.endpoint_id, body.since.timestamp(), None
+        )
+        return await views.failed_page(request, s, values=values, count=count)
+    await jobs_api.recover_project(s.project_id, body, st, request)
     return redirect(s.url("/failed", done="recover"))
+
+
+#: Most deliveries one "Resend selected" takes (two pages of a list).
+MAX_SELECTED = 2 * views.PAGE_SIZE
+
+
+def _back(s: Surface, target: str, **query: Any) -> str:
+    """A page of this project to return to (never another site), with ``query`` set."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(s.base + "/"):
+        return s.url("/deliveries", **query)
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("done", "n", "fragment")]
+    params = urlencode([*kept, *((k, str(v)) for k, v in query.items())])
+    return parts.path + ("?" + params if params else "")
+
+
+async def resend_selected(request: Request, s: Surface, form: Form) -> Response:
+    """Resend the deliveries ticked in a list: first say how many and ask, then do it.
+
+    One more attempt each, as the Resend button gives one; a delivery being
+    attempted right then, or not of this project, is left out and counted.
+    """
+    ids = list(dict.fromkeys(i.strip() for i in form.many("delivery_id") if i.strip()))
+    back = _back(s, form.one("back"))
+    error = None
+    if not ids:
+        error = "Select at least one delivery to resend."
+    elif len(ids) > MAX_SELECTED:
+        error = f"Select at most {MAX_SELECTED} deliveries at once."
+    if error or form.one("confirm") != "1":
+        return render(
+            request,
+            "confirm_resend.html",
+            {"ids": ids, "back": back, "error": error},
+            surface=s,
+            status=422 if error else 200,
+        )
+    st = store(request)
+    resent = 0
+    for delivery_id in ids:
+        try:
+            await st.resend(s.project_id, delivery_id)
+        except (NotFound, Conflict):
+            continue
+        resent += 1
+    endpoints_api.wake(request)
+    done = "resent_selected" if resent == len(ids) else "resent_some"
+    return redirect(_back(s, back, done=done, n=resent))
 
 
 async def recover_endpoint(request: Request, s: Surface, form: Form) -> Response:

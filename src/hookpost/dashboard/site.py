@@ -98,6 +98,7 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
     ("GET", "/search", "search", views.search, "read"),
     ("GET", "/deliveries", "deliveries", views.deliveries, "read"),
     ("GET", "/deliveries/{delivery_id}", "delivery", views.delivery, "read"),
+    ("POST", "/deliveries/resend", "deliveries_resend", actions.resend_selected, "manage"),
     ("POST", "/deliveries/{delivery_id}/resend", "delivery_resend", actions.resend, "manage"),
     ("GET", "/failed", "failed", views.failed, "read"),
     ("POST", "/failed/resend", "failed_resend", actions.recover, "manage"),

@@ -39,7 +39,8 @@ STATUSES = tuple(DeliveryStatus)
 #: The service's waits after each failed attempt (the first attempt is at once).
 DEFAULT_WAITS = schedule_text(DEFAULT_SCHEDULE[1:])
 
-#: ``?done=<code>`` after a redirect: fixed texts, so a link cannot make a page say anything.
+#: ``?done=<code>`` after a redirect: fixed texts, so a link cannot make a page say anything
+#: (``{n}``, from ``?n=``, is only ever a number).
 NOTICES = {
     "created": "Endpoint created. Reveal its secret below to configure your receiver.",
     "saved": "Endpoint saved.",
@@ -50,11 +51,18 @@ NOTICES = {
     "resent": "Resend queued: the new attempt appears below.",
     "recover": "Bulk resend queued. Progress is shown below.",
     "recover_endpoint": "Resend of the failed deliveries queued: they appear below as they go.",
+    "resent_selected": "{n} selected deliveries queued for one more attempt each.",
+    "resent_some": "{n} selected deliveries queued; the others were being attempted right "
+    "then, so they were left alone.",
 }
 
 
 def notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("done", ""))
+    text = NOTICES.get(request.query_params.get("done", ""))
+    n = request.query_params.get("n", "")
+    if text is None or "{n}" not in text:
+        return text
+    return text.format(n=int(n)) if n.isdigit() and len(n) < 7 else None
 
 
 def cursor_param(request: Request, *, numeric: bool = False) -> str | None:
@@ -404,8 +412,10 @@ async def failed_page(
     *,
     values: dict[str, str] | None = None,
     errors: FieldErrors | None = None,
+    count: int | None = None,
     status: int = 200,
 ) -> Response:
+    """Failed deliveries; ``count``: how many the bulk form would resend (asks to confirm)."""
     st = store(request)
     page = await st.list_deliveries(
         s.project_id, limit=PAGE_SIZE, cursor=cursor_param(request), status=DeliveryStatus.FAILED
@@ -422,6 +432,7 @@ async def failed_page(
             "labels": await _labels(request, s),
             "values": values or {"since": default_since[:16], "endpoint_id": ""},
             "errors": errors or {},
+            "count": count,
             "notice": notice(request),
         },
         surface=s,

@@ -35,6 +35,34 @@
     }
   });
 
+  // Selectable rows: <input class="select-row" form="F"> and one <input class="select-all">;
+  // the form's [data-selected-count] button says how many are ticked.
+  function countSelected() {
+    var button = document.querySelector("[data-selected-count]");
+    if (!button) return;
+    var rows = document.querySelectorAll("input.select-row");
+    var n = document.querySelectorAll("input.select-row:checked").length;
+    button.textContent = n ? "Resend " + n + " selected…" : "Resend selected…";
+    button.disabled = n === 0;
+    var all = document.querySelector("input.select-all");
+    if (all) {
+      all.checked = n > 0 && n === rows.length;
+      all.indeterminate = n > 0 && n < rows.length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.classList && box.classList.contains("select-all")) {
+      document.querySelectorAll("input.select-row").forEach(function (row) {
+        row.checked = box.checked;
+      });
+    }
+    if (box.classList && (box.classList.contains("select-all") || box.classList.contains("select-row"))) {
+      countSelected();
+    }
+  });
+  countSelected();
+
   // Live regions: <div data-live="NAME" data-live-version="HASH">. Every 2 s the
   // same URL with ?fragment=NAME answers the region alone; it is swapped in
   // only when its X-Live-Version differs, so focus and scroll stay put.
@@ -54,8 +82,17 @@
             return null;
           }
           return response.text().then(function (html) {
+            // Ticked rows stay ticked when the region is redrawn.
+            var ticked = {};
+            region.querySelectorAll("input.select-row:checked").forEach(function (box) {
+              ticked[box.value] = true;
+            });
             region.innerHTML = html;
             region.setAttribute("data-live-version", version);
+            region.querySelectorAll("input.select-row").forEach(function (box) {
+              box.checked = !!ticked[box.value];
+            });
+            countSelected();
           });
         })
         .catch(function () { /* offline or signed out: try again next tick */ })
