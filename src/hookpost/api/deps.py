@@ -117,8 +117,11 @@ class Paging:
 
 
 async def paging(
-    limit: Annotated[int, Query(ge=1, le=250)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=250, description="Items per page (1-250).")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="The next_cursor of the previous page."),
+    ] = None,
 ) -> Paging:
     if cursor:
         try:

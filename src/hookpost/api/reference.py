@@ -70,6 +70,21 @@ _BY_NAME: dict[str, Any] = {
     "scope": "full",
     "status": "succeeded",
 }
+#: What a parameter is, when its route does not say (the same name means the same everywhere).
+_PARAM_WORDS = {
+    ("project_id", "path"): "The project's id (`proj_…`).",
+    ("endpoint_id", "path"): "The endpoint's id (`ep_…`).",
+    ("delivery_id", "path"): "The delivery's id (`dlv_…`).",
+    ("event_id", "path"): "The event's id: the `event_id` it was published with, or `msg_…`.",
+    ("key_id", "path"): "The API key's id (`key_…`).",
+    ("job_id", "path"): "The job's id (`job_…`).",
+    ("name", "path"): "The name it was created with.",
+    ("event_type", "query"): "Only this event type.",
+    ("status", "query"): "Only deliveries in this status.",
+    ("endpoint_id", "query"): "Only this endpoint's deliveries.",
+    ("event_id", "query"): "Only this event's deliveries.",
+    ("order", "query"): "`asc`: oldest first; `desc`: newest first.",
+}
 #: Id prefixes by the schema an ``id`` belongs to.
 _ID_PREFIX = {
     "Project": "proj_2b7Qd0rS4kWmN1",
@@ -200,7 +215,8 @@ def _operation(s: _Spec, method: str, path: str, op: dict[str, Any]) -> list[str
         lines += ["| parameter | in | type | |", "|---|---|---|---|"]
         for p in params:
             schema = p.get("schema", {})
-            text = _describe_field(s, {**schema, "description": p.get("description", "")})
+            said = p.get("description") or _PARAM_WORDS.get((p["name"], p["in"]), "")
+            text = _describe_field(s, {**schema, "description": said})
             required = "" if p.get("required") else " (optional)"
             lines.append(
                 f"| `{p['name']}` | {p['in']}{required} | {s.type_text(schema)} | {text} |"
