@@ -69,6 +69,21 @@ def _destinations(args: argparse.Namespace) -> None:
     main(n_events=args.events, only=[k for k in args.only.split(",") if k], output=args.output)
 
 
+def _hotpath(args: argparse.Namespace) -> None:
+    from benchmarks.hotpath import Sizes, main
+
+    sizes = Sizes(
+        events=args.events,
+        e2e_events=args.e2e_events,
+        rate=args.rate,
+        sequential=args.sequential,
+        batch_events=args.batch_events,
+        batch_size=args.batch_size,
+        postgres=not args.no_postgres,
+    )
+    main(sizes, args.output, pg_admin_url=args.pg_admin_url)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = top.add_subparsers(dest="scenario", required=True)
@@ -83,6 +98,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=5000, help="events per fan-out scenario")
     p.add_argument("--endpoints", default="1,10", help="comma-separated fan-outs, one each")
     p.add_argument("--rate", type=int, default=500, help="events/s for the latency run")
+
+    p = scenario("hotpath", _hotpath, "issue 15: every hot-path target against its reference")
+    p.add_argument("--events", type=int, default=3000, help="events per publish burst")
+    p.add_argument("--e2e-events", type=int, default=2000, help="events per end-to-end run")
+    p.add_argument("--rate", type=int, default=500, help="events/s for the latency run")
+    p.add_argument("--sequential", type=int, default=300, help="publishes one at a time")
+    p.add_argument("--batch-events", type=int, default=20_000, help="events sent in batches")
+    p.add_argument("--batch-size", type=int, default=500, help="events per batch request")
+    p.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL part")
+    p.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
 
     p = scenario("isolation", _isolation, "healthy throughput while some endpoints hang")
     p.add_argument("--events", type=int, default=500, help="events per phase")

@@ -878,28 +878,36 @@ def _latencies(
     return lat, duplicates, unmatched, last
 
 
+async def list_ids(ctx: Ctx, path: str, key: str, deadline: float = 120.0) -> list[str]:
+    """The ids of every item a list route answers, page by page (bounded by ``deadline`` s)."""
+    ids: list[str] = []
+    cursor = None
+    sep = "&" if "?" in path else "?"
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        q = f"{sep}limit=250" + (f"&cursor={cursor}" if cursor else "")
+        page = await ctx.api("GET", path + q, key)
+        ids.extend(d["id"] for d in page["data"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    return ids
+
+
 async def _verify_api(
     ctx: Ctx, pid: str, key: str, expected: int, *, status_code: int | None = 200
 ) -> dict[str, Any]:
     """Every delivery listed as succeeded, none left over, and a sample has its attempt
     (answered ``status_code``: None for a broker, which answers no HTTP status)."""
     deadline = time.monotonic() + 120
-    succeeded = 0
     ids: list[str] = []
     while time.monotonic() < deadline:
-        succeeded, ids, cursor = 0, [], None
-        while time.monotonic() < deadline:
-            q = "?status=succeeded&limit=250" + (f"&cursor={cursor}" if cursor else "")
-            page = await ctx.api("GET", f"/api/v1/projects/{pid}/deliveries{q}", key)
-            succeeded += len(page["data"])
-            if len(ids) < 2000:
-                ids.extend(d["id"] for d in page["data"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-        if succeeded >= expected:
+        ids = await list_ids(ctx, f"/api/v1/projects/{pid}/deliveries?status=succeeded", key)
+        if len(ids) >= expected:
             break
         await asyncio.sleep(0.5)  # the last batch of attempts may still be being recorded
+    succeeded = len(ids)
+    ids = ids[:2000]
     leftover = {}
     for status in ("pending", "delivering", "failed"):
         page = await ctx.api(
