@@ -75,3 +75,33 @@ def test_public_url_must_be_an_http_base(bad: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HOOKPOST_PUBLIC_URL", bad)
     with pytest.raises(ConfigError, match="public_url"):
         Settings.load()
+
+
+async def test_dashboard_forms_from_the_public_address_pass_the_origin_check(
+    tmp_path: Path,
+) -> None:
+    """Behind a proxy that rewrites Host, the browser's Origin is the public address."""
+    url = f"sqlite:///{tmp_path}/links.db"
+    await asyncio.to_thread(upgrade, url)
+    server = Server(
+        url,
+        tmp_path,
+        "serve",
+        "--no-workers",
+        env={"HOOKPOST_PUBLIC_URL": "https://hooks.example.com"},
+    )
+    await server.start()
+    try:
+        async with server.client() as http:
+            form = {"token": "not the token"}
+            for origin, refused in (
+                ("https://hooks.example.com", False),
+                (server.base, False),
+                ("https://evil.example", True),
+            ):
+                r = await http.post("/login", data=form, headers={"Origin": origin})
+                assert (r.status_code == 403) is refused, (origin, r.status_code)
+                if not refused:  # past the origin check: the wrong token is what is refused
+                    assert "not the admin token" in r.text, r.text[:300]
+    finally:
+        server.stop()

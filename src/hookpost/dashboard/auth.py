@@ -64,8 +64,11 @@ def check_origin(request: Request) -> None:
     if origin is None:
         return
     # Host only, not scheme: behind a TLS-terminating proxy the browser says
-    # https while this process sees http, and the host is what identifies us.
-    if urlsplit(origin).netloc != request.headers.get("host", ""):
+    # https while this process sees http, and the host is what identifies us --
+    # the request's, or HOOKPOST_PUBLIC_URL's when a proxy rewrites Host.
+    public = request.app.state.settings.public_url
+    ours = {request.headers.get("host", ""), urlsplit(public).netloc if public else ""}
+    if urlsplit(origin).netloc not in ours - {""}:
         raise PageError(403, "Not allowed", "This form was sent from another site.")
 
 
