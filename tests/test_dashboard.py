@@ -198,6 +198,7 @@ async def test_endpoint_form_shows_the_api_messages_next_to_fields(
             "max_attempts": "lots",
             "filter": "{not json",
             "description": "kept as typed",
+            "event_types": "user..created",
         },
     )
     assert r.status_code == 422
@@ -213,6 +214,9 @@ async def test_endpoint_form_shows_the_api_messages_next_to_fields(
     assert "Name: value" in error_of("headers")
     assert "valid integer" in error_of("max_attempts")
     assert "not valid JSON" in error_of("filter")
+    # A pattern in words, as the API says it, never the regular expression.
+    assert "like user.created, a prefix ending in .*" in error_of("event_types")
+    assert "^" not in error_of("event_types")
     assert 'value="kept as typed"' in html  # what was typed survives
     assert 'id="url" name="url" value="ftp://example.com/x"' in html
 

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import sqlite3
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -101,10 +102,21 @@ def _not_json(request: Request) -> JSONResponse:
     )
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def readable(err: Mapping[str, Any]) -> str:
+    """One pydantic error in the API's words (the dashboard's forms use it too):
+    no "Value error, " prefix, and a pattern said in words, never as its regex."""
     from hookpost.api.schemas import PATTERN_WORDS
 
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        return "unknown field"
+    if err.get("type") == "string_pattern_mismatch":
+        return PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), msg)
+    return msg
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
     detail = []
     for err in exc.errors():
         loc = err.get("loc", ())
@@ -117,13 +129,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
             )
         if tuple(loc) == ("body",) and isinstance(err.get("input"), bytes | bytearray):
             return _not_json(request)  # only a non-JSON Content-Type leaves the body as bytes
-        msg = str(err.get("msg", "invalid"))
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown field"
-        if err.get("type") == "string_pattern_mismatch":
-            msg = PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), msg)
+        msg = readable(err)
         detail.append({"field": _field(loc), "message": msg, "type": err.get("type")})
     message = "; ".join(f"{d['field']}: {d['message']}" for d in detail) or "invalid request"
     return error_response(422, message, detail)

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
-from hookpost.api.errors import ValidationProblem
+from hookpost.api.errors import ValidationProblem, readable
 from hookpost.dashboard.html import PageError, schedule_text
 
 #: Where a message goes that belongs to no single field.
@@ -65,9 +65,7 @@ def pydantic_errors(exc: ValidationError) -> FieldErrors:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         name = loc[0] if loc else FORM
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown field"
+        msg = readable(err)
         if len(loc) > 1:
             where = loc[1:]
             if isinstance(err["loc"][1], int):  # a list's item: counted from 1, as people do
