@@ -34,7 +34,7 @@ _CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'"
 )
 #: ReDoc's "API docs by Redocly" link carries an image from their CDN.
-_HIDE_REDOCLY = '<style>a[href*="redocly.com"]{display:none}</style>'
+_HIDE_REDOCLY = '<style>a[href*="redocly.com"]{display:none!important}</style>'
 
 router = APIRouter(include_in_schema=False)
 
