@@ -6,12 +6,16 @@ One ``hookpost serve`` (SQLite in a temporary directory, as in
 :mod:`benchmarks.core`) and, per destination, a project with one endpoint
 whose URL names it: the HTTP receiver of the core scenario (the baseline),
 RabbitMQ, Redis Streams, NATS JetStream and Mosquitto on loopback, and SQS as
-a moto server this scenario starts. ``N`` events are published as fast as 32
-publishers can; the scenario polls the destination's own count (the queue's
-message count, ``XLEN``, the stream's message count, an MQTT subscriber's
-tally, SQS's ``ApproximateNumberOfMessages``) every 20 ms until all ``N``
-are there, and reports ``N / (last arrival seen - first publish)``, then checks
-that the API lists every delivery as succeeded with its attempt recorded.
+a moto server this scenario starts (at most :data:`SQS_EVENTS` events: that row
+measures moto, a Python emulator, not Amazon's service). The endpoint starts disabled, so the
+``N`` events published (32 publishers) wait as held deliveries; then it is
+enabled and released, and the scenario polls the destination's own count (the
+queue's message count, ``XLEN``, the stream's message count, an MQTT
+subscriber's tally, SQS's ``ApproximateNumberOfMessages``) every 20 ms until
+all ``N`` are there. It reports ``N / (last arrival seen - release)``: the
+worker's drain to that destination, which a loaded machine's publish rate
+does not cap. Then it checks that the API lists every delivery as succeeded
+with its attempt recorded.
 A broker that does not listen, or whose client is not installed, is a row
 that says so.
 """
@@ -50,6 +54,9 @@ from benchmarks.harness import (
 )
 
 DESTINATIONS = ("http", "amqp", "redis", "nats", "mqtt", "sqs")
+#: moto's server (one Python process) takes ~10-20 SendMessage/s on a loaded 2-core
+#: machine: its row measures moto, not SQS, and a few hundred events show that.
+SQS_EVENTS = 300
 POLL_SECONDS = 0.02
 
 Counter = Callable[[], Awaitable[int]]
@@ -217,6 +224,8 @@ def _unavailable(kind: str, moto: str | None) -> str | None:
 
 
 async def _one(ctx: Ctx, kind: str, n_events: int, moto: str | None) -> dict[str, Any]:
+    if kind == "sqs":
+        n_events = min(n_events, SQS_EVENTS)
     name = f"{kind}-{secrets.token_hex(3)}"
     why = _unavailable(kind, moto)
     row: dict[str, Any] = {"destination": kind, "events": n_events}
@@ -224,14 +233,18 @@ async def _one(ctx: Ctx, kind: str, n_events: int, moto: str | None) -> dict[str
         return {**row, "skipped": why}
     opened = _open(kind, ctx, name, moto or "")
     async with opened as (url, count):
-        pid, key = await _setup_project(ctx, name, 1, lambda _k: {"url": url})
-        meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid])
+        # Held first, so the figure is the drain to the destination, not the publish rate.
+        pid, key = await _setup_project(ctx, name, 1, lambda _k: {"url": url, "enabled": False})
+        (ep,) = (await ctx.api("GET", f"/api/v1/projects/{pid}/endpoints", key))["data"]
         bodies = _bodies(name, n_events)
-        publishing = asyncio.create_task(
-            publish_burst(ctx, f"{ctx.base}/api/v1/projects/{pid}/events", key, bodies)
-        )
+        burst = await publish_burst(ctx, f"{ctx.base}/api/v1/projects/{pid}/events", key, bodies)
+        meter = CpuMeter(ctx.serve_pid, [ctx.receiver_pid])
+        path = f"/api/v1/projects/{pid}/endpoints/{ep['id']}"
+        await ctx.api("PATCH", path, key, {"enabled": True})
+        t_release = time.time()
+        await ctx.api("POST", f"{path}/release-held", key, expect=202)
         seen, t_last = 0, None
-        deadline = time.monotonic() + max(120.0, n_events / 20)
+        deadline = time.monotonic() + max(120.0, n_events / 10)
         while time.monotonic() < deadline:
             n = await count()
             if n > seen:
@@ -240,12 +253,10 @@ async def _one(ctx: Ctx, kind: str, n_events: int, moto: str | None) -> dict[str
                 break
             ctx.check_alive()
             await asyncio.sleep(POLL_SECONDS)
-        burst = await publishing
         cpu = meter.read()
-        verify = await _verify_api(
-            ctx, pid, key, n_events, status_code=200 if kind == "http" else None
-        )
-    span = (t_last - burst.t_first) if t_last else None
+        code = 200 if kind == "http" else None  # a broker answers no HTTP status
+        verify = await _verify_api(ctx, pid, key, n_events, status_code=code)
+    span = (t_last - t_release) if t_last else None
     return {
         **row,
         "url": url.split("?")[0].split("@")[-1],

@@ -1724,7 +1724,8 @@ class Store:
                 {
                     "endpoint_id": ep_id,
                     "project_id": ep.project_id,
-                    "url": ep.url,
+                    # masked, for a broker URL with a password (sealed in the row)
+                    "url": _sealing.unseal_for_delivery(self.box, dict(ep._mapping))["url"],
                     "reason": reason,
                 },
             )
