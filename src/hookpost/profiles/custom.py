@@ -12,7 +12,7 @@ A definition (a JSON object, validated by
       "timestamp_unit": "s",                # s | ms
       "id_header": "X-Event-Id",            # needed if {id} is signed
       "success": "2xx",                     # 2xx | 200
-      "max_attempts": 5,                    # default retries for its endpoints
+      "max_attempts": 5,                    # its endpoints' attempts in all, the first included
       "envelope": {"kind": "{{type}}", "data": "{{payload}}"}  # default "{{payload}}"
     }
 
