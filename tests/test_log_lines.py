@@ -141,3 +141,29 @@ def test_a_terminal_gets_text_lines(tmp_path: Path) -> None:
     # A person at a terminal is shown the generated token once.
     token = (tmp_path / ".hookpost" / "admin_token").read_text().strip()
     assert f"admin token: {token}" in text
+
+
+def test_a_refused_start_is_one_json_line(tmp_path: Path) -> None:
+    """No schema yet, or no database at all: one error record saying what to do, exit 1."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOOKPOST_")}
+    cases = {
+        f"sqlite:///{tmp_path}/empty.db": "hookpost migrate",
+        f"postgresql://hookpost:pw@127.0.0.1:{free_port()}/nothing": "cannot use the database",
+    }
+    for url, says in cases.items():
+        for command in ("serve", "worker"):
+            done = subprocess.run(
+                [HOOKPOST, command, *(["--port", str(free_port())] if command == "serve" else [])],
+                env={**clean, "HOOKPOST_DATABASE_URL": url, "HOOKPOST_DATA_DIR": str(tmp_path)},
+                cwd=tmp_path,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 1, (url, command, done.stderr)
+            assert done.stdout == ""
+            records = [json.loads(line) for line in done.stderr.splitlines()]
+            errors = [r for r in records if r["level"] == "error"]
+            assert len(errors) == 1 and says in errors[0]["msg"], (url, command, records)
+            assert ":pw@" not in done.stderr and "Traceback" not in done.stderr

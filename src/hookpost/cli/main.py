@@ -156,12 +156,29 @@ def _run(coro: Any) -> Any:
 
 
 def _check_schema(settings: Settings) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from hookpost.store.migrate import SchemaMismatch, check_schema
 
     try:
         asyncio.run(check_schema(settings.database_url))
     except SchemaMismatch as exc:
         raise click.ClickException(str(exc)) from None
+    except (OSError, SQLAlchemyError) as exc:  # not reachable, refused, no such file ...
+        where = _redact(settings.database_url)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise click.ClickException(f"cannot use the database {where}: {reason}") from None
+
+
+def _ready_to_run(settings: Settings) -> SecretBox:
+    """A long-running command's start checks; a failure is one log record (in the
+    run's one format: JSON to a log shipper) and exit status 1."""
+    try:
+        _check_schema(settings)
+        return _secret_box(settings)
+    except click.ClickException as exc:
+        logging.getLogger("hookpost").error(exc.format_message())
+        raise SystemExit(1) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -317,8 +334,7 @@ def serve(
     token, generated = _admin_token(settings)
     settings = settings.with_(admin_token=token)
     json_lines = _setup_logging(settings)
-    _check_schema(settings)
-    box = _secret_box(settings)
+    box = _ready_to_run(settings)
     _banner(settings, token, generated, json_lines)
     app = create_app(settings, check_migrations=False, box=box)
     uvicorn.run(
@@ -344,8 +360,7 @@ def worker(database_url: str | None, log_level: str | None, log_format: str | No
 
     settings = _settings(database_url=database_url, log_level=log_level, log_format=log_format)
     _setup_logging(settings)
-    _check_schema(settings)
-    box = _secret_box(settings)
+    box = _ready_to_run(settings)
 
     async def run() -> None:
         store = Store.from_url(
