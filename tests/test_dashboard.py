@@ -7,6 +7,7 @@ browser scenario is in ``test_dashboard_browser.py``.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import AsyncIterator
@@ -153,7 +154,8 @@ async def test_forms_refuse_missing_csrf_and_foreign_origin(
     r = await browser.post(f"/projects/{pid}/endpoints/new", data={**data, "csrf": token})
     assert r.status_code == 303
     (ep,) = (await hookpost.http.get(f"/api/v1/projects/{pid}/endpoints")).json()["data"]
-    assert r.headers["location"] == f"/projects/{pid}/endpoints/{ep['id']}?done=created"
+    assert r.headers["location"] == f"/projects/{pid}/endpoints/{ep['id']}"
+    assert "hookpost_flash=done=created" in r.headers["set-cookie"].replace('"', "")
 
 
 #: Header lines the endpoint form must refuse next to the field -> what the error says.
@@ -279,7 +281,8 @@ async def test_endpoint_actions_edit_disable_release_rotate_test(
     assert new_secret.group(1) in (await post("reveal-secret")).text
 
     r = await post("test")
-    assert r.status_code == 303 and "done=test_sent" in r.headers["location"]
+    assert r.status_code == 303 and "endpoint_id=" in r.headers["location"]
+    assert "done=test_sent" in r.headers["set-cookie"]
     tests = await hookpost.deliveries(pid, event_type="hookpost.test")
     assert [d["endpoint_id"] for d in tests] == [ep["id"]]
 
@@ -861,7 +864,8 @@ async def test_selected_rows_are_resent_after_a_confirmation(
     r = await post_pairs(browser, url, [*data, ("confirm", "1")])
     assert r.status_code == 303
     # Another project's delivery was left out and counted out.
-    assert r.headers["location"] == f"{back}&done=resent_some&n=2"
+    assert r.headers["location"] == back
+    assert "done=resent_some&n=2" in r.headers["set-cookie"]
     for d in (one, two):
         await hookpost.wait_status(pid, d["id"], "succeeded")
     assert (await hookpost.delivery(pid, three["id"]))["status"] == "failed"
@@ -880,8 +884,119 @@ async def test_selected_rows_are_resent_after_a_confirmation(
         r = await browser.post(
             url, data={"csrf": token, "back": evil, "delivery_id": three["id"], "confirm": "1"}
         )
-        assert r.headers["location"].startswith(f"/projects/{pid}/deliveries?done="), evil
+        assert r.headers["location"] == f"/projects/{pid}/deliveries", evil
     assert (await browser.post(url, data={"delivery_id": three["id"]})).status_code == 403
     view = await portal_url(hookpost, pid, scope="view")
     async with httpx.AsyncClient(timeout=30) as client:
         assert "select-row" not in (await client.get(view + "/deliveries")).text
+
+
+# -- one-shot notices, bodies, favicon, portal links -------------------------------------
+
+
+async def test_the_notice_after_an_action_is_shown_once(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ep = await hookpost.endpoint(pid, receiver.url("/n"))
+    page_url = f"/projects/{pid}/endpoints/{ep['id']}"
+    await sign_in(browser)
+    token = csrf_of((await browser.get(page_url)).text)
+    r = await browser.post(f"{page_url}/enabled", data={"csrf": token, "enabled": "0"})
+    assert r.status_code == 303 and r.headers["location"] == page_url  # no notice in the URL
+    shown = await browser.get(page_url)
+    assert "Endpoint disabled." in shown.text
+    assert 'hookpost_flash=""' in shown.headers["set-cookie"]  # cleared as it is shown
+    again = await browser.get(page_url)  # a reload
+    assert "Endpoint disabled." not in again.text
+    # A code the server does not know says nothing, and ?n= is only ever a number.
+    browser.cookies.set("hookpost_flash", "done=<b>hi</b>")
+    assert "<b>hi</b>" not in (await browser.get(page_url)).text
+    browser.cookies.set("hookpost_flash", "done=resent_selected&n=x")
+    assert "selected deliveries" not in (await browser.get(page_url)).text
+
+    # A portal framed by another site gets the notice in the URL (no cookie there).
+    link = await portal_url(hookpost, pid, scope="manage")
+    async with httpx.AsyncClient(timeout=30) as client:
+        framed = {"Sec-Fetch-Dest": "iframe"}
+        form = await client.get(f"{link}/endpoints/{ep['id']}", headers=framed)
+        r = await client.post(
+            f"{link}/endpoints/{ep['id']}/enabled",
+            data={"csrf": csrf_of(form.text), "enabled": "1"},
+            headers=framed,
+        )
+        assert r.status_code == 303 and r.headers["location"].endswith("?done=enabled")
+        assert "set-cookie" not in r.headers
+        shown = await client.get(hookpost.base_url + r.headers["location"])
+        assert "Endpoint enabled." in shown.text
+
+
+async def test_json_bodies_are_indented_with_the_bytes_one_click_away(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    async def answer(request: Any, n: int) -> Any:
+        from aiohttp import web
+
+        if n == 0:
+            return web.json_response({"ok": False, "errors": ["later"]}, status=500)
+        return web.Response(text="{not json", status=200)
+
+    pid, _ = await hookpost.project()
+    await hookpost.endpoint(pid, receiver.on("/j", answer))
+    await hookpost.publish(pid, payload={"b": 1, "a": [1, 2]}, event_id="evt_json")
+    (d,) = await hookpost.deliveries(pid)
+    await hookpost.wait_status(pid, d["id"], "pending")
+    await hookpost.advance(6.5)
+    await hookpost.wait_status(pid, d["id"], "succeeded")
+    await sign_in(browser)
+    html = (await browser.get(f"/projects/{pid}/deliveries/{d['id']}")).text
+    detail = await hookpost.delivery(pid, d["id"])
+    sent = detail["attempts"][0]["request_body"]
+
+    def pre(cls: str, attempt: int) -> str | None:
+        start = html.index(f'id="attempt-{attempt}"')
+        part = html[start : html.index("</article>", start)]
+        found = re.search(rf'<pre class="body {cls}"[^>]*>([^<]*)</pre>', part)
+        return None if found is None else found.group(1).replace("&#34;", '"')
+
+    assert pre("request-body", 1) == json.dumps(json.loads(sent), indent=2)
+    assert pre("request-body-raw", 1) == sent  # the exact bytes, as signed
+    assert pre("response-body", 1) == '{\n  "ok": false,\n  "errors": [\n    "later"\n  ]\n}'
+    assert pre("response-body", 2) == "{not json" and pre("response-body-raw", 2) is None
+
+
+async def test_favicon(hookpost: Hookpost, browser: httpx.AsyncClient) -> None:
+    r = await browser.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    assert r.content.startswith(b"<svg")
+    page = await browser.get("/login")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    assert (await browser.get("/static/favicon.svg")).content == r.content
+
+
+async def test_portal_link_is_shown_at_once_with_its_scope_and_expiry(
+    hookpost: Hookpost, browser: httpx.AsyncClient
+) -> None:
+    pid, _ = await hookpost.project()
+    await sign_in(browser)
+    token = csrf_of((await browser.get(f"/projects/{pid}")).text)
+    r = await browser.post(
+        f"/projects/{pid}/portal-link",
+        data={"csrf": token, "scope": "manage", "expires_in": "86400"},
+    )
+    assert r.status_code == 200
+    made = r.text[r.text.index('id="portal-made"') :]
+    url = re.search(r'<pre id="portal-url" class="wrap">([^<]+)</pre>', made)
+    assert url and url.group(1).startswith(f"{hookpost.base_url}/portal/")
+    assert "Manage: the customer can add and edit endpoints" in made
+    expires = datetime.fromtimestamp(hookpost.clock.now() + 86400, UTC)
+    assert expires.strftime("%Y-%m-%d %H:%M") in made and "(in 1 d)" in made
+    # The form keeps the choice for the next link; the form posts back to this panel.
+    assert '<option value="manage" selected>' in r.text
+    assert '<option value="86400" selected>' in r.text
+    assert f'action="/projects/{pid}/portal-link#portal"' in r.text
+    async with httpx.AsyncClient(timeout=30) as client:
+        portal = await client.get(url.group(1).replace("&amp;", "&"))
+        assert portal.status_code == 200 and ">Manage<" in portal.text.replace(" · ", "<")
+    r = await browser.post(f"/projects/{pid}/portal-link", data={"csrf": token, "scope": "admin"})
+    assert r.status_code == 422 and 'id="scope-error"' in r.text

@@ -131,6 +131,9 @@ async def test_operator_dashboard(
     await page.get_by_label("Description").fill("Order service")
     await page.get_by_role("button", name="Create endpoint").click()
     await expect(page.get_by_role("status")).to_contain_text("Endpoint created")
+    await page.reload()  # the notice was for once
+    await expect(page.get_by_role("heading", name=hook)).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_count(0)
     await page.get_by_role("button", name="Reveal secret").click()
     secret = (await page.locator("pre#secret").inner_text()).strip()
     assert secret.startswith("whsec_")
@@ -169,7 +172,11 @@ async def test_operator_dashboard(
     # The delivery's page: the exact request and the response.
     await row.get_by_role("link").first.click()
     attempt = page.locator("#attempt-1")
-    await expect(attempt.locator(".request-body")).to_have_text(received.body.decode())
+    # JSON indented; the exact bytes (what the signature covers) one click away.
+    pretty = json.dumps(json.loads(received.body), indent=2, ensure_ascii=False)
+    await expect(attempt.locator("pre.request-body")).to_have_text(pretty)
+    await attempt.get_by_text("As sent").first.click()
+    await expect(attempt.locator("pre.request-body-raw")).to_have_text(received.body.decode())
     await expect(attempt.locator(".response-status")).to_have_text("200")
     await expect(attempt.locator(".response-body")).to_have_text("answer 200")
     await expect(attempt.get_by_role("row", name="webhook-id")).to_contain_text("evt_browser_1")

@@ -40,7 +40,7 @@ from hookpost.dashboard.forms import (
     problem_errors,
     pydantic_errors,
 )
-from hookpost.dashboard.html import redirect, render
+from hookpost.dashboard.html import notice_redirect, render
 from hookpost.dashboard.portal_api import PortalLinkIn, make_link
 from hookpost.dashboard.state import store
 from hookpost.dashboard.surface import Surface
@@ -66,7 +66,7 @@ async def create_endpoint(request: Request, s: Surface, form: Form) -> Response:
             errors = problem_errors(exc, ENDPOINT_FIELDS)
             status = 409 if isinstance(exc, LimitReached) else 422
         else:
-            return redirect(s.url(f"/endpoints/{created['id']}", done="created"))
+            return notice_redirect(request, s.url(f"/endpoints/{created['id']}", done="created"))
     values = endpoint_values(form, await views.catalog_names(request, s))
     return await views.endpoint_form(request, s, values=values, errors=errors, status=status)
 
@@ -87,7 +87,7 @@ async def edit_endpoint(request: Request, s: Surface, form: Form) -> Response:
         except _REFUSALS as exc:
             errors = problem_errors(exc, ENDPOINT_FIELDS)
         else:
-            return redirect(s.url(f"/endpoints/{endpoint_id}", done="saved"))
+            return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done="saved"))
     values = endpoint_values(form, await views.catalog_names(request, s))
     values["profile"] = current["profile"]
     return await views.endpoint_form(
@@ -107,13 +107,13 @@ async def set_enabled(request: Request, s: Surface, form: Form) -> Response:
         s.project_id, endpoint_id, EndpointPatch(enabled=enabled), store(request), request
     )
     done = "enabled" if enabled else "disabled"
-    return redirect(s.url(f"/endpoints/{endpoint_id}", done=done))
+    return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done=done))
 
 
 async def release_held(request: Request, s: Surface, form: Form) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
     await endpoints_api.release_held(s.project_id, endpoint_id, store(request), request)
-    return redirect(s.url(f"/endpoints/{endpoint_id}", done="released"))
+    return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done="released"))
 
 
 async def reveal_secret(request: Request, s: Surface, form: Form) -> Response:
@@ -159,13 +159,13 @@ async def rotate_secret(request: Request, s: Surface, form: Form) -> Response:
 async def send_test(request: Request, s: Surface, form: Form) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
     await endpoints_api.send_test(s.project_id, endpoint_id, store(request), request, TestIn())
-    return redirect(s.url("/deliveries", endpoint_id=endpoint_id, done="test_sent"))
+    return notice_redirect(request, s.url("/deliveries", endpoint_id=endpoint_id, done="test_sent"))
 
 
 async def resend(request: Request, s: Surface, form: Form) -> Response:
     delivery_id = request.path_params["delivery_id"]
     await deliveries_api.resend(s.project_id, delivery_id, store(request), request)
-    return redirect(s.url(f"/deliveries/{delivery_id}", done="resent"))
+    return notice_redirect(request, s.url(f"/deliveries/{delivery_id}", done="resent"))
 
 
 _HAS_ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
@@ -197,7 +197,7 @@ async def recover(request: Request, s: Surface, form: Form) -> Response:
         )
         return await views.failed_page(request, s, values=values, count=count)
     await jobs_api.recover_project(s.project_id, body, st, request)
-    return redirect(s.url("/failed", done="recover"))
+    return notice_redirect(request, s.url("/failed", done="recover"))
 
 
 #: Most deliveries one "Resend selected" takes (two pages of a list).
@@ -245,7 +245,7 @@ async def resend_selected(request: Request, s: Surface, form: Form) -> Response:
         resent += 1
     endpoints_api.wake(request)
     done = "resent_selected" if resent == len(ids) else "resent_some"
-    return redirect(_back(s, back, done=done, n=resent))
+    return notice_redirect(request, _back(s, back, done=done, n=resent))
 
 
 async def recover_endpoint(request: Request, s: Surface, form: Form) -> Response:
@@ -272,16 +272,16 @@ async def recover_endpoint(request: Request, s: Surface, form: Form) -> Response
         count = await st.count_recoverable(s.project_id, endpoint_id, body.since.timestamp(), None)
         return await views.endpoint_page(request, s, recover={"since": since, "count": count})
     await endpoints_api.recover(s.project_id, endpoint_id, body, st, request)
-    return redirect(s.url(f"/endpoints/{endpoint_id}", done="recover_endpoint"))
+    return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done="recover_endpoint"))
 
 
 async def portal_link(request: Request, s: Surface, form: Form) -> Response:
     """The operator makes a portal link from the overview page (same as the API's)."""
     ctx: dict[str, Any] = await views.overview_context(request, s)
+    chosen = {"scope": form.one("scope", "view"), "expires_in": form.one("expires_in", "3600")}
+    ctx["portal_values"] = chosen  # the form keeps what was chosen, for the next link too
     try:
-        body = PortalLinkIn.model_validate(
-            {"scope": form.one("scope", "view"), "expires_in": form.one("expires_in", "3600")}
-        )
+        body = PortalLinkIn.model_validate(chosen)
     except ValidationError as exc:
         ctx["portal_errors"] = pydantic_errors(exc)
         return render(request, "overview.html", ctx, surface=s, status=422)

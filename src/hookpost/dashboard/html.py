@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -77,6 +77,7 @@ def make_templates() -> Environment:
     env.filters["short_id"] = short_id
     env.filters["short_url"] = short_url
     env.filters["pretty"] = pretty_json
+    env.filters["pretty_body"] = pretty_body
     env.filters["schedule"] = schedule_text
     env.filters["ms"] = lambda v: f"{float(v):,.1f} ms"
     env.globals["ui"] = env.get_template("_ui.html").module
@@ -114,7 +115,7 @@ def ago(value: str | float | None) -> str:
     if now is None:
         return when(value)
     delta = now - moment.timestamp()
-    size = abs(delta)
+    size = round(abs(delta))  # whole seconds: a link stored to the second is "in 1 d", not 23 h
     if size >= 30 * 86400:
         return moment.strftime("%d %b %Y")
     if size < 60:
@@ -155,6 +156,20 @@ def schedule_text(steps: list[float] | tuple[float, ...] | None) -> str:
 
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def pretty_body(text: str | None) -> str | None:
+    """A body that is a JSON object or array, indented; None for anything else.
+
+    Keys keep their order and numbers their spelling as far as Python's
+    parser allows; the exact bytes stay one click away on the page.
+    """
+    if not text or text.lstrip()[:1] not in ("{", "["):
+        return None
+    try:
+        return pretty_json(json.loads(text))
+    except (ValueError, RecursionError):  # not JSON, or an excerpt cut mid-way
+        return None
 
 
 def root_path(request: Request) -> str:
@@ -216,6 +231,8 @@ def render(
             )
         full["live_version"] = version
     response = HTMLResponse(template.render(full), status, headers)
+    if FLASH_COOKIE in request.cookies:  # shown on this page: never again
+        response.delete_cookie(FLASH_COOKIE, path=root_path(request) or "/")
     frameable = surface.is_portal if surface is not None else is_portal_path(request)
     return secure(response, frameable=frameable)
 
@@ -223,6 +240,48 @@ def render(
 def redirect(url: str, *, status: int = 303) -> Response:
     """After a successful POST: 303 so a reload does not repeat the action."""
     return RedirectResponse(url, status_code=status)
+
+
+#: What the next page should say once (``done`` code and ``n``), then forget.
+FLASH_COOKIE = "hookpost_flash"
+_FLASH_PARAMS = ("done", "n")
+
+
+def notice_redirect(request: Request, url: str) -> Response:
+    """Post/redirect/get with a one-shot notice: ``url``'s ``done``/``n`` go to a cookie.
+
+    The page the browser lands on shows the notice and clears the cookie
+    (:func:`render`), so a reload shows the page without it. A portal inside
+    another site's iframe cannot keep a first-party cookie there (SameSite),
+    so for a framed request the notice stays in the URL, and dashboard.js
+    takes it out of the address once shown.
+    """
+    if request.headers.get("sec-fetch-dest") == "iframe":
+        return redirect(url)
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query)
+    flash = dict(p for p in pairs if p[0] in _FLASH_PARAMS)
+    rest = urlencode([p for p in pairs if p[0] not in _FLASH_PARAMS])
+    response = redirect(parts.path + ("?" + rest if rest else ""))
+    if flash.get("done"):
+        response.set_cookie(
+            FLASH_COOKIE,
+            urlencode(flash),
+            max_age=60,
+            path=root_path(request) or "/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
+def flash_params(request: Request) -> dict[str, str]:
+    """The one-shot notice for this page: from the cookie, else from the URL (framed portal)."""
+    cookie = request.cookies.get(FLASH_COOKIE)
+    if cookie:
+        return dict(p for p in parse_qsl(cookie) if p[0] in _FLASH_PARAMS)
+    return {k: request.query_params[k] for k in _FLASH_PARAMS if k in request.query_params}
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:

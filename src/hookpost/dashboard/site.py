@@ -11,6 +11,7 @@ what the table says: who may see it (``read``), change through it
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -145,6 +146,17 @@ _add_project_pages(router, "/portal/{token}", portal_surface, "portal")
 
 
 # -- sign-in and the projects list (operator only) ------------------------------
+
+
+_FAVICON = resources.files("hookpost.dashboard").joinpath("static/favicon.svg").read_bytes()
+
+
+@router.get("/favicon.ico", name="favicon")
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico on pages that name none (the API docs, JSON answers)."""
+    return Response(
+        _FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def _safe_next(target: str, root: str) -> str:

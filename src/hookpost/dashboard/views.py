@@ -21,7 +21,7 @@ from hookpost.core import destination_url
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
 from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
-from hookpost.dashboard.html import PageError, redirect, render, schedule_text
+from hookpost.dashboard.html import PageError, flash_params, redirect, render, schedule_text
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
 from hookpost.domain import DEFAULT_SCHEDULE, DeliveryStatus, NotFound
@@ -39,8 +39,8 @@ STATUSES = tuple(DeliveryStatus)
 #: The service's waits after each failed attempt (the first attempt is at once).
 DEFAULT_WAITS = schedule_text(DEFAULT_SCHEDULE[1:])
 
-#: ``?done=<code>`` after a redirect: fixed texts, so a link cannot make a page say anything
-#: (``{n}``, from ``?n=``, is only ever a number).
+#: The notice after an action, by its ``done`` code: fixed texts, so a link or a cookie
+#: cannot make a page say anything (``{n}`` is only ever a number).
 NOTICES = {
     "created": "Endpoint created. Reveal its secret below to configure your receiver.",
     "saved": "Endpoint saved.",
@@ -58,8 +58,10 @@ NOTICES = {
 
 
 def notice(request: Request) -> str | None:
-    text = NOTICES.get(request.query_params.get("done", ""))
-    n = request.query_params.get("n", "")
+    """The one-shot notice after an action (see ``html.notice_redirect``)."""
+    flash = flash_params(request)
+    text = NOTICES.get(flash.get("done", ""))
+    n = flash.get("n", "")
     if text is None or "{n}" not in text:
         return text
     return text.format(n=int(n)) if n.isdigit() and len(n) < 7 else None
@@ -110,6 +112,7 @@ async def overview_context(request: Request, s: Surface) -> dict[str, Any]:
         "bar": {"width": charts.BAR_WIDTH, "row": charts.BAR_ROW},
         "notice": notice(request),
         "portal_link": None,
+        "portal_values": None,
         "portal_errors": {},
     }
 

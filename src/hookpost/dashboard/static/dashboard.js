@@ -3,6 +3,15 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // A notice that came in the URL (a portal framed by another site, where the
+  // one-shot cookie cannot be kept) is shown once: take it out of the address.
+  var here = new URL(window.location.href);
+  if (here.searchParams.has("done")) {
+    here.searchParams.delete("done");
+    here.searchParams.delete("n");
+    window.history.replaceState(window.history.state, "", here.toString());
+  }
+
   // Copy buttons: <button class="copy" data-copy="element-id">.
   document.addEventListener("click", function (event) {
     // Or <button class="copy" data-copy-text="the text"> for short values (ids, URLs).
