@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1000,3 +1001,60 @@ async def test_portal_link_is_shown_at_once_with_its_scope_and_expiry(
         assert portal.status_code == 200 and ">Manage<" in portal.text.replace(" · ", "<")
     r = await browser.post(f"/projects/{pid}/portal-link", data={"csrf": token, "scope": "admin"})
     assert r.status_code == 422 and 'id="scope-error"' in r.text
+
+
+# -- the portal speaks to customers -----------------------------------------------------
+
+
+async def test_portal_speaks_to_customers_without_internal_words(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    from sqlalchemy import update
+
+    from hookpost.store.models import endpoints
+
+    pid, _ = await hookpost.project()
+    paused = await hookpost.endpoint(pid, receiver.on("/p", [500]), description="Paused one")
+    failing = await hookpost.endpoint(pid, receiver.on("/f", [500]), description="Failing one")
+    await hookpost.publish(pid)
+    for d in await hookpost.deliveries(pid):
+        await hookpost.wait_status(pid, d["id"], "pending")
+    # The breaker has opened for one endpoint (as after repeated failures), for 10 minutes.
+    reopen = time.time() + 600
+    async with hookpost.store.writer.begin() as conn:
+        await conn.execute(
+            update(endpoints)
+            .where(endpoints.c.id == paused["id"])
+            .values(circuit_open_until=reopen)
+        )
+    at = datetime.fromtimestamp(reopen, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    link = await portal_url(hookpost, pid, scope="manage")
+    async with httpx.AsyncClient(timeout=30) as client:
+        pages = {
+            path: (await client.get(link + path)).text
+            for path in (
+                "",
+                "/endpoints",
+                f"/endpoints/{paused['id']}",
+                f"/endpoints/{failing['id']}",
+                "/event-types",
+                "/events",
+                "/deliveries",
+                "/failed",
+            )
+        }
+    for path, html in pages.items():
+        words = html.lower()
+        assert "circuit" not in words and "half-open" not in words, path
+        assert pid not in html and "proj_" not in html, path  # no project ids
+        assert "worker" not in words, path
+    listed = pages["/endpoints"]
+    assert "Paused after repeated failures, retrying at <time" in listed and at in listed
+    assert "(in 10 min)" in pages[f"/endpoints/{paused['id']}"]
+    assert "The last attempt failed, failing since" in pages[f"/endpoints/{failing['id']}"]
+    assert "No event types are listed yet." in pages["/event-types"]
+    # The operator sees the same words, and the breaker's own term beside them.
+    await sign_in(browser)
+    page = (await browser.get(f"/projects/{pid}/endpoints/{paused['id']}")).text
+    assert "Paused after repeated failures" in page and "(circuit open" in page
+    assert pid in (await browser.get(f"/projects/{pid}")).text

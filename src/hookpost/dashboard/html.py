@@ -115,7 +115,9 @@ def ago(value: str | float | None) -> str:
     if now is None:
         return when(value)
     delta = now - moment.timestamp()
-    size = round(abs(delta))  # whole seconds: a link stored to the second is "in 1 d", not 23 h
+    # A second of slack: a time stored to the whole second (a link's expiry) a day
+    # ahead reads "in 1 d", not "in 23 h".
+    size = abs(delta) + 1
     if size >= 30 * 86400:
         return moment.strftime("%d %b %Y")
     if size < 60:
