@@ -75,7 +75,7 @@ def _settled(path: Path) -> list[str]:
 
 
 def test_every_line_is_json_and_probes_log_nothing(tmp_path: Path) -> None:
-    with serve(tmp_path) as (base, err):
+    with serve(tmp_path, HOOKPOST_PUBLIC_URL="https://hooks.example.com") as (base, err):
         before = _settled(err)
         for _ in range(20):
             assert httpx.get(base + "/readyz", timeout=5).status_code == 200
@@ -98,7 +98,9 @@ def test_every_line_is_json_and_probes_log_nothing(tmp_path: Path) -> None:
     # The start-up banner and uvicorn's own lines are among them, as JSON.
     assert any(m.startswith("hookpost API + workers on http://127.0.0.1:") for m in messages)
     banner = next(r for r in records if r["msg"].startswith("hookpost API"))
-    assert banner["docs"].endswith("/docs") and banner["database"].startswith("sqlite:")
+    # Links in it start with the public URL; the listening address is said as it is.
+    assert banner["docs"] == "https://hooks.example.com/docs", banner
+    assert banner["database"].startswith("sqlite:")
     assert any("Uvicorn running on" in m for m in messages), messages
     assert any(m == "Shutting down" for m in messages), messages
     assert "uvicorn.error" in loggers
