@@ -80,6 +80,8 @@ async def test_a_body_that_is_not_json_is_told_the_content_type(sqlite_api: Hook
         ({}, b"name=acme", 415),
         ({"Content-Type": "application/json"}, b"name=acme", 400),
         ({"Content-Type": "application/json"}, b'{"name": ', 400),
+        ({"Content-Type": "application/json"}, b'"acme"', 422),  # JSON, but not an object
+        ({"Content-Type": "application/json"}, b"[1]", 422),
     ],
 )
 async def test_json_content_types_and_bad_json(
@@ -89,8 +91,10 @@ async def test_json_content_types_and_bad_json(
     assert r.status_code == status, r.text
     if status == 400:
         assert r.json()["error"] == "invalid_json"
-    if status >= 400:
+    if status in (400, 415):
         assert "Content-Type: application/json" in r.json()["message"]
+    if status == 422:
+        assert r.json()["message"] == "body: must be a JSON object", r.text
     if not headers:
         assert "this request has no Content-Type" in r.json()["message"]
 

@@ -102,6 +102,10 @@ def _not_json(request: Request) -> JSONResponse:
     )
 
 
+#: pydantic's types for "this is not an object" (a JSON string, list or number as the body).
+_NOT_AN_OBJECT = {"model_attributes_type", "model_type", "dict_type"}
+
+
 def readable(err: Mapping[str, Any]) -> str:
     """One pydantic error in the API's words (the dashboard's forms use it too):
     no "Value error, " prefix, and a pattern said in words, never as its regex."""
@@ -110,6 +114,8 @@ def readable(err: Mapping[str, Any]) -> str:
     msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     if err.get("type") == "extra_forbidden":
         return "unknown field"
+    if tuple(err.get("loc", ())) == ("body",) and err.get("type") in _NOT_AN_OBJECT:
+        return "must be a JSON object"
     if err.get("type") == "string_pattern_mismatch":
         return PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), msg)
     return msg
