@@ -352,6 +352,11 @@ async def test_customer_portal(hookpost: Hookpost, receiver: Receiver, chromium:
     await page.get_by_role("button", name="Create endpoint").click()
     await expect(page.get_by_role("status")).to_contain_text("Endpoint created")
 
+    # The find box searches this project only.
+    response = await page.goto(f"{link}/search?q={their_delivery['id']}")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("alert")).to_contain_text("No event, delivery or endpoint")
+
     # Another project's delivery is not reachable through this link, nor is a
     # tampered link accepted.
     response = await page.goto(f"{link}/deliveries/{their_delivery['id']}")
@@ -493,4 +498,151 @@ async def test_phone_width_tables_fit_and_the_tabs_say_they_scroll(
         "title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
     )
     await shot(page, "phone", full_page=False)
+    await context.close()
+
+
+async def test_event_page_search_endpoint_settings_recover_and_portal_link(
+    hookpost: Hookpost, receiver: Receiver, chromium: Browser
+) -> None:
+    pid = (await api(hookpost, "POST", "/projects", name="Acme payments"))["id"]
+    ok_url = receiver.on("/orders", [200])
+    bad_url = receiver.on("/ledger", [500, 200])
+    await api(
+        hookpost, "POST", f"/projects/{pid}/endpoints", url=ok_url, description="Order service"
+    )
+    bad = await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/endpoints",
+        url=bad_url,
+        description="Ledger",
+        max_attempts=1,
+    )
+    payload = {"id": "inv_1", "amount": 1250, "customer": {"name": "Zoë"}}
+    await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/events",
+        event_type="invoice.paid",
+        payload=payload,
+        event_id="evt_inv_1",
+    )
+    await receiver.wait_for(2)
+    (failed,) = (await api(hookpost, "GET", f"/projects/{pid}/deliveries?endpoint_id={bad['id']}"))[
+        "data"
+    ]
+    await hookpost.wait_status(pid, failed["id"], "failed")
+    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = await context.new_page()
+    base = f"{hookpost.base_url}/projects/{pid}"
+    await page.goto(f"{base}/events")
+    await page.get_by_label("Admin token").fill(ADMIN)
+    await page.keyboard.press("Enter")
+
+    # The event page, from the events list: payload indented and copyable, each
+    # endpoint's delivery with its status and attempts.
+    await page.get_by_role("link", name="evt_inv_1").click()
+    await expect(page.get_by_role("heading", name="Event evt_inv_1")).to_be_visible()
+    pretty = json.dumps(payload, indent=2, ensure_ascii=False)
+    await expect(page.locator("pre#payload")).to_have_text(pretty)
+    await page.get_by_role("button", name="Copy payload").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == pretty
+    rows = page.locator("table.deliveries tbody tr")
+    await expect(rows).to_have_count(2)
+    ledger = rows.filter(has_text="Ledger")
+    await expect(ledger.locator(".badge")).to_have_text("failed")
+    await expect(ledger.locator("td[data-label=Attempts]")).to_have_text("1")
+    await expect(rows.filter(has_text="Order service").locator(".badge")).to_have_text("succeeded")
+    await shot(page, "event")
+
+    # From the deliveries list too; and the find box takes any id.
+    await nav(page, "Deliveries")
+    first_row = page.locator("table.deliveries tbody tr").first
+    await first_row.get_by_role("link", name="evt_inv_1").click()
+    await expect(page.get_by_role("heading", name="Event evt_inv_1")).to_be_visible()
+    find = page.get_by_role("search", name="Find by id").get_by_role("searchbox")
+    await find.fill(failed["id"])
+    await find.press("Enter")
+    await expect(page.get_by_role("heading", name=f"Delivery {failed['id']}")).to_be_visible()
+    await find.fill(bad["id"])
+    await find.press("Enter")
+    await expect(page.get_by_role("heading", name=bad_url)).to_be_visible()
+    await find.fill("dlv_nope")
+    await find.press("Enter")
+    await expect(page.get_by_role("alert")).to_contain_text("No event, delivery or endpoint")
+
+    # The endpoint's settings: every one the API has, the server's message next to a
+    # field it refuses, then saved and shown; the notice does not come back on reload.
+    await page.goto(f"{base}/endpoints/{bad['id']}")
+    await page.get_by_role("link", name="Edit").click()
+    await page.get_by_label("Retry schedule").fill("30s 0 2h")
+    await page.get_by_label("Success means").select_option("200")
+    await page.get_by_label("Rate limit (requests per second)").fill("5")
+    await page.get_by_label("Max concurrency").fill("2")
+    await page.get_by_label("Ordering").select_option("fifo")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#retry_schedule-error")).to_contain_text("item 2")
+    await expect(page.locator("#retry_schedule-error")).to_contain_text("greater than 0")
+    await expect(page.get_by_label("Ordering")).to_have_value("fifo")  # the form kept it
+    await page.get_by_label("Retry schedule").fill("30s 5m 2h")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_have_text("Endpoint saved.")
+    await expect(page.locator("#fact-retry")).to_have_text("30s 5m 2h")
+    await expect(page.get_by_text("in publish order (FIFO)")).to_be_visible()
+    got = await api(hookpost, "GET", f"/projects/{pid}/endpoints/{bad['id']}")
+    assert got["retry_schedule"] == [30, 300, 7200] and got["success_rule"] == "200"
+    assert (got["rate_limit"], got["max_concurrency"], got["ordering"]) == (5, 2, "fifo")
+    await page.reload()
+    await expect(page.get_by_role("status")).to_have_count(0)
+
+    # Its chart, then "recover failed since": counted and confirmed first.
+    await expect(page.locator("#chart-rate rect.fail")).to_have_count(1)
+    await expect(page.locator("#chart-ms circle")).to_have_count(1)
+    await page.get_by_role("navigation", name="Chart range").get_by_role("link", name="1h").click()
+    await expect(page.locator("#chart-rate-cap")).to_contain_text("1 failed")
+    await page.get_by_role("button", name="Count and resend…").click()
+    await expect(page.locator("#recover .confirm")).to_contain_text("1 failed delivery")
+    await page.get_by_role("button", name="Resend 1").click()
+    await expect(page.get_by_role("status")).to_contain_text("Resend of the failed deliveries")
+    await hookpost.wait_status(pid, failed["id"], "succeeded")
+    await expect(page.locator("table.deliveries .badge").first).to_have_text(
+        "succeeded", timeout=LIVE_TIMEOUT_MS
+    )
+    await shot(page, "endpoint")
+
+    # A portal link: shown at once with its access and expiry; the form keeps the choice.
+    await nav(page, "Overview")
+    await page.get_by_label("Access").select_option("manage")
+    await page.get_by_label("Valid for").select_option("86400")
+    await page.get_by_role("button", name="Create portal link").click()
+    made = page.locator("#portal-made")
+    await expect(made).to_be_in_viewport()
+    await expect(made).to_contain_text("Manage: the customer can add and edit endpoints")
+    await expect(made).to_contain_text("(in 1 d)")
+    await expect(page.get_by_label("Access")).to_have_value("manage")
+    await expect(page.get_by_label("Valid for")).to_have_value("86400")
+    link = (await page.locator("pre#portal-url").inner_text()).strip()
+
+    # The customer's view of the same endpoints: plain words, no internal ones.
+    receiver.on("/ledger", [500])
+    await api(
+        hookpost,
+        "POST",
+        f"/projects/{pid}/events",
+        event_type="invoice.paid",
+        payload={},
+        event_id="evt_2",
+    )
+    (again,) = (
+        await api(
+            hookpost, "GET", f"/projects/{pid}/deliveries?event_id=evt_2&endpoint_id={bad['id']}"
+        )
+    )["data"]
+    await hookpost.wait_status(pid, again["id"], "failed")
+    await page.goto(link + "/endpoints")
+    ledger_row = page.locator("tbody tr").filter(has_text="Ledger")
+    await expect(ledger_row).to_contain_text("The last attempt failed", timeout=LIVE_TIMEOUT_MS)
+    body = (await page.content()).lower()
+    assert "circuit" not in body and pid.lower() not in body
     await context.close()
