@@ -1058,3 +1058,43 @@ async def test_portal_speaks_to_customers_without_internal_words(
     page = (await browser.get(f"/projects/{pid}/endpoints/{paused['id']}")).text
     assert "Paused after repeated failures" in page and "(circuit open" in page
     assert pid in (await browser.get(f"/projects/{pid}")).text
+
+
+async def test_odd_input_on_the_new_pages_gets_a_message_never_a_500(
+    hookpost: Hookpost, browser: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pid, _ = await hookpost.project()
+    ep = await hookpost.endpoint(pid, receiver.url("/o"))
+    page_url = f"/projects/{pid}/endpoints/{ep['id']}"
+    await sign_in(browser)
+    token = csrf_of((await browser.get(page_url)).text)
+    r = await browser.get(f"/projects/{pid}/search", params={"q": "a\x00b"})
+    assert r.status_code == 400  # NUL is refused for every request, before any page
+    for q in ("x" * 5000, "../../admin", "ep_\u00e9", "%00"):
+        r = await browser.get(f"/projects/{pid}/search", params={"q": q})
+        assert r.status_code == 404 and "No event, delivery or endpoint" in r.text, q
+    for path in ("/events/%E2%80%AE", f"/events/{'x' * 3000}"):
+        assert (await browser.get(f"/projects/{pid}{path}")).status_code == 404, path
+    r = await browser.get(page_url, params={"range": "1y"})
+    assert r.status_code == 200 and "last 24 hours" in r.text
+    r = await post_pairs(
+        browser,
+        f"/projects/{pid}/deliveries/resend",
+        [("csrf", token), ("delivery_id", "a\x00b"), ("delivery_id", "dlv_x"), ("confirm", "1")],
+    )
+    assert r.status_code == 303 and "done=resent_some&n=0" in r.headers["set-cookie"]
+    for field, value in (
+        ("rate_limit", "nan"),
+        ("timeout_seconds", "inf"),
+        ("max_concurrency", "1e3"),
+        ("retry_schedule", "9" * 400),
+        ("retry_schedule", "5s\x00"),
+    ):
+        r = await browser.post(
+            f"{page_url}/edit", data={"csrf": token, "url": ep["url"], field: value}
+        )
+        assert r.status_code == 422 and f'id="{field}-error"' in r.text, (field, r.text[:300])
+    r = await browser.post(
+        f"{page_url}/recover", data={"csrf": token, "since": "99999-01-01T00:00"}
+    )
+    assert r.status_code == 422 and 'id="since-error"' in r.text

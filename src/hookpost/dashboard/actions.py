@@ -200,6 +200,8 @@ async def recover(request: Request, s: Surface, form: Form) -> Response:
     return notice_redirect(request, s.url("/failed", done="recover"))
 
 
+#: What an id can be (generated ids, and event ids publishers choose).
+_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,255}")
 #: Most deliveries one "Resend selected" takes (two pages of a list).
 MAX_SELECTED = 2 * views.PAGE_SIZE
 
@@ -238,6 +240,8 @@ async def resend_selected(request: Request, s: Surface, form: Form) -> Response:
     st = store(request)
     resent = 0
     for delivery_id in ids:
+        if not _ID.fullmatch(delivery_id):  # no id has such characters (NUL breaks PostgreSQL)
+            continue
         try:
             await st.resend(s.project_id, delivery_id)
         except (NotFound, Conflict):
