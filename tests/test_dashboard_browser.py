@@ -211,6 +211,11 @@ async def test_operator_dashboard(
     await no_horizontal_scroll(phone)
     await phone.goto(f"{base}/projects/{pid}")
     await no_horizontal_scroll(phone)
+    for path in ("/events/evt_browser_1", f"/endpoints/{endpoint['id']}"):  # JS off too
+        await phone.goto(f"{base}/projects/{pid}{path}")
+        await expect(phone.locator("main h1")).to_be_visible()
+        await no_horizontal_scroll(phone)
+    await expect(phone.locator("#chart-rate")).to_be_visible()
     await plain.close()
 
     # Bulk resend of failed deliveries, with the job's progress shown live.
@@ -453,6 +458,8 @@ async def test_phone_width_tables_fit_and_the_tabs_say_they_scroll(
         "",
         "/endpoints",
         f"/endpoints/{ep['id']}",
+        f"/endpoints/{ep['id']}/edit",
+        "/search?q=dlv_none",
         "/event-types",
         "/events",
         f"/events/{delivery['event_id']}",
@@ -468,6 +475,13 @@ async def test_phone_width_tables_fit_and_the_tabs_say_they_scroll(
         assert fit["scroll"] <= fit["width"], f"{path}: the page is {fit['scroll']}px wide"
     await page.goto(hookpost.base_url + "/")
     assert (await page.evaluate(CELLS_FIT))["cut"] == []
+    # The confirmation of a selected resend, at this width too.
+    await page.goto(base + "/failed")
+    await page.locator("input.select-row").first.check()
+    await page.locator("[data-selected-count]").click()
+    await expect(page.locator(".confirm")).to_contain_text("1 delivery will get one more attempt")
+    fit = await page.evaluate(CELLS_FIT)
+    assert fit["scroll"] <= fit["width"], f"confirmation: the page is {fit['scroll']}px wide"
 
     # The tab bar is wider than the screen, and says so on the side with more tabs.
     tabs = page.get_by_role("navigation", name="Project")

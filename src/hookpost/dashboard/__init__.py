@@ -1,7 +1,9 @@
 """The web dashboard (operators, at ``/``) and the customer portal (``/portal/<token>``).
 
 Server-rendered with Jinja2; the only script is ``static/dashboard.js`` (live
-updates and a copy button), and every page reads fine without it. Mounted on
+updates, copy buttons, the count of ticked rows, the tab bar's scroll hint),
+and every page reads fine and every action works without it (a resend of
+ticked rows, for one, is confirmed on a page the server counts). Mounted on
 the API's app by :func:`install`, so ``hookpost serve`` serves both.
 """
 
