@@ -253,12 +253,16 @@ async def test_create_bodies_table(hookpost_noworkers: Hookpost) -> None:
 # -- the dashboard and the portal -------------------------------------------------------
 
 
-def _fill(path: str, endpoint_id: str, delivery_id: str) -> str:
-    return path.replace("{endpoint_id}", endpoint_id).replace("{delivery_id}", delivery_id)
+def _fill(path: str, endpoint_id: str, delivery: dict[str, str]) -> str:
+    return (
+        path.replace("{endpoint_id}", endpoint_id)
+        .replace("{delivery_id}", delivery["id"])
+        .replace("{event_id}", delivery["event_id"])
+    )
 
 
 async def _crawl(
-    client: httpx.AsyncClient, base: str, endpoint_ids: list[str], delivery_id: str
+    client: httpx.AsyncClient, base: str, endpoint_ids: list[str], delivery: dict[str, str]
 ) -> dict[str, httpx.Response]:
     """Every GET page of the project surface (and its live fragment), per endpoint."""
     pages: dict[str, httpx.Response] = {}
@@ -266,7 +270,7 @@ async def _crawl(
         if method != "GET":
             continue
         for endpoint_id in endpoint_ids if "{endpoint_id}" in path else endpoint_ids[:1]:
-            url = base + _fill(path, endpoint_id, delivery_id)
+            url = base + _fill(path, endpoint_id, delivery)
             for query in ("", "?fragment=live"):
                 pages[url + query] = await client.get(url + query)
     return pages
@@ -301,7 +305,7 @@ async def test_no_private_key_on_any_portal_or_dashboard_page(
         return keys
 
     async def check_surface(client: httpx.AsyncClient, base: str, manage: bool) -> None:
-        pages = await _crawl(client, base, [*ed_ids, hmac_ep["id"]], delivery["id"])
+        pages = await _crawl(client, base, [*ed_ids, hmac_ep["id"]], delivery)
         for url, page in pages.items():
             assert page.status_code in (200, 403), (url, page.status_code)
             assert_no_private_key(page.text, await private_keys(), url)
