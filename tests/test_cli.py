@@ -334,3 +334,28 @@ async def test_verify_command_on_the_spec_vector(tmp_path: Path) -> None:
     for code, out in (tampered, wrong_secret, stale):
         assert code == 1, out
         assert "invalid" in out
+
+
+#: Loaded by the worker subprocess at start-up (PYTHONPATH): a bug in its jobs loop.
+BROKEN_JOBS_LOOP = '''
+import hookpost.delivery._tasks as tasks
+
+async def jobs(self):
+    raise RuntimeError("injected: the jobs loop broke")
+
+tasks.Maintenance.jobs = jobs
+'''
+
+
+async def test_worker_exits_non_zero_when_a_side_task_dies(db_url: str, tmp_path: Path) -> None:
+    """A worker whose side task dies logs an error naming it and exits 1, instead of
+    running on half alive (here: no bulk jobs would ever run again)."""
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(BROKEN_JOBS_LOOP)
+    env = cli_env(HOOKPOST_DATABASE_URL=db_url, PYTHONPATH=str(inject))
+    code, out = await run("worker", env=env, cwd=tmp_path, timeout=30)
+    assert code == 1, out
+    assert "the worker's 'jobs' task ended; stopping the worker" in out
+    assert "RuntimeError: injected: the jobs loop broke" in out
+    assert "Error: the worker's 'jobs' task raised RuntimeError" in out

@@ -370,7 +370,7 @@ async def test_concurrency_window_starts_small_and_widens_with_successes(
 
 
 def test_window_arithmetic() -> None:
-    from hookpost.delivery._window import Windows
+    from hookpost.domain import Windows
 
     w = Windows(2, size=2)
     assert w.allowance("a", 32) == 2

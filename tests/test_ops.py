@@ -125,7 +125,7 @@ def test_json_log_lines_carry_ids_not_secrets() -> None:
     old = log.level
     log.setLevel(logging.INFO)
     try:
-        from hookpost.delivery.dispatcher import Dispatcher
+        from hookpost.delivery._recorder import log_outcomes
         from hookpost.domain import Outcome
 
         outcome = Outcome(
@@ -146,7 +146,7 @@ def test_json_log_lines_carry_ids_not_secrets() -> None:
             endpoint_id="ep_1",
             event_id="evt_1",
         )
-        Dispatcher._log_outcomes([outcome])
+        log_outcomes([outcome])
     finally:
         log.removeHandler(handler)
         log.setLevel(old)

@@ -355,7 +355,7 @@ def serve(
 @_LOG_FORMAT
 def worker(database_url: str | None, log_level: str | None, log_format: str | None) -> None:
     """Run delivery workers only (no API)."""
-    from hookpost.delivery import Dispatcher
+    from hookpost.delivery import Dispatcher, TaskDied
     from hookpost.store import Store
 
     settings = _settings(database_url=database_url, log_level=log_level, log_format=log_format)
@@ -379,7 +379,10 @@ def worker(database_url: str | None, log_level: str | None, log_format: str | No
         "hookpost worker: delivering (Ctrl-C to stop)",
         extra={"database": _redact(settings.database_url)},
     )
-    _run(run())
+    try:
+        _run(run())
+    except TaskDied as exc:  # logged with its traceback; exit 1 for the supervisor
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("rotate-key")

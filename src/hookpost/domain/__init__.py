@@ -3,9 +3,12 @@
 An *event* is published to a project; routing (:func:`targets`) picks the
 *endpoints* it goes to and one *delivery* each is stored with it. A worker
 claims due deliveries (:class:`Claim` of :class:`Job` s), attempts each and
-reports an :class:`Outcome`; :class:`HealthPolicy` bounds what one bad
-endpoint may cost everyone else, and :func:`retry_delay` when a failed
-delivery is tried again. Failures the caller can act on are the
+reports an :class:`Outcome`: :func:`classify` says what the receiver's
+:class:`Answer` means and :func:`decide` the delivery's next
+:class:`DeliveryStatus`, with :func:`retry_delay` saying when a failed
+delivery is tried again. :class:`HealthPolicy` bounds what one bad endpoint
+may cost everyone else, and :class:`Windows` how many requests a worker has
+in flight to each endpoint. Failures the caller can act on are the
 errors :class:`NotFound`, :class:`Conflict` and :class:`LimitReached`.
 
 This package imports only :mod:`hookpost.core` and the standard library, so
@@ -18,6 +21,18 @@ from hookpost.domain._errors import Conflict, LimitReached, NotFound
 from hookpost.domain._health import HealthChange, fold_health
 from hookpost.domain._idempotency import repeat_differences
 from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
+from hookpost.domain._outcome import (
+    ABORT_HEADER,
+    GONE,
+    Answer,
+    Decision,
+    Verdict,
+    asks_to_stop,
+    attempt_limit,
+    classify,
+    decide,
+    is_success,
+)
 from hookpost.domain._retry import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_SCHEDULE,
@@ -31,16 +46,21 @@ from hookpost.domain._retry import (
 )
 from hookpost.domain._routing import Subscriber, event_types_match, targets
 from hookpost.domain._status import DeliveryStatus
+from hookpost.domain._window import Windows
 
 __all__ = [
+    "ABORT_HEADER",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_SCHEDULE",
+    "GONE",
     "JITTER",
     "OVERLOADED",
     "RETRY_AFTER_MAX",
     "RETRY_AFTER_MIN",
+    "Answer",
     "Claim",
     "Conflict",
+    "Decision",
     "DeliveryStatus",
     "HealthChange",
     "HealthPolicy",
@@ -50,8 +70,15 @@ __all__ = [
     "Outcome",
     "Page",
     "Subscriber",
+    "Verdict",
+    "Windows",
+    "asks_to_stop",
+    "attempt_limit",
+    "classify",
+    "decide",
     "event_types_match",
     "fold_health",
+    "is_success",
     "next_delay",
     "parse_retry_after",
     "repeat_differences",

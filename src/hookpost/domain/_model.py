@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hookpost.domain._status import DeliveryStatus
+
 
 @dataclass(slots=True)
 class Page:
@@ -62,8 +64,8 @@ class Outcome:
     response_body: str | None
     duration_ms: float
     error: str | None
-    #: The delivery's new state: succeeded, failed or pending (with next_attempt_at).
-    status: str
+    #: The delivery's new state: succeeded, failed, held, or pending (with next_attempt_at).
+    status: DeliveryStatus
     next_attempt_at: float | None
     endpoint_id: str = ""
     project_id: str = ""

@@ -37,3 +37,6 @@ class Windows:
         self._w.move_to_end(endpoint_id)
         if len(self._w) > self.size:
             self._w.popitem(last=False)
+
+
+__all__ = ["Windows"]
