@@ -337,14 +337,14 @@ async def test_verify_command_on_the_spec_vector(tmp_path: Path) -> None:
 
 
 #: Loaded by the worker subprocess at start-up (PYTHONPATH): a bug in its jobs loop.
-BROKEN_JOBS_LOOP = '''
+BROKEN_JOBS_LOOP = """
 import hookpost.delivery._tasks as tasks
 
 async def jobs(self):
     raise RuntimeError("injected: the jobs loop broke")
 
 tasks.Maintenance.jobs = jobs
-'''
+"""
 
 
 async def test_worker_exits_non_zero_when_a_side_task_dies(db_url: str, tmp_path: Path) -> None:

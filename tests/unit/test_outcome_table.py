@@ -129,6 +129,19 @@ ROWS: list[tuple[Any, ...]] = [
         *(None, two_xx, 8, 8),
         *(False, False, False, "blocked destination", F, None),
     ),
+    # A message broker answers no status: its confirmation is the success.
+    (Answer(None, {}, None, True), None, two_xx, 1, 8, True, False, False, None, S, None),
+    (Answer(None, {}, None, True), "200", only_200, 1, 8, True, False, False, None, S, None),
+    (
+        Answer(None, {}, "broker refused: no route"),
+        *(None, two_xx, 1, 8),
+        *(False, False, False, "broker refused: no route", P, 5),
+    ),
+    (
+        Answer(None, {}, None, True),
+        *(None, None, 1, 8),
+        *(False, False, False, "unsuccessful status None", P, 5),
+    ),
     # A request that could not be built (no profile) fails like any other attempt.
     (
         Answer(None, {}, "the request could not be built: KeyError: 'x'"),

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from hookpost.domain import DeliveryStatus
 from hookpost.observability import metrics
 from hookpost.store import Store
 from hookpost.store.migrate import schema_is_current
@@ -129,7 +130,7 @@ async def prometheus(request: Request) -> Response:
         except Exception:
             stats = None
         if stats is not None:
-            for state in ("due", "scheduled", "delivering", "held"):
+            for state in ("due", "scheduled", DeliveryStatus.DELIVERING, DeliveryStatus.HELD):
                 metrics.queue.labels(state).set(stats[state])
             metrics.oldest_due.set(stats["oldest_due_seconds"])
             for state in ("disabled", "circuit_open", "failing"):
