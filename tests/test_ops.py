@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -177,6 +178,14 @@ async def test_wheel_in_a_fresh_venv_serves_and_delivers(
         timeout=300,
     )
     (wheel,) = dist.glob("hookpost-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        names = whl.namelist()
+        (license_path,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        assert whl.read(license_path) == (root / "LICENSE").read_bytes()
+        (meta_path,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = whl.read(meta_path).decode()
+    assert "License-Expression: Apache-2.0" in meta and "License-File: LICENSE" in meta
+    assert "Classifier: Typing :: Typed" in meta
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
