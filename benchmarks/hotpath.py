@@ -132,9 +132,11 @@ async def _reference(ctx: Ctx, procs: Procs, tmp: str, n: int, durable: bool) ->
 
 
 async def _listed(ctx: Ctx, pid: str, key: str, n: int, deliveries: int) -> dict[str, Any]:
-    """Through the API: ``n`` distinct events and ``deliveries`` pending deliveries."""
+    """Through the API: ``n`` distinct events and ``deliveries`` pending deliveries; then
+    the project is deleted, so no worker started later delivers its backlog."""
     events = await list_ids(ctx, f"/api/v1/projects/{pid}/events", key)
     pending = await list_ids(ctx, f"/api/v1/projects/{pid}/deliveries?status=pending", key)
+    await ctx.api("DELETE", f"/api/v1/projects/{pid}", ctx.admin_token, expect=204)
     return {
         "events_listed": len(set(events)),
         "deliveries_listed": len(set(pending)),

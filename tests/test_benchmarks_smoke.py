@@ -74,6 +74,8 @@ def test_hotpath_benchmark_completes_and_counts(tmp_path: Path) -> None:
     assert report["pg_workers_10"]["delivered_unique"] == 120
     assert report["pg_workers_10"]["verify"]["ok"] is True
     assert report["latency"]["delivered_unique"] == report["latency"]["events"] == 40
+    assert report["batch_sqlite"]["item_statuses"] == {"202": 60}
+    assert report["batch_sqlite"]["verify"]["ok"] is True
     assert report["r_bare"]["ok"] == report["r_bare"]["received_by_receiver"] == 120
     assert {t["target"] for t in report["targets"]} == {
         "1", "2", "3", "4", "5a", "5b", "6a", "6b", "7", "8"

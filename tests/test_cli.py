@@ -249,6 +249,44 @@ async def test_send_publishes_an_event(hookpost_noworkers: Hookpost, tmp_path: P
     assert [e["id"] for e in r.json()["data"]] == ["evt_cli_1"]
 
 
+async def test_send_file_publishes_every_line_through_the_batch_endpoint(
+    hookpost_noworkers: Hookpost, tmp_path: Path
+) -> None:
+    """``send --file``: 1,003 lines in three batch requests; a bad line is refused alone."""
+    hp = hookpost_noworkers
+    pid, key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    env = cli_env(HOOKPOST_URL=hp.base_url, HOOKPOST_TOKEN=key, HOOKPOST_PROJECT=pid)
+    lines = [{"event_type": "order.paid", "payload": {"i": i}, "event_id": f"o-{i}"}
+             for i in range(1000)]  # fmt: skip
+    lines.insert(500, {"event_type": "not a type", "payload": {}})  # line 501
+    lines.append({"event_type": "order.paid", "payload": {"i": 0}, "event_id": "o-0"})
+    lines.append({"event_type": "order.paid", "payload": {"i": 1}, "event_id": "o-0"})
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n", encoding="utf-8")
+
+    code, out = await run("send", "--file", str(events), env=env, cwd=tmp_path)
+    assert code == 1, out  # one line was refused
+    said = out.strip().splitlines()
+    assert said[0] == "line 1: 202 o-0" and said[1000] == "line 1001: 202 o-999"
+    assert said[500].startswith("line 501: 422 event_type:"), said[500]
+    assert said[1001] == "line 1002: 200 o-0"
+    assert said[1002].startswith("line 1003: 409 event_id: 'o-0' was already used"), said[1002]
+    assert said[-1] == "1000 created, 1 repeated (nothing created), 2 refused"
+    listed = await hp.http.get(f"/api/v1/projects/{pid}/events", params={"limit": 1})
+    assert listed.json()["data"][0]["id"] == "o-999"
+    assert len(await hp.deliveries(pid, limit=250)) == 250  # (a page of the 1,000)
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"event_type": "a.b", "payload": {}}\n[1, 2]\n', encoding="utf-8")
+    code, out = await run("send", "--file", str(bad), env=env, cwd=tmp_path)
+    assert code != 0 and "line 2 is not a JSON object" in out and "Traceback" not in out
+    code, out = await run("send", "--file", str(bad), "--type", "a.b", env=env, cwd=tmp_path)
+    assert code != 0 and "--file" in out
+    r = await hp.http.get(f"/api/v1/projects/{pid}/events", params={"event_type": "a.b"})
+    assert r.json()["data"] == []  # nothing of a file with a bad line is sent
+
+
 # -- listen ----------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@
     hp = Client("http://127.0.0.1:8000", token=API_KEY)
     ep = hp.create_endpoint(project_id, url="https://example.com/hook")
     hp.publish(project_id, "user.created", {"id": 42}, event_id="evt_42")
+    hp.publish_batch(project_id, [{"event_type": "user.created", "payload": {"id": 43}}])
 
 :class:`AsyncClient` has the same methods, as coroutines. Both raise
 :class:`HookpostError` (with ``status`` and the server's JSON ``body``) for any
@@ -13,7 +14,7 @@ non-2xx answer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +23,9 @@ import httpx
 R = TypeVar("R")
 
 Json = dict[str, Any]
+
+#: The most events one batch publish request takes.
+MAX_BATCH = 500
 
 
 class HookpostError(Exception):
@@ -208,6 +212,20 @@ class _Api(Generic[R]):
     ) -> R:
         body = _clean({"event_type": event_type, "payload": payload, "event_id": event_id})
         return self._call("POST", f"/api/v1/projects/{project_id}/events", json=body)
+
+    def publish_batch(self, project_id: str, events: Sequence[Mapping[str, Any]]) -> R:
+        """Publish up to :data:`MAX_BATCH` events in one request, each checked on its own.
+
+        Each event is a mapping with ``event_type``, ``payload`` and optionally
+        ``event_id``, as :meth:`publish` takes them. The answer's ``data`` has
+        one item per event, in order, with its own ``status``: 202 created,
+        200 a repeated ``event_id`` (nothing created), 409 an ``event_id``
+        already used by a different event, 422 an invalid event (``error``,
+        ``message`` and ``detail`` say why). One bad event never rejects the
+        others; only a malformed request as a whole raises :class:`HookpostError`.
+        """
+        body = {"events": list(events)}
+        return self._call("POST", f"/api/v1/projects/{project_id}/events/batch", json=body)
 
     def list_events(
         self,

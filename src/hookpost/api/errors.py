@@ -71,9 +71,19 @@ def error_response(
     status: int, message: str, detail: list[dict[str, Any]] | None = None, code: str | None = None
 ) -> JSONResponse:
     return JSONResponse(
-        {"error": code or _CODES.get(status, "error"), "message": message, "detail": detail or []},
+        {"error": code or code_of(status), "message": message, "detail": detail or []},
         status_code=status,
     )
+
+
+def code_of(status: int) -> str:
+    """The ``error`` code of an answer with this status."""
+    return _CODES.get(status, "error")
+
+
+def detail_item(field: str, message: str, kind: str = "value_error") -> dict[str, Any]:
+    """One ``detail`` item of an error answer."""
+    return {"field": field, "message": message, "type": kind}
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -135,10 +145,18 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
             )
         if tuple(loc) == ("body",) and isinstance(err.get("input"), bytes | bytearray):
             return _not_json(request)  # only a non-JSON Content-Type leaves the body as bytes
-        msg = readable(err)
-        detail.append({"field": _field(loc), "message": msg, "type": err.get("type")})
-    message = "; ".join(f"{d['field']}: {d['message']}" for d in detail) or "invalid request"
-    return error_response(422, message, detail)
+        detail.append(problem(err))
+    return error_response(422, detail_message(detail), detail)
+
+
+def problem(err: Mapping[str, Any]) -> dict[str, Any]:
+    """One of pydantic's errors as a ``detail`` item: the field and what is wrong, in words."""
+    return {"field": _field(err.get("loc", ())), "message": readable(err), "type": err.get("type")}
+
+
+def detail_message(detail: list[dict[str, Any]]) -> str:
+    """The ``message`` of a 422: each field and what is wrong with it."""
+    return "; ".join(f"{d['field']}: {d['message']}" for d in detail) or "invalid request"
 
 
 def _unparsable(exc: BaseException | None) -> str | None:
@@ -178,13 +196,13 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
 
 async def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ValidationProblem)
-    detail = [{"field": f, "message": m, "type": "value_error"} for f, m in exc.problems]
+    detail = [detail_item(f, m) for f, m in exc.problems]
     return error_response(422, str(exc), detail)
 
 
 async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     field = getattr(exc, "field", None)
-    detail = [{"field": field, "message": str(exc), "type": "conflict"}] if field else None
+    detail = [detail_item(field, str(exc), "conflict")] if field else None
     return error_response(409, str(exc), detail)
 
 

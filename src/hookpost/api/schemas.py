@@ -297,7 +297,7 @@ class ApiKeyIn(_In):
     scope: Literal["full", "read", "publish"] = Field(
         default="full",
         description="full: everything in the project; read: GET only; "
-        "publish: only POST .../events.",
+        "publish: only POST .../events and POST .../events/batch.",
     )
     name: str = Field(default="", max_length=200, description="A label, e.g. 'billing backend'.")
 
@@ -572,6 +572,76 @@ class EventRepeated(BaseModel):
     created_at: str | None = Field(default=None, description="Only for keys that read events.")
     timestamp: int | None = Field(default=None, description="Only for keys that read events.")
     deliveries: int
+
+
+#: The most events one ``POST .../events/batch`` takes.
+MAX_BATCH = 500
+
+
+class EventBatchIn(_In):
+    """Up to 500 events, each checked on its own as a single publish checks it."""
+
+    events: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="Each item is an event as a single publish takes it (EventIn): "
+        "event_type, payload and optionally event_id. An item that is not valid is "
+        "refused alone, in its own result.",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/EventIn"}},
+    )
+
+
+class EventBatchItem(BaseModel):
+    """What became of one event of a batch, at the same index as the event sent.
+
+    ``status`` is what a single publish of it would have answered: 202 created,
+    200 a repeated ``event_id`` (nothing created), 409 an ``event_id`` already
+    used by a different event, 422 an invalid event. 200 and 202 carry the
+    event's ``id``, ``sequence`` and ``deliveries``; 409 and 422 carry
+    ``error``, ``message`` and ``detail`` as an error answer does. No item
+    carries a payload: the sender has it.
+    """
+
+    index: int
+    status: Literal[200, 202, 409, 422]
+    id: str | None = None
+    event_type: str | None = None
+    sequence: int | None = None
+    deliveries: int | None = None
+    error: str | None = None
+    message: str | None = None
+    detail: list[dict[str, Any]] | None = None
+
+
+class EventBatchOut(BaseModel):
+    """One result per event sent, at its index (fields a result has not are left out)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "data": [
+                        {"index": 0, "status": 202, "id": "msg_2b7QdA1cZy8RtE",
+                         "event_type": "invoice.paid", "sequence": 1042, "deliveries": 2},
+                        {"index": 1, "status": 200, "id": "inv_1041",
+                         "event_type": "invoice.paid", "sequence": 1041, "deliveries": 2},
+                        {"index": 2, "status": 422, "error": "validation_error",
+                         "message": "event_type: Field required",
+                         "detail": [{"field": "event_type", "message": "Field required",
+                                     "type": "missing"}]},
+                    ],
+                    "created": 1,
+                    "repeated": 1,
+                    "refused": 1,
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    data: list[EventBatchItem]
+    created: int = Field(description="Items with status 202.")
+    repeated: int = Field(description="Items with status 200: nothing created.")
+    refused: int = Field(description="Items with status 409 or 422.")
 
 
 class DeliveryOut(BaseModel):

@@ -2,7 +2,8 @@
 
 Three scopes, least privilege first:
 
-- ``publish`` -- only ``POST /api/v1/projects/{project_id}/events``. This is the
+- ``publish`` -- only ``POST /api/v1/projects/{project_id}/events`` and its batch
+  form ``POST .../events/batch``. This is the
   key a provider's backend holds: it can publish, but it cannot read payloads,
   deliveries or endpoint settings, so a leaked publisher key exposes nothing.
   Even the answer to a repeated ``event_id`` carries only what this caller
@@ -28,7 +29,8 @@ Scope = Literal["full", "read", "publish"]
 _READ_METHODS = frozenset({"GET", "HEAD"})
 EVENTS_ROUTE = "/projects/{project_id}/events"
 EVENT_TYPES_ROUTE = "/projects/{project_id}/event-types"
-_PUBLISH_ROUTES = frozenset({("POST", EVENTS_ROUTE)})
+EVENT_BATCH_ROUTE = EVENTS_ROUTE + "/batch"
+_PUBLISH_ROUTES = frozenset({("POST", EVENTS_ROUTE), ("POST", EVENT_BATCH_ROUTE)})
 _API_PREFIX = "/api/v1"
 
 

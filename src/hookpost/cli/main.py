@@ -443,15 +443,36 @@ def rotate_key(database_url: str | None, generate: bool) -> None:
 
 @main.command()
 @_api_options
-@click.option("--type", "event_type", required=True, help="e.g. user.created")
+@click.option("--type", "event_type", default=None, help="e.g. user.created")
 @click.option("--data", default="{}", help="The payload, a JSON object ('-' reads stdin).")
 @click.option("--event-id", default=None, help="Idempotency key; a repeat is not delivered twice.")
+@click.option(
+    "--file",
+    "events_file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="JSON lines, one event each ({event_type, payload, event_id}), '-' for stdin: "
+    "sent through the batch endpoint, 500 a request, instead of --type/--data.",
+)
 def send(
-    base_url: str, token: str, project_id: str, event_type: str, data: str, event_id: str | None
+    base_url: str,
+    token: str,
+    project_id: str,
+    event_type: str | None,
+    data: str,
+    event_id: str | None,
+    events_file: Any,
 ) -> None:
-    """Publish one event from the shell."""
+    """Publish one event (--type, --data), or many from a JSON-lines file (--file)."""
     from hookpost.client import Client, HookpostError
 
+    if events_file is not None:
+        if event_type is not None or event_id is not None:
+            raise click.UsageError("--file takes its events from the file: no --type/--event-id")
+        _send_file(base_url, token, project_id, events_file)
+        return
+    if event_type is None:
+        raise click.UsageError("Missing option '--type' (or --file)")
     raw = sys.stdin.read() if data == "-" else data
     try:
         payload = json.loads(raw)
@@ -463,6 +484,53 @@ def send(
         except HookpostError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def _send_file(base_url: str, token: str, project_id: str, lines: Any) -> None:
+    """``send --file``: each line an event, sent 500 a request; one line per event out.
+
+    Every line is read and parsed before anything is sent, so a file with a
+    line that is not a JSON object sends nothing. An event the server refuses
+    (422, 409) is reported with its line number and does not stop the others;
+    the exit code is then 1.
+    """
+    from hookpost.client import MAX_BATCH, Client, HookpostError
+
+    events: list[tuple[int, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"line {number} is not JSON: {exc}", param_hint="--file"
+            ) from None
+        if not isinstance(event, dict):
+            raise click.BadParameter(f"line {number} is not a JSON object", param_hint="--file")
+        events.append((number, event))
+    counts = {"created": 0, "repeated": 0, "refused": 0}
+    with Client(base_url, token=token) as client:
+        for start in range(0, len(events), MAX_BATCH):
+            chunk = events[start : start + MAX_BATCH]
+            try:
+                answer = client.publish_batch(project_id, [e for _, e in chunk])
+            except HookpostError as exc:
+                raise click.ClickException(f"lines {chunk[0][0]}-{chunk[-1][0]}: {exc}") from None
+            for (number, _), item in zip(chunk, answer["data"], strict=True):
+                status = item["status"]
+                if status in (200, 202):
+                    counts["created" if status == 202 else "repeated"] += 1
+                    click.echo(f"line {number}: {status} {item['id']}")
+                else:
+                    counts["refused"] += 1
+                    click.echo(f"line {number}: {status} {item['message']}")
+    click.echo(
+        f"{counts['created']} created, {counts['repeated']} repeated (nothing created), "
+        f"{counts['refused']} refused"
+    )
+    if counts["refused"]:
+        sys.exit(1)
 
 
 @main.command()

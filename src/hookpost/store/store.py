@@ -269,6 +269,11 @@ def _forgets_fifo(
     return wrapper
 
 
+_Published = tuple[dict[str, Any], int, bool]
+#: Requests queued together (one publish, or one batch) and the future of their answers.
+_Waiting = tuple[list["_PublishRequest"], asyncio.Future[list[_Published]]]
+
+
 class _GroupCommit:
     """Commit concurrent publishes together: one transaction, one fsync.
 
@@ -286,34 +291,33 @@ class _GroupCommit:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: (
-            asyncio.Queue[tuple[_PublishRequest, asyncio.Future[tuple[dict[str, Any], int, bool]]]]
-            | None
-        ) = None
+        self._queue: asyncio.Queue[_Waiting] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, request: _PublishRequest) -> tuple[dict[str, Any], int, bool]:
+    async def submit(self, request: _PublishRequest) -> _Published:
+        (result,) = await self.submit_many([request])
+        return result
+
+    async def submit_many(self, requests: list[_PublishRequest]) -> list[_Published]:
+        """Publish these together: never split between two transactions."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._queue is None or self._task is None or self._task.done():
             self._loop = loop
             self._queue = asyncio.Queue()
             self._task = loop.create_task(self._run(self._queue), name="hookpost-group-commit")
-        future: asyncio.Future[tuple[dict[str, Any], int, bool]] = loop.create_future()
-        self._queue.put_nowait((request, future))
+        future: asyncio.Future[list[_Published]] = loop.create_future()
+        self._queue.put_nowait((requests, future))
         return await future
 
-    async def _run(
-        self,
-        queue: asyncio.Queue[
-            tuple[_PublishRequest, asyncio.Future[tuple[dict[str, Any], int, bool]]]
-        ],
-    ) -> None:
+    async def _run(self, queue: asyncio.Queue[_Waiting]) -> None:
         while True:
             batch = [await queue.get()]
-            while len(batch) < self.MAX_BATCH and not queue.empty():
+            size = len(batch[0][0])
+            while size < self.MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
+                size += len(batch[-1][0])
             try:
-                results = await self._store._publish_batch([r for r, _ in batch])
+                results = await self._store._publish_batch([r for rs, _ in batch for r in rs])
             except Exception as exc:
                 if self._store.health.note(exc, "a publish (group commit)") is not None:
                     # The database is down or full: one by one would fail the
@@ -322,26 +326,21 @@ class _GroupCommit:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for request, future in batch:
+                for requests, future in batch:
                     try:
-                        result = await self._store._publish_one(
-                            request.project_id,
-                            request.event_type,
-                            request.payload,
-                            request.event_id,
-                            request.only_endpoint,
-                            request.trace_context,
-                        )
+                        answers = [await self._store._publish_request(r) for r in requests]
                     except Exception as exc:
                         if not future.done():
                             future.set_exception(exc)
                     else:
                         if not future.done():
-                            future.set_result(result)
+                            future.set_result(answers)
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
+            each = iter(results)
+            for requests, future in batch:
+                mine = [next(each) for _ in requests]
                 if not future.done():
-                    future.set_result(result)
+                    future.set_result(mine)
 
     async def close(self) -> None:
         task, self._task = self._task, None
@@ -987,6 +986,40 @@ class Store:
                 raise
             return found[(project_id, event_id)]
         return result
+
+    async def publish_many(
+        self,
+        project_id: str,
+        events: Sequence[tuple[str, str, str | None]],
+        *,
+        trace_context: str | None = None,
+    ) -> list[tuple[dict[str, Any], int, bool]]:
+        """Publish ``(event_type, payload, event_id)`` s together, as :meth:`publish` does each.
+
+        One transaction for all of them (on SQLite, one entry of the group
+        commit, never split): one lookup of the ``event_id`` s seen before and
+        one multi-row insert of the events and one of their deliveries. The
+        answers are in order; an ``event_id`` repeated within ``events`` is
+        created once and answers the repeat with ``created=False``.
+        """
+        if not events:
+            return []
+        requests = [
+            _PublishRequest(project_id, t, p, eid, None, trace_context) for t, p, eid in events
+        ]
+        if self.is_sqlite:
+            return await self._group_commit.submit_many(requests)
+        try:
+            return await self._publish_batch(requests)
+        except IntegrityError:
+            # A concurrent publish took one of these event_ids first: one by one,
+            # each repeat answered with the event that won.
+            return [await self._publish_request(r) for r in requests]
+
+    async def _publish_request(self, r: _PublishRequest) -> tuple[dict[str, Any], int, bool]:
+        return await self._publish_one(
+            r.project_id, r.event_type, r.payload, r.event_id, r.only_endpoint, r.trace_context
+        )
 
     async def _publish_batch(
         self, requests: list[_PublishRequest]

@@ -4,9 +4,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from hookpost import tracing
-from hookpost.api import render, scopes
+from hookpost.api import errors, render, scopes
 from hookpost.api.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
 from hookpost.api.errors import ValidationProblem
 from hookpost.api.routes.endpoints import wake
@@ -14,6 +15,8 @@ from hookpost.api.routes.event_types import validate_payload
 from hookpost.api.schemas import (
     ErrorOut,
     EventAccepted,
+    EventBatchIn,
+    EventBatchOut,
     EventIn,
     EventOut,
     EventRepeated,
@@ -114,6 +117,102 @@ async def publish(
     metrics.deliveries_created.inc(count)
     wake(request)
     return out
+
+
+@router.post(
+    "/batch",
+    response_model=EventBatchOut,
+    response_model_exclude_none=True,
+    responses={200: {"description": "One result per event, in order, each with its status"}},
+)
+async def publish_batch(
+    project_id: ProjectScope,
+    body: EventBatchIn,
+    store: StoreDep,
+    request: Request,
+    principal: PrincipalDep,
+) -> Any:
+    """Publish up to 500 events in one request; answer 200 with one result per event.
+
+    Each event is checked as a single publish checks it (its fields, the
+    catalog's schema, its ``event_id``) and refused alone: the result at its
+    index has the ``status`` a single publish would have answered -- 202
+    created, 200 a repeated ``event_id`` (nothing created), 409 an
+    ``event_id`` used by a different event, 422 invalid -- with ``error``,
+    ``message`` and ``detail`` for a refusal. The valid ones are stored in one
+    transaction: one lookup of their ``event_id`` s and one multi-row insert of
+    the events and one of their deliveries. The request as a whole is refused
+    only when it is not ``{"events": [...]}`` with 1 to 500 items.
+    """
+    results: list[dict[str, Any] | None] = [None] * len(body.events)
+    valid: list[tuple[int, EventIn]] = []
+    explain = principal.reads(scopes.EVENT_TYPES_ROUTE)
+    for i, raw in enumerate(body.events):
+        try:
+            sent = EventIn.model_validate(raw)
+            await validate_payload(store, project_id, sent.event_type, sent.payload)
+        except ValidationError as exc:
+            results[i] = _refused(i, 422, [errors.problem(e) for e in exc.errors()])
+        except ValidationProblem as exc:
+            problems = [(f, m if explain else NOT_THE_SCHEMA) for f, m in exc.problems]
+            results[i] = _refused(i, 422, [errors.detail_item(f, m) for f, m in problems])
+        else:
+            valid.append((i, sent))
+    attrs = {"hookpost.project_id": project_id, "hookpost.events": len(valid)}
+    with tracing.span("hookpost.publish_batch", attrs):
+        published = await store.publish_many(
+            project_id,
+            [(e.event_type, jsonenc.compact(e.payload), e.event_id) for _, e in valid],
+            trace_context=tracing.current_traceparent(),
+        )
+    created = deliveries = 0
+    for (i, sent), (event, count, new) in zip(valid, published, strict=True):
+        if not new and (
+            differ := repeat_differences(
+                event["event_type"], event["payload"], sent.event_type, sent.payload
+            )
+        ):
+            reused = reused_event_id(sent.event_id, differ)
+            conflict = [errors.detail_item("event_id", reused, "conflict")]
+            results[i] = _refused(i, 409, conflict, reused)
+            continue
+        created += new
+        deliveries += count if new else 0
+        results[i] = {
+            "index": i,
+            "status": 202 if new else 200,
+            "id": event["id"],
+            "event_type": sent.event_type,
+            "sequence": event["seq"],
+            "deliveries": count,
+        }
+    if created:
+        metrics.events.inc(created)
+        metrics.deliveries_created.inc(deliveries)
+        wake(request)
+    data = [r for r in results if r is not None]
+    refused = sum(1 for r in data if r["status"] >= 400)
+    return {
+        "data": data,
+        "created": created,
+        "repeated": len(data) - created - refused,
+        "refused": refused,
+    }
+
+
+def _refused(
+    index: int, status: int, detail: list[dict[str, Any]], message: str | None = None
+) -> dict[str, Any]:
+    """A batch item refused as a single publish would be: its status, error, message, detail."""
+    if len(detail) == 1 and detail[0]["field"] == "body":
+        detail[0]["field"] = "event"  # the item itself, not the request's body
+    return {
+        "index": index,
+        "status": status,
+        "error": errors.code_of(status),
+        "message": message or errors.detail_message(detail),
+        "detail": detail,
+    }
 
 
 @router.get("", response_model=ListOut[EventOut])

@@ -1,0 +1,188 @@
+"""``POST /api/v1/projects/{id}/events/batch``: many events, each judged as a single publish.
+
+A table of batches -- good, bad, duplicate, mixed -- on SQLite and PostgreSQL
+(real HTTP on 127.0.0.1): each item's status is what a single publish of it
+answers (202, 200 for a repeat, 409 for an ``event_id`` reused by a different
+event, 422 naming the field), one bad item never rejects the others, only the
+202 items create events and deliveries, and the answers line up with the
+events sent. Then the client's ``publish_batch``, the group commit that keeps
+a batch in one transaction, and refusals of the request as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hookpost import AsyncClient
+from hookpost.api.routes.events import NOT_THE_SCHEMA
+from tests.conftest import Hookpost
+
+
+def ev(event_type: str = "user.created", payload: Any = None, **kw: Any) -> dict[str, Any]:
+    return {"event_type": event_type, "payload": {"n": 1} if payload is None else payload, **kw}
+
+
+#: (name, events sent, expected (status, field of the refusal or None) per item)
+BATCHES: list[tuple[str, list[Any], list[tuple[int, str | None]]]] = [
+    ("all good", [ev(), ev(payload={"n": 2}), ev("a.b", event_id="e-1")], [(202, None)] * 3),
+    (
+        "every item bad",
+        [
+            {"payload": {}},
+            ev("not a type"),
+            ev(payload=[1, 2]),
+            {**ev(), "extra": 1},
+            "not an object",
+            ev(event_id="x" * 256),
+        ],
+        [
+            (422, "event_type"),
+            (422, "event_type"),
+            (422, "payload"),
+            (422, "extra"),
+            (422, "event"),
+            (422, "event_id"),
+        ],
+    ),
+    (
+        "duplicates",
+        [
+            ev(event_id="seen", payload={"n": 0}),  # published before the batch, the same
+            ev(event_id="d-1"),
+            ev(event_id="d-1"),  # the same again in the batch
+            ev(event_id="d-2", payload={"n": 1}),
+            ev(event_id="d-2", payload={"n": 2}),  # reused in the batch, another payload
+            ev("other.type", event_id="seen", payload={"n": 0}),  # reused, another type
+        ],
+        [(200, None), (202, None), (200, None), (202, None), (409, "event_id"), (409, "event_id")],
+    ),
+    (
+        "mixed",
+        [ev(), {"event_type": "x"}, ev(event_id="seen", payload={"n": 0}), ev(payload={"n": 9})],
+        [(202, None), (422, "payload"), (200, None), (202, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "events", "expected"), BATCHES, ids=[b[0] for b in BATCHES])
+async def test_each_item_is_answered_as_a_single_publish_would_be(
+    hookpost_noworkers: Hookpost,
+    name: str,
+    events: list[Any],
+    expected: list[tuple[int, str | None]],
+) -> None:
+    hp = hookpost_noworkers
+    pid, key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    await hp.endpoint(pid, "http://127.0.0.1:9/b")
+    first = await hp.publish(pid, "user.created", payload={"n": 0}, event_id="seen")
+    async with AsyncClient(hp.base_url, token=key) as client:
+        answer = await client.publish_batch(pid, events)
+
+    items = answer["data"]
+    assert [(i["index"], i["status"]) for i in items] == [
+        (k, s) for k, (s, _) in enumerate(expected)
+    ], items
+    for item, (status, field) in zip(items, expected, strict=True):
+        if status >= 400:
+            assert item["error"] == ("conflict" if status == 409 else "validation_error")
+            assert item["detail"][0]["field"] == field, item
+            assert item["message"].startswith(f"{field}:") or field == "event_id", item
+            assert item.get("id") is None
+        else:
+            assert item["deliveries"] == 2 and item["id"] and item["sequence"] > 0
+            assert "payload" not in item  # the sender has it
+    created = [i for i in items if i["status"] == 202]
+    assert answer["created"] == len(created)
+    assert answer["repeated"] == sum(1 for i in items if i["status"] == 200)
+    assert answer["refused"] == sum(1 for i in items if i["status"] >= 400)
+    # A repeat answers with the first event; the two d-1 items are one event.
+    for item, sent in zip(items, events, strict=True):
+        if item["status"] == 200 and sent.get("event_id") == "seen":
+            assert item["id"] == first["id"] and item["sequence"] == first["sequence"]
+    if name == "duplicates":
+        assert items[1]["id"] == items[2]["id"] == "d-1"
+        assert "a different payload" in items[4]["message"]
+        assert "a different event_type" in items[5]["message"]
+
+    # Only the 202 items were stored, in order, each with its deliveries.
+    listed = (await hp.http.get(f"/api/v1/projects/{pid}/events?order=asc")).json()["data"]
+    assert [e["id"] for e in listed] == [first["id"]] + [i["id"] for i in created]
+    sequences = [i["sequence"] for i in created]
+    assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
+    for item in created:
+        stored = (await hp.http.get(f"/api/v1/projects/{pid}/events/{item['id']}")).json()
+        assert stored["payload"] == events[item["index"]]["payload"]
+    deliveries = await hp.deliveries(pid, limit=250)
+    assert len(deliveries) == 2 * (1 + len(created))
+    assert {d["status"] for d in deliveries} == {"pending"}
+
+
+async def test_the_catalog_refuses_one_item_and_says_why_only_to_a_key_that_reads_it(
+    hookpost_noworkers: Hookpost,
+) -> None:
+    hp = hookpost_noworkers
+    pid, full = await hp.project()
+    schema = {"properties": {"n": {"maximum": 7317}}}
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/event-types", json={"name": "order.paid", "schema": schema}
+    )
+    assert r.status_code == 201, r.text
+    publisher = (
+        await hp.http.post(f"/api/v1/projects/{pid}/api-keys", json={"scope": "publish"})
+    ).json()["key"]
+    batch = [ev("order.paid", {"n": 9999}), ev("order.paid", {"n": 1})]
+    for token, told in ((publisher, False), (full, True)):
+        async with AsyncClient(hp.base_url, token=token) as client:
+            refused, ok = (await client.publish_batch(pid, batch))["data"]
+        assert (refused["status"], ok["status"]) == (422, 202)
+        assert refused["detail"][0]["field"] == "payload.n"
+        assert (refused["detail"][0]["message"] != NOT_THE_SCHEMA) is told
+        assert ("7317" in refused["message"]) is told
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"events": []}, "events"),
+        ({"events": [ev()] * 501}, "events"),
+        ({}, "events"),
+        ({"events": {"event_type": "a"}}, "events"),
+        ([ev()], "body"),
+    ],
+    ids=["empty", "501 events", "no events", "events not a list", "a bare list"],
+)
+async def test_a_malformed_request_is_refused_whole(
+    hookpost_noworkers: Hookpost, body: Any, field: str
+) -> None:
+    hp = hookpost_noworkers
+    pid, _key = await hp.project()
+    r = await hp.http.post(f"/api/v1/projects/{pid}/events/batch", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == field
+    assert (await hp.http.get(f"/api/v1/projects/{pid}/events")).json()["data"] == []
+
+
+async def test_a_batch_is_one_transaction_of_the_group_commit(
+    sqlite_api: Hookpost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 events (more than a group-commit batch of single publishes) in one write."""
+    hp = sqlite_api
+    pid, key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    writes: list[int] = []
+    real = hp.store._publish_batch
+
+    async def counted(requests: list[Any]) -> Any:
+        writes.append(len(requests))
+        return await real(requests)
+
+    monkeypatch.setattr(hp.store, "_publish_batch", counted)
+    events = [ev(event_id=f"big-{i}", payload={"i": i}) for i in range(500)]
+    async with AsyncClient(hp.base_url, token=key) as client:
+        answer = await client.publish_batch(pid, events)
+    assert answer["created"] == 500
+    assert writes == [500]
+    assert [i["id"] for i in answer["data"]] == [f"big-{i}" for i in range(500)]
