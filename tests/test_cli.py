@@ -214,6 +214,51 @@ async def test_migrate_says_what_it_did(tmp_path: Path) -> None:
     assert "newer than this hookpost" in out and "Traceback" not in out
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_replicas_migrating_together_do_not_race(tmp_path: Path, backend: str) -> None:
+    """Six ``hookpost migrate`` started at once on a fresh database (replicas of one
+    deployment): every one exits 0, exactly one creates the schema, the others find it
+    current, and the database holds one revision row at head. Without the lock two
+    runners both see no schema and the second's CREATE TABLE fails."""
+    from sqlalchemy import text
+
+    from hookpost.store._backend import create_engine
+    from hookpost.store.migrate import current_revision, head_revision
+    from tests.conftest import _pg_admin, _pg_exec, _pg_state, _pg_url
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/replicas.db"
+    else:
+        if not await asyncio.to_thread(_pg_admin):
+            pytest.skip(f"PostgreSQL not reachable: {_pg_state.get('error')}")
+        name = f"hookpost_replicas_{os.getpid()}"
+        await asyncio.to_thread(_pg_exec, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await asyncio.to_thread(_pg_exec, f"CREATE DATABASE {name}")
+        url = _pg_url(name)
+    try:
+        env = cli_env(HOOKPOST_DATABASE_URL=url)
+        results = await asyncio.gather(
+            *(run("migrate", env=env, cwd=tmp_path, timeout=120) for _ in range(6))
+        )
+        for code, out in results:
+            assert code == 0, out
+        outs = [out for _, out in results]
+        assert sum("created the schema" in out for out in outs) == 1, outs
+        assert sum("nothing to do" in out for out in outs) == 5, outs
+        head = head_revision()
+        assert await current_revision(url) == head
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        finally:
+            await engine.dispose()
+        assert [r[0] for r in rows] == [head]
+    finally:
+        if backend == "postgres":
+            await asyncio.to_thread(_pg_exec, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 # -- send ------------------------------------------------------------------------------
 
 

@@ -1,8 +1,24 @@
-"""Schema migrations (Alembic), run from code so no alembic.ini is needed."""
+"""Schema migrations (Alembic), run from code so no alembic.ini is needed.
+
+``hookpost migrate`` is often started by every replica of a deployment at once (an
+init container per pod, a one-shot service per host). Two runners that both read "no
+schema yet" would both create it, and the second fails on a duplicate type
+(PostgreSQL) or a locked database (SQLite) -- six processes started together on a
+fresh database did so every time. :func:`migrate` therefore reads the revision and
+upgrades under one lock per database: a PostgreSQL session advisory lock (released
+when its connection closes, so a killed runner cannot leave it held), or on SQLite
+an exclusive ``flock`` on the database file itself (SQLite's own locks are POSIX
+record locks, which ``flock`` does not touch). The runners after the first wait, then
+find the schema current and do nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,10 +26,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookpost.core.dburl import is_sqlite_url
+from hookpost.core.private_files import private_sqlite_database
 from hookpost.store import _backend
+
+#: pg_advisory_lock's key for schema migrations: "hookpost" in ASCII, one per database.
+MIGRATION_LOCK_KEY = 0x686F6F6B706F7374
 
 _HERE = Path(__file__).parent / "migrations"
 
@@ -73,15 +95,51 @@ def migrate(url: str) -> tuple[str | None, str]:
     A database at a revision this code does not know (a newer hookpost migrated it)
     is left alone: :class:`SchemaMismatch` says to upgrade hookpost.
     """
-    before = asyncio.run(current_revision(url))
-    head = head_revision()
-    if before is not None and before not in known_revisions():
-        raise SchemaMismatch(
-            f"the database schema ({before}) is newer than this hookpost ({head}): upgrade hookpost"
-        )
-    if before != head:
-        upgrade(url)
-    return before, head
+    return asyncio.run(_migrate_locked(url))
+
+
+async def _migrate_locked(url: str) -> tuple[str | None, str]:
+    async with migration_lock(url):
+        before = await current_revision(url)
+        head = head_revision()
+        if before is not None and before not in known_revisions():
+            raise SchemaMismatch(
+                f"the database schema ({before}) is newer than this hookpost ({head}): "
+                "upgrade hookpost"
+            )
+        if before != head:
+            await upgrade_async(url)
+        return before, head
+
+
+@contextlib.asynccontextmanager
+async def migration_lock(url: str) -> AsyncIterator[None]:
+    """Hold this database's migration lock (waiting for another runner to finish)."""
+    if is_sqlite_url(url):
+        database = make_url(url).database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            yield  # a private in-memory database: nobody else can migrate it
+            return
+        private_sqlite_database(database)
+        fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the file releases the lock
+        return
+    engine = _backend.create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                await conn.commit()
+    finally:
+        await engine.dispose()
 
 
 async def check_schema(url: str) -> None:
