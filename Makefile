@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export HOOKPOST_DATABASE_URL ?= sqlite:///./hookpost.db
 
-.PHONY: run install test lint typecheck bench mutation clean
+.PHONY: run install test test-unit lint typecheck bench mutation clean
 
 $(BIN)/hookpost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,13 @@ run: install
 	$(BIN)/hookpost migrate
 	$(BIN)/hookpost serve --port $(PORT)
 
+# Every tier: tests/unit, tests/integration, tests/e2e (README, "Testing").
 test: install
 	$(BIN)/pytest -q
+
+# The pure tier only, in seconds.
+test-unit: install
+	$(BIN)/pytest -q tests/unit
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts

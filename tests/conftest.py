@@ -1,4 +1,13 @@
-"""Shared fixtures: a real hookpost server and real receivers on 127.0.0.1.
+"""Shared fixtures for every tier: a real hookpost server and real receivers on 127.0.0.1.
+
+The tests come in tiers, one folder each: ``unit/`` pure functions and tables,
+no I/O (seconds: ``make test-unit``); ``integration/`` real SQLite,
+PostgreSQL, brokers and HTTP on loopback inside this one process; ``e2e/``
+real subprocesses (``hookpost serve``/``worker``, ``kill -9``, the wheel,
+Chromium). :func:`pytest_collection_modifyitems` marks them: ``slow`` for the
+e2e tier, ``postgres`` for a test on the PostgreSQL backend, ``browser`` for
+one that drives Chromium; so ``pytest -m "not slow and not browser"`` runs
+the fast tiers and ``pytest -m "not postgres"`` works without a server.
 
 Nothing is mocked on the wire: the API is served by uvicorn on a free port,
 the dispatcher sends with aiohttp, receivers are aiohttp servers. Time can be
@@ -35,6 +44,24 @@ ADMIN = "test-admin-token"
 LOOPBACK = "127.0.0.0/8,::1/128"
 #: One fixed key, so a `hookpost worker` subprocess reads what the test server wrote.
 TEST_SECRET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdCE"
+
+
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by its tier and by the fixtures it uses (markers: pyproject.toml)."""
+    for item in items:
+        parts = item.path.resolve().relative_to(_TESTS).parts
+        if parts[0] == "e2e":
+            item.add_marker(pytest.mark.slow)
+        names = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        if params.get("db_url") == "postgres" or "pg_template" in names:
+            item.add_marker(pytest.mark.postgres)
+        if "chromium" in names:
+            item.add_marker(pytest.mark.browser)
 
 
 def free_port() -> int:

@@ -25,8 +25,8 @@ from hookpost.core import secret_headers
 from hookpost.core.crypto import PREFIX
 from hookpost.core.secret_headers import MASK, is_secret
 from tests.conftest import Hookpost, Receiver
-from tests.test_dashboard import csrf_of, portal_url, sign_in
-from tests.test_secrets_at_rest import _database_bytes
+from tests.integration.test_dashboard import csrf_of, portal_url, sign_in
+from tests.integration.test_secrets_at_rest import _database_bytes
 
 # -- the rule ----------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from hookpost.core.clock import ManualClock
 from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DEFAULT_SCHEDULE
 from hookpost.store import Store
 from tests.conftest import Hookpost, Receiver, start_hookpost
-from tests.test_faults import _attempted, _due_in
+from tests.integration.test_faults import _attempted, _due_in
 
 # -- Retry-After never shortens the schedule ---------------------------------
 

@@ -19,7 +19,7 @@ import pytest
 from hookpost.cli.main import main
 from hookpost.config import Settings
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def _rows() -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""The payload filter language (pure functions; fan-out uses it in tests/test_faults.py)."""
+"""The payload filter language (pure functions; fan-out: tests/integration/test_faults.py)."""
 
 from __future__ import annotations
 

@@ -60,6 +60,7 @@ async def test_docs_pages_reference_no_other_host(
     assert spec.status_code == 200 and spec.json()["info"]["title"] == "hookpost"
 
 
+@pytest.mark.browser
 async def test_docs_pages_render_with_no_network(sqlite_api: Hookpost) -> None:
     """In a browser that can reach nothing but hookpost, both pages draw the API."""
     playwright = pytest.importorskip("playwright.async_api")

@@ -170,7 +170,7 @@ async def test_wheel_in_a_fresh_venv_serves_and_delivers(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     """The built wheel is complete: migrations and package data included."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(root)],
@@ -240,6 +240,6 @@ def test_api_reference_is_current() -> None:
     from hookpost.api.reference import markdown_reference
     from hookpost.config import Settings
 
-    committed = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    committed = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
     spec = create_app(Settings(admin_token="unused")).openapi()
     assert committed == markdown_reference(spec), "run: hookpost openapi --markdown > docs/api.md"

@@ -1,6 +1,6 @@
 """docs/api.md shows each route's own body, answers and examples, and they are right.
 
-- Every operation of the spec has its section (tests/test_ops.py keeps the file
+- Every operation of the spec has its section (tests/e2e/test_ops.py keeps the file
   current with the generator); every route with a body lists
   each of its fields and an example request body that the route's own JSON
   Schema accepts; every success answer with a body has an example its schema
@@ -26,7 +26,7 @@ from hookpost.api.openapi import CONFLICTS
 from hookpost.config import Settings
 from tests.conftest import Hookpost
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 SPEC = create_app(Settings(admin_token="unused")).openapi()
 OPERATIONS = [
     (method, path, op)

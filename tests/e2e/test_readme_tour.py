@@ -27,7 +27,7 @@ import httpx
 from tests.conftest import LOOPBACK, free_port
 from tests.serveproc import interrupt
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 
 
