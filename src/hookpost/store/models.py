@@ -23,7 +23,12 @@ from sqlalchemy import (
     text,
 )
 
+from hookpost.domain import DeliveryStatus
+
 metadata = MetaData()
+
+#: Deliveries not final yet, as SQL (the partial indexes' condition; SQL text needs the values).
+OPEN_STATUSES = f"status IN ('{DeliveryStatus.PENDING.value}', '{DeliveryStatus.DELIVERING.value}')"
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias.
 BigInt = BigInteger().with_variant(Integer(), "sqlite")
@@ -132,8 +137,8 @@ deliveries = Table(
     Index(
         "ix_deliveries_due",
         "next_attempt_at",
-        sqlite_where=text("status IN ('pending', 'delivering')"),
-        postgresql_where=text("status IN ('pending', 'delivering')"),
+        sqlite_where=text(OPEN_STATUSES),
+        postgresql_where=text(OPEN_STATUSES),
     ),
     Index("ix_deliveries_project_id", "project_id", "id"),
     Index("ix_deliveries_project_status", "project_id", "status", "id"),
@@ -145,8 +150,8 @@ deliveries = Table(
         "ix_deliveries_endpoint_open",
         "endpoint_id",
         "event_seq",
-        sqlite_where=text("status IN ('pending', 'delivering')"),
-        postgresql_where=text("status IN ('pending', 'delivering')"),
+        sqlite_where=text(OPEN_STATUSES),
+        postgresql_where=text(OPEN_STATUSES),
     ),
 )
 
