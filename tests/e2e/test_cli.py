@@ -192,15 +192,23 @@ async def test_migrate_says_what_it_did(tmp_path: Path) -> None:
     head = head_revision()
     url = f"sqlite:///{tmp_path}/m.db"
     env = cli_env(HOOKPOST_DATABASE_URL=url)
+    code, out = await run("migrate", "--check", env=env, cwd=tmp_path)
+    assert code == 1 and "no hookpost schema yet" in out and "Traceback" not in out
     code, out = await run("migrate", env=env, cwd=tmp_path)
     assert code == 0, out
     assert out.strip() == f"created the schema at revision {head} in {url}"
+    code, out = await run("migrate", "--check", env=env, cwd=tmp_path)
+    assert (code, out.strip()) == (0, f"the schema is current ({url})")
     code, out = await run("migrate", env=env, cwd=tmp_path)
     assert code == 0, out
     assert f"already at revision {head}, the current schema: nothing to do" in out
 
     older = f"sqlite:///{tmp_path}/old.db"
     await asyncio.to_thread(upgrade, older, "0005")
+    code, out = await run(
+        "migrate", "--check", env=cli_env(HOOKPOST_DATABASE_URL=older), cwd=tmp_path
+    )
+    assert code == 1 and "is behind" in out, out
     code, out = await run("migrate", env=cli_env(HOOKPOST_DATABASE_URL=older), cwd=tmp_path)
     assert code == 0, out
     assert out.strip() == f"upgraded the schema from revision 0005 to {head} in {older}"

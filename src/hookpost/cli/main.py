@@ -225,13 +225,32 @@ def config_cmd(as_json: bool) -> None:
 
 @main.command()
 @_DATABASE_URL
-def migrate(database_url: str | None) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing: exit 0 if the schema is current, 1 (saying why) if not. "
+    "For an init container that waits for the migration job.",
+)
+def migrate(database_url: str | None, check: bool) -> None:
     """Create or upgrade the database schema, and say which it did."""
-    from hookpost.store.migrate import SchemaMismatch
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hookpost.store.migrate import SchemaMismatch, check_schema
     from hookpost.store.migrate import migrate as run_migrations
 
     settings = _settings(database_url=database_url)
     where = _redact(settings.database_url)
+    if check:
+        try:
+            asyncio.run(check_schema(settings.database_url))
+        except SchemaMismatch as exc:
+            raise click.ClickException(f"{exc} ({where})") from None
+        except (OSError, SQLAlchemyError) as exc:
+            raise click.ClickException(
+                f"cannot read the schema of {where}: {type(exc).__name__}"
+            ) from None
+        click.echo(f"the schema is current ({where})")
+        return
     try:
         before, after = run_migrations(settings.database_url)
     except SchemaMismatch as exc:
