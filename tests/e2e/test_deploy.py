@@ -24,7 +24,7 @@ import yaml
 
 from hookpost.config import SECRET_FIELDS, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "examples" / "Dockerfile"
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 KUBE = ROOT / "deploy" / "kubernetes"
