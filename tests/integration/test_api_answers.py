@@ -240,3 +240,25 @@ async def test_private_address_refusal_names_the_setting(
             message = r.json()["detail"][0]["message"]
             assert r.json()["detail"][0]["field"] == "url"
             assert "HOOKPOST_ALLOWED_NETWORKS" in message, message
+
+
+async def test_a_new_event_is_answered_as_it_is_stored(hookpost_noworkers: Hookpost) -> None:
+    """The 202 answer is written by hand around the stored payload text (no second encoding,
+    no response-model pass): it must be EventAccepted exactly, whatever the payload holds."""
+    hp = hookpost_noworkers
+    pid, _key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/hook")
+    payload = {"name": "Zoë \"quoted\" \\ \u2028", "f": 1.5, "e": 1e16, "big": 10**20,
+               "nested": {"a": [1, None, True, -0.0]}, "": {}}  # fmt: skip
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/events",
+        json={"event_type": "odd.event", "payload": payload,
+              "event_id": "ans-1"},
+    )  # fmt: skip
+    assert r.status_code == 202, r.text
+    assert r.headers["content-type"] == "application/json"
+    stored = (await hp.http.get(f"/api/v1/projects/{pid}/events/ans-1")).json()
+    assert r.json() == {**stored, "deliveries": 1}
+    assert list(r.json()) == ["id", "event_type", "payload", "sequence", "created_at",
+                              "timestamp", "deliveries"]  # fmt: skip
+    assert r.json()["payload"] == payload

@@ -86,6 +86,18 @@ def event(row: dict[str, Any], payload: Any = None) -> dict[str, Any]:
     }
 
 
+def event_accepted_json(row: dict[str, Any], payload: str, deliveries: int) -> bytes:
+    """A new event's answer (EventAccepted, as :func:`event` + ``deliveries``) as JSON bytes,
+    around ``payload``: the compact JSON text the store was given."""
+    ident = json.dumps(row["id"], ensure_ascii=False)
+    kind = json.dumps(row["event_type"], ensure_ascii=False)
+    return (
+        f'{{"id":{ident},"event_type":{kind},"payload":{payload},"sequence":{int(row["seq"])},'
+        f'"created_at":"{iso(row["created_at"])}","timestamp":{int(row["created_at"])},'
+        f'"deliveries":{int(deliveries)}}}'
+    ).encode()
+
+
 def event_receipt(row: dict[str, Any], sent: EventIn, deliveries: int) -> dict[str, Any]:
     """A repeated ``event_id``, answered to a caller that may not read events.
 
