@@ -80,6 +80,7 @@ def _hotpath(args: argparse.Namespace) -> None:
         batch_events=args.batch_events,
         batch_size=args.batch_size,
         postgres=not args.no_postgres,
+        baseline=args.baseline,
     )
     main(sizes, args.output, pg_admin_url=args.pg_admin_url)
 
@@ -107,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-events", type=int, default=20_000, help="events sent in batches")
     p.add_argument("--batch-size", type=int, default=500, help="events per batch request")
     p.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL part")
+    p.add_argument(
+        "--baseline",
+        default=None,
+        help="another checkout's src folder: the publish part runs on both, in turns",
+    )
     p.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
 
     p = scenario("isolation", _isolation, "healthy throughput while some endpoints hang")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import sqlite3
 import subprocess
@@ -90,6 +91,7 @@ class Sizes:
     batch_events: int = 20_000  # events sent through the batch endpoint
     batch_size: int = 500
     postgres: bool = True
+    baseline: str | None = None  # another tree's src: publish figures before/after
 
 
 # -- the references --------------------------------------------------------------
@@ -206,19 +208,22 @@ async def _batch(ctx: Ctx, n: int, size: int) -> dict[str, Any]:
     items: Counter[str] = Counter()
     http: Counter[int] = Counter()
 
-    async def sender() -> None:
+    async def sender(session: aiohttp.ClientSession) -> None:
         while chunks:
             chunk = chunks.pop()
             body = json.dumps({"events": chunk}, separators=(",", ":")).encode()
-            async with ctx.session.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT) as r:
+            async with session.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT) as r:
                 http[r.status] += 1
                 if r.status == 200:
                     for item in (await r.json())["data"]:
                         items[str(item["status"])] += 1
 
-    t0 = time.perf_counter()
-    with RssSampler(ctx.serve_pid) as rss:
-        await asyncio.gather(*(sender() for _ in range(4)))
+    # A session of its own: a connection left idle past the server's keep-alive
+    # would be closed under the first batch (a POST is not retried).
+    async with aiohttp.ClientSession() as session:
+        t0 = time.perf_counter()
+        with RssSampler(ctx.serve_pid) as rss:
+            await asyncio.gather(*(sender(session) for _ in range(4)))
     seconds = time.perf_counter() - t0
     available = http[200] > 0
     verify = await _listed(ctx, pid, key, n, n) if available else {"ok": False}
@@ -240,10 +245,16 @@ async def _batch(ctx: Ctx, n: int, size: int) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def _hookpost(
-    procs: Procs, console: Any, tmp: str, url: str, args: list[str], rss: list[float]
+    procs: Procs,
+    console: Any,
+    tmp: str,
+    url: str,
+    args: list[str],
+    rss: list[float],
+    source: str | None = None,
 ) -> AsyncIterator[tuple[Ctx, Stack]]:
     """One hookpost stack for a part of the run, stopped after it; its serve's VmHWM
-    goes into ``rss``."""
+    goes into ``rss``. ``source``: a ``src`` folder to run hookpost from instead."""
     from hookpost.core.crypto import generate_key
 
     sub = tempfile.mkdtemp(dir=tmp)
@@ -254,6 +265,7 @@ async def _hookpost(
         args,
         HOOKPOST_SECRET_KEY=generate_key(),
         HOOKPOST_SQLITE_SYNCHRONOUS="FULL",
+        PYTHONPATH=source or os.environ.get("PYTHONPATH", ""),
     )
     console.print(f"hookpost {' '.join(args)}, pid {stack.serve.pid}, {url.split(':')[0]}")
     try:
@@ -277,9 +289,16 @@ async def _run(sizes: Sizes, procs: Procs, console: Any, tmp: str, pg_url: str |
     ):
         out["r_route"] = await _reference(ctx, procs, tmp, sizes.events, durable=True)
         out["r_route_no_db"] = await _reference(ctx, procs, tmp, sizes.events, durable=False)
-        out["publish_sqlite"] = await _publish(ctx, sizes.events, "publish, SQLite, fan-out 1")
-        out["one_at_a_time_sqlite"] = await _one_at_a_time(ctx, sizes.sequential, "SQLite")
-        out["batch_sqlite"] = await _batch(ctx, sizes.batch_events, sizes.batch_size)
+        if sizes.baseline:
+            out["baseline"] = await _baseline(sizes, procs, console, tmp, ctx)
+            after = out["baseline"]["after"]
+            out["publish_sqlite"] = after["publish"]
+            out["one_at_a_time_sqlite"] = after["one_at_a_time"]
+            out["batch_sqlite"] = after["batch"]
+        else:
+            out["publish_sqlite"] = await _publish(ctx, sizes.events, "publish, SQLite, fan-out 1")
+            out["one_at_a_time_sqlite"] = await _one_at_a_time(ctx, sizes.sequential, "SQLite")
+            out["batch_sqlite"] = await _batch(ctx, sizes.batch_events, sizes.batch_size)
     # 2. SQLite serve (API + workers): the bare sender, end to end, latency.
     async with _hookpost(procs, console, tmp, f"sqlite:///{tmp}/b.db", ["serve"], rss) as (
         ctx,
@@ -298,6 +317,43 @@ async def _run(sizes: Sizes, procs: Procs, console: Any, tmp: str, pg_url: str |
             out["pg_workers_10"] = await _drain(run, 2, sizes.e2e_events, 10, profile=False)
     out["serve_vm_hwm_mb"] = rss
     return out
+
+
+async def _baseline(sizes: Sizes, procs: Procs, console: Any, tmp: str, ctx: Ctx) -> Any:
+    """The publish part on this tree and on ``sizes.baseline`` (another tree's ``src``),
+    both up at once and measured in turns, twice: before/after ratios in one run."""
+    url = f"sqlite:///{tmp}/baseline.db"
+    no_workers = ["serve", "--no-workers"]
+    rounds: list[dict[str, Any]] = []
+    async with _hookpost(procs, console, tmp, url, no_workers, [], sizes.baseline) as (old, _):
+        for _round in range(2):
+            row: dict[str, Any] = {}
+            for name, c in (("before", old), ("after", ctx)):
+                row[name] = {
+                    "publish": await _publish(c, sizes.events, f"publish, {name}"),
+                    "one_at_a_time": await _one_at_a_time(c, sizes.sequential, name),
+                    "batch": await _batch(c, sizes.batch_events, sizes.batch_size),
+                }
+            rounds.append(row)
+
+    def figures(part: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "publish_ev_s": part["publish"]["publish_rate"],
+            "one_at_a_time_p50_ms": part["one_at_a_time"]["p50_ms"],
+            "batch_ev_s": part["batch"]["publish_rate"],
+        }
+
+    table = [{k: figures(row[k]) for k in ("before", "after")} for row in rounds]
+    complete = all(p["complete"] for row in rounds for part in row.values() for p in
+                   part.values() if p.get("available", True))  # fmt: skip
+    return {
+        "scenario": "before/after, SQLite serve --no-workers",
+        "source": sizes.baseline,
+        "figures": table,
+        "rounds": rounds,
+        "after": rounds[-1]["after"],
+        "complete": complete,
+    }
 
 
 # -- the targets -------------------------------------------------------------------
@@ -467,6 +523,17 @@ def _print(console: Any, report: dict[str, Any]) -> None:
             "[green]pass[/green]" if t["pass"] else "[red]miss[/red]",
         )
     console.print(table)
+    if "baseline" in report:
+        for k, row in enumerate(report["baseline"]["figures"], 1):
+            b, a = row["before"], row["after"]
+            console.print(
+                f"round {k}: publish ev/s {b['publish_ev_s']} -> {a['publish_ev_s']} "
+                f"(x{_ratio(a['publish_ev_s'], b['publish_ev_s'])}); one at a time p50 ms "
+                f"{b['one_at_a_time_p50_ms']} -> {a['one_at_a_time_p50_ms']}; batch ev/s "
+                f"{b['batch_ev_s']} -> {a['batch_ev_s']} "
+                f"(x{_ratio(a['batch_ev_s'], b['batch_ev_s'])})",
+                highlight=False,
+            )
     for t in report["targets"]:
         verdict = "pass" if t["pass"] else "miss"
         ratio = f" (ratio {t['ratio']})" if t["ratio"] is not None else ""
