@@ -1,7 +1,12 @@
 """Everything that differs between SQLite and PostgreSQL lives here.
 
-The rest of the store is portable SQLAlchemy Core; adding a backend means
-teaching this module its connection set-up and its claim statement.
+The rest of the store is portable SQLAlchemy Core and never asks which
+database it talks to: where the two differ -- connection set-up, the write
+lock, the claim's row locks, row locks in general, catch-up ordering of
+event sequences, how a commit wakes the workers of other processes, how a
+worker proves it is alive, a minute's floor, whether publishes are committed
+in groups -- the aggregate modules call a small function of this module.
+Adding a backend means teaching this module, and only it.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, bindparam, event, text
+from sqlalchemy import Integer, String, bindparam, cast, event, func, literal_column, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -21,6 +27,8 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hookpost.core.dburl import normalize_database_url
 from hookpost.core.private_files import private_sqlite_database
+from hookpost.store import _liveness, _wake
+from hookpost.store import _statements as statements
 from hookpost.store.outage import DatabaseHealth
 
 
@@ -184,43 +192,6 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-_CLAIM = """
-UPDATE deliveries
-   SET status = 'delivering', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
- WHERE id IN (
-        SELECT id FROM deliveries
-         WHERE status IN ('pending', 'delivering') AND next_attempt_at <= :now
-           AND endpoint_id NOT IN (
-                SELECT id FROM endpoints
-                 WHERE enabled = :false OR ordering = 'fifo' OR circuit_open_until > :now
-               )
-           AND endpoint_id NOT IN :busy
-         ORDER BY next_attempt_at
-         LIMIT :limit {lock}
-       )
-RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
-"""
-
-# Ordered endpoints: only the head of each endpoint's queue (the lowest event
-# sequence not yet final) may be sent, and only when it is due.
-_CLAIM_FIFO = """
-UPDATE deliveries
-   SET status = 'delivering', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
- WHERE id IN (
-        SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-         WHERE e.ordering = 'fifo' AND e.enabled = :true
-           AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= :now)
-           AND d.status IN ('pending', 'delivering') AND d.next_attempt_at <= :now
-           AND d.event_seq = (
-                SELECT MIN(d2.event_seq) FROM deliveries d2
-                 WHERE d2.endpoint_id = d.endpoint_id AND d2.status IN ('pending', 'delivering')
-               )
-         LIMIT :limit {lock}
-       )
-RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
-"""
-
-
 def claim_statements(engine: AsyncEngine) -> tuple[Any, Any]:
     """Lease a batch of due deliveries in one statement (and fifo heads in another).
 
@@ -230,10 +201,10 @@ def claim_statements(engine: AsyncEngine) -> tuple[Any, Any]:
     rows another worker is claiming right now.
     """
     sqlite = is_sqlite(engine)
-    general = text(_CLAIM.format(lock="" if sqlite else "FOR UPDATE SKIP LOCKED")).bindparams(
-        bindparam("busy", expanding=True, type_=String())
-    )
-    fifo = text(_CLAIM_FIFO.format(lock="" if sqlite else "FOR UPDATE OF d SKIP LOCKED"))
+    general = text(
+        statements.CLAIM.format(lock="" if sqlite else "FOR UPDATE SKIP LOCKED")
+    ).bindparams(bindparam("busy", expanding=True, type_=String()))
+    fifo = text(statements.CLAIM_FIFO.format(lock="" if sqlite else "FOR UPDATE OF d SKIP LOCKED"))
     return general, fifo
 
 
@@ -335,3 +306,99 @@ class Listener:
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
         self._conn = None
+
+
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The SQLite database's path (None on PostgreSQL, or for an in-memory database's ``""``)."""
+    return engine.url.database if is_sqlite(engine) else None
+
+
+def batches_publishes(engine: AsyncEngine) -> bool:
+    """Whether concurrent publishes are committed together (``_group_commit``).
+
+    SQLite has one writer and every commit waits for the disk, so grouping
+    commits multiplies publish throughput; PostgreSQL commits concurrent
+    transactions in parallel and groups WAL flushes itself.
+    """
+    return is_sqlite(engine)
+
+
+def lock_rows(stmt: Any, engine: AsyncEngine) -> Any:
+    """``stmt`` with ``FOR UPDATE`` where that serialises writers (PostgreSQL).
+
+    SQLite needs none: a write transaction holds the database's only write
+    lock from its ``BEGIN IMMEDIATE``.
+    """
+    return stmt if is_sqlite(engine) else stmt.with_for_update()
+
+
+@contextlib.asynccontextmanager
+async def settled_read(
+    engine: AsyncEngine, reader: AsyncEngine, project_id: str | None
+) -> AsyncIterator[AsyncConnection]:
+    """A connection for a read; with ``project_id``, one whose reads see the project's
+    events in sequence order (a catch-up read, see :func:`settle_sequences`).
+
+    PostgreSQL settles inside a transaction on the main engine; SQLite needs no
+    settling and reads from its read-only pool.
+    """
+    if project_id is not None and not is_sqlite(engine):
+        async with engine.begin() as conn:
+            await settle_sequences(conn, project_id)
+            yield conn
+    else:
+        async with reader.connect() as conn:
+            yield conn
+
+
+def time_bucket(epoch: Any, seconds: int, engine: AsyncEngine) -> Any:
+    """``floor(epoch / seconds)`` as an SQL expression (the dashboard's time buckets).
+
+    SQLite's CAST truncates (= floor for positive epochs) and may lack
+    ``floor()``; PostgreSQL's CAST rounds, so there ``floor()`` it is.
+    """
+    per = epoch / literal_column(f"{float(seconds)!r}")
+    return cast(per, Integer) if is_sqlite(engine) else func.floor(per)
+
+
+class Wakeups:
+    """How a commit that makes deliveries due wakes the workers of every process.
+
+    PostgreSQL: ``pg_notify`` in the committing transaction, heard by a
+    :class:`Listener`. SQLite shared by several processes: a datagram to each
+    registered process (:mod:`hookpost.store._wake`); an in-memory database has
+    no other process to wake.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._statement = notify_statement(engine)
+        database = sqlite_file(engine)
+        #: The datagram board (SQLite on a file), else None.
+        self.board = _wake.WakeBoard(database) if database and database != ":memory:" else None
+
+    async def announce(self, conn: AsyncConnection) -> None:
+        if self._statement is not None:
+            await conn.execute(self._statement)
+        elif self.board is not None:
+            self.board.announce()
+
+    def listener(
+        self, url: str, on_notify: Callable[[], None]
+    ) -> Listener | _wake.WakeListener | None:
+        if self._statement is not None:
+            return Listener(url, on_notify)
+        return None if self.board is None else _wake.WakeListener(self.board, on_notify)
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.close()
+
+
+def workers(engine: AsyncEngine, *, shared: bool) -> _liveness.Workers:
+    """The registry of live workers: advisory locks on PostgreSQL, ``flock`` ed files
+    beside a SQLite database that several processes share (``shared``)."""
+    database = sqlite_file(engine)
+    return _liveness.Workers(
+        sqlite=is_sqlite(engine),
+        directory=Path(database + "-workers") if shared and database else None,
+    )

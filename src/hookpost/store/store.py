@@ -9,31 +9,24 @@ transaction here.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import functools
 import hashlib
 import json
 import logging
-import re
 import secrets
-import time
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
-    Integer,
     and_,
     bindparam,
     case,
-    cast,
     delete,
     func,
     insert,
-    literal_column,
     select,
     text,
     update,
@@ -41,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hookpost.core.clock import Clock, SystemClock
+from hookpost.core.clock import Clock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id, new_token
 from hookpost.core.wiretext import storable
@@ -59,7 +52,9 @@ from hookpost.domain import (
 )
 from hookpost.domain import targets as event_targets
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import _backend, _liveness, _record, _sealing, _wake
+from hookpost.store import _backend, _record, _sealing
+from hookpost.store import _statements as statements
+from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
 from hookpost.store._record import RecordIncomplete
 from hookpost.store.models import (
     api_keys,
@@ -73,7 +68,6 @@ from hookpost.store.models import (
     projects,
     rate_buckets,
 )
-from hookpost.store.outage import DatabaseHealth
 
 #: What a project API key may do (enforced in hookpost.api.deps).
 KEY_SCOPES = ("full", "read", "publish")
@@ -81,62 +75,6 @@ KEY_SCOPES = ("full", "read", "publish")
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def encode_cursor(value: str | int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
-
-
-_CURSOR_VALUE = re.compile(r"[A-Za-z0-9_]{1,100}")
-
-
-#: The largest BIGINT (an event's sequence): larger numbers are refused before a query,
-#: where PostgreSQL would fail on them and SQLite compare them as floats.
-MAX_BIGINT = 2**63 - 1
-
-
-def decode_cursor(cursor: str, *, numeric: bool = False) -> str:
-    """The key a cursor encodes (an id, or with ``numeric`` a sequence number); ValueError
-    for anything else, so a forged cursor never reaches the database (PostgreSQL rejects
-    NUL bytes, and numbers past :data:`MAX_BIGINT`, with a 500)."""
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("cursor is not valid") from None
-    if not _CURSOR_VALUE.fullmatch(value):
-        raise ValueError("cursor is not valid")
-    if (numeric or value.isdigit()) and not (value.isdigit() and int(value) <= MAX_BIGINT):
-        raise ValueError("cursor is not valid")
-    return value
-
-
-class _TTLCache:
-    """A tiny time-bounded memo for the hot path's lookups (API keys, schemas).
-
-    Every publish authenticates and checks the catalog; at hundreds of requests
-    a second those reads cost more than the publish itself. Entries live
-    ``ttl`` seconds; this process clears the cache on every change it makes,
-    so only changes made by another process take up to ``ttl`` to be seen.
-    """
-
-    def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._data: dict[Any, tuple[float, Any]] = {}
-
-    def get(self, key: Any) -> tuple[bool, Any]:
-        hit = self._data.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return False, None
-        return True, hit[1]
-
-    def put(self, key: Any, value: Any) -> None:
-        if len(self._data) >= self.size:
-            self._data.clear()
-        self._data[key] = (time.monotonic() + self.ttl, value)
-
-    def clear(self) -> None:
-        self._data.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,86 +105,6 @@ def _retry_values(now: float) -> dict[str, Any]:
         "attempt_limit": deliveries.c.attempt_count + 1,
         "updated_at": now,
     }
-
-
-class _Hot:
-    """Statements of the delivery hot path (publish, claim, record), built once.
-
-    Building a Core statement costs more than running it on SQLite (~0.1 ms
-    of the ~0.2 ms a small SELECT takes), and publish, claim and record run
-    them hundreds of times a second: these take bound parameters instead.
-    """
-
-    events_by_seq = select(events).where(events.c.seq.in_(bindparam("seqs", expanding=True)))
-    endpoints_by_id = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
-    routing = select(
-        endpoints.c.project_id,
-        endpoints.c.id,
-        endpoints.c.event_types,
-        endpoints.c.filter,
-        endpoints.c.enabled,
-    ).where(endpoints.c.project_id.in_(bindparam("projects", expanding=True)))
-    existing_events = select(events).where(
-        events.c.project_id == bindparam("project"),
-        events.c.id.in_(bindparam("ids", expanding=True)),
-    )
-    delivery_counts = (
-        select(deliveries.c.event_seq, func.count())
-        .where(deliveries.c.event_seq.in_(bindparam("seqs", expanding=True)))
-        .group_by(deliveries.c.event_seq)
-    )
-    # Rows are matched back by (project_id, id), unique: no need for ordered
-    # RETURNING, which SQLite can only give one INSERT per row.
-    insert_events = insert(events).returning(events.c.seq, events.c.project_id, events.c.id)
-    insert_deliveries = insert(deliveries)
-    insert_attempts = insert(attempts)
-    lease_workers = (
-        select(func.substr(deliveries.c.lease, 1, 16))
-        .where(
-            deliveries.c.status == DeliveryStatus.DELIVERING,
-            deliveries.c.lease.like(_liveness.WORKER_LEASE),
-        )
-        .distinct()
-    )
-    reclaim = (
-        update(deliveries)
-        .where(
-            deliveries.c.status == DeliveryStatus.DELIVERING,
-            deliveries.c.lease.like(bindparam("b_leases")),
-        )
-        .values(
-            status=DeliveryStatus.PENDING,
-            lease=None,
-            next_attempt_at=bindparam("b_now"),
-            updated_at=bindparam("b_now"),
-        )
-    )
-    hand_back = (
-        update(deliveries)
-        .where(
-            deliveries.c.lease == bindparam("b_lease"),
-            deliveries.c.id.in_(bindparam("b_ids", expanding=True)),
-        )
-        .values(status=DeliveryStatus.PENDING, lease=None, next_attempt_at=bindparam("b_now"))
-    )
-    hand_back_at = (
-        update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == bindparam("b_lease"))
-        .values(status=DeliveryStatus.PENDING, lease=None, next_attempt_at=bindparam("b_next"))
-    )
-    record_deliveries = (
-        update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease == bindparam("b_lease"))
-        .values(
-            status=bindparam("b_status"),
-            attempt_count=bindparam("b_number"),
-            next_attempt_at=bindparam("b_next"),
-            lease=None,
-            last_status_code=bindparam("b_code"),
-            last_error=bindparam("b_error"),
-            updated_at=bindparam("b_now"),
-        )
-    )
 
 
 log = logging.getLogger("hookpost.store")
@@ -351,7 +209,9 @@ class _GroupCommit:
                     await task
 
 
-class Store:
+class Store(Core):
+    """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -360,78 +220,12 @@ class Store:
         box: SecretBox | None = None,
         reader: AsyncEngine | None = None,
     ) -> None:
-        self.engine = engine
-        #: Where reads go: SQLite's pool of read-only connections, else the engine.
-        self.reader = reader or engine
-        #: What this process has seen of the database lately (readiness, log throttle).
-        self.health = DatabaseHealth()
-        #: The same engine, for transactions that write (SQLite: BEGIN IMMEDIATE).
-        self.writer = _backend.Writer(engine, health=self.health)
+        super().__init__(engine, clock, box=box, reader=reader)
         self._group_commit = _GroupCommit(self)
-        self._keys = _TTLCache()
-        self._schemas = _TTLCache()
-        #: Whether any endpoint is ordered (fifo): most installations have none,
-        #: and then a claim skips the ordered-queue statement.
-        self._fifo = _TTLCache()
-        self.clock: Clock = clock or SystemClock()
-        #: Encrypts endpoint secrets at rest; without one, creating endpoints fails.
-        self.box = box
-        self._claim_sql = _backend.claim_statements(engine)
-        self._notify_sql = _backend.notify_statement(engine)
-        database = engine.url.database if self.is_sqlite else None
-        #: SQLite shared by several processes: wake-ups by datagram (see _wake).
-        self._board = _wake.WakeBoard(database) if database and database != ":memory:" else None
-        #: Who holds leases and whether they are alive (see _liveness).
-        self._workers = _liveness.Workers(
-            sqlite=self.is_sqlite,
-            directory=Path(database + "-workers") if self._board and database else None,
-        )
-
-    @property
-    def is_sqlite(self) -> bool:
-        return _backend.is_sqlite(self.engine)
-
-    def listener(
-        self, url: str, on_notify: Callable[[], None]
-    ) -> _backend.Listener | _wake.WakeListener | None:
-        """Cross-process wake-ups: LISTEN/NOTIFY on PostgreSQL, datagrams on SQLite."""
-        if not self.is_sqlite:
-            return _backend.Listener(url, on_notify)
-        return None if self._board is None else _wake.WakeListener(self._board, on_notify)
-
-    def presence(self, url: str) -> _liveness.Presence | None:
-        """A worker's proof of life, to hold while it claims (see :meth:`reclaim_dead_leases`)."""
-        return self._workers.presence(_backend.asyncpg_dsn(url))
-
-    async def _notify(self, conn: AsyncConnection) -> None:
-        """Wake every worker: deliveries become due when this transaction commits.
-
-        On SQLite the datagrams go out before the commit, but the transaction
-        holds the write lock, so a woken worker's claim waits for the commit.
-        """
-        if self._notify_sql is not None:
-            await conn.execute(self._notify_sql)
-        elif self._board is not None:
-            self._board.announce()
-
-    @classmethod
-    def from_url(
-        cls, url: str, clock: Clock | None = None, *, box: SecretBox | None = None, **kwargs: Any
-    ) -> Store:
-        return cls(
-            _backend.create_engine(url, sqlite_busy_timeout_ms=0, **kwargs),
-            clock,
-            box=box,
-            reader=_backend.create_read_engine(url),
-        )
 
     async def close(self) -> None:
         await self._group_commit.close()
-        if self._board is not None:
-            self._board.close()
-        if self.reader is not self.engine:
-            await self.reader.dispose()
-        await self.engine.dispose()
+        await super().close()
 
     # -- projects and keys -------------------------------------------------
 
@@ -719,30 +513,6 @@ class Store:
             )
             return await self._endpoint(conn, project_id, endpoint_id)
 
-    async def _endpoint(
-        self, conn: AsyncConnection, project_id: str, endpoint_id: str
-    ) -> dict[str, Any]:
-        row = (
-            await conn.execute(
-                select(endpoints).where(
-                    endpoints.c.id == endpoint_id, endpoints.c.project_id == project_id
-                )
-            )
-        ).first()
-        if row is None:
-            raise NotFound("endpoint")
-        return _sealing.unseal(self.box, dict(row._mapping))
-
-    async def _require_project(
-        self, conn: AsyncConnection, project_id: str, *, for_update: bool = False
-    ) -> None:
-        stmt = select(projects.c.id).where(projects.c.id == project_id)
-        if for_update and not self.is_sqlite:
-            stmt = stmt.with_for_update()
-        found = (await conn.execute(stmt)).first()
-        if found is None:
-            raise NotFound("project")
-
     async def reseal_secrets(self, *, batch: int = 200) -> dict[str, int]:
         """Re-encrypt every endpoint secret under the box's current key (``rotate-key``).
 
@@ -952,7 +722,7 @@ class Store:
         one transaction and one fsync for all the requests waiting at that
         moment, each answered only after that commit.
         """
-        if self.is_sqlite:
+        if _backend.batches_publishes(self.engine):
             request = _PublishRequest(
                 project_id, event_type, payload, event_id, only_endpoint, trace_context
             )
@@ -1045,7 +815,7 @@ class Store:
         )
         project_ids = {r.project_id for r in requests}
         endpoint_rows: dict[str, list[Any]] = {pid: [] for pid in project_ids}
-        for row in (await conn.execute(_Hot.routing, {"projects": list(project_ids)})).all():
+        for row in (await conn.execute(statements.ROUTING, {"projects": list(project_ids)})).all():
             endpoint_rows[row.project_id].append(row)
         out: list[tuple[dict[str, Any], int, bool] | None] = []
         repeat_of: dict[int, tuple[str, str]] = {}  # index -> the new event it repeats
@@ -1075,7 +845,7 @@ class Store:
             await _backend.order_sequences(conn, (pid for pid, _ in fresh))
             inserted = (
                 await conn.execute(
-                    _Hot.insert_events,
+                    statements.INSERT_EVENTS,
                     [
                         {
                             "project_id": pid,
@@ -1121,7 +891,7 @@ class Store:
                     for ep_id, enabled in targets
                 )
             if rows:
-                await conn.execute(_Hot.insert_deliveries, rows)
+                await conn.execute(statements.INSERT_DELIVERIES, rows)
                 if any(d["status"] == DeliveryStatus.PENDING for d in rows):
                     await self._notify(conn)
         new_iter = iter(made.values())
@@ -1149,11 +919,11 @@ class Store:
         rows: list[Any] = []
         for pid, ids in by_project.items():
             params = {"project": pid, "ids": list(ids)}
-            rows += (await conn.execute(_Hot.existing_events, params)).all()
+            rows += (await conn.execute(statements.EXISTING_EVENTS, params)).all()
         if not rows:
             return {}
         counts: dict[int, int] = dict(
-            (await conn.execute(_Hot.delivery_counts, {"seqs": [r.seq for r in rows]})).all()
+            (await conn.execute(statements.DELIVERY_COUNTS, {"seqs": [r.seq for r in rows]})).all()
         )
         return {
             (r.project_id, r.id): (dict(r._mapping), int(counts.get(r.seq, 0)), False) for r in rows
@@ -1455,7 +1225,9 @@ class Store:
             ep_ids = {r.endpoint_id for r in claimed}
             eps = {
                 r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
-                for r in (await conn.execute(_Hot.endpoints_by_id, {"ids": list(ep_ids)})).all()
+                for r in (
+                    await conn.execute(statements.ENDPOINTS_BY_ID, {"ids": list(ep_ids)})
+                ).all()
             }
             await self._attach_custom_profiles(conn, eps)
             keep: list[Any] = []
@@ -1496,7 +1268,7 @@ class Store:
             seqs = list({r.event_seq for r in keep})
             evs = {
                 r.seq: dict(r._mapping)
-                for r in (await conn.execute(_Hot.events_by_seq, {"seqs": seqs})).all()
+                for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
             }
         jobs = [
             Job(
@@ -1518,12 +1290,12 @@ class Store:
         now_ids = [k for k, v in back.items() if v is None]
         if now_ids:  # one statement for the usual case, however many rows
             params = {"b_ids": now_ids, "b_lease": lease, "b_now": now}
-            await conn.execute(_Hot.hand_back, params)
+            await conn.execute(statements.HAND_BACK, params)
         later = [
             {"b_id": k, "b_lease": lease, "b_next": v} for k, v in back.items() if v is not None
         ]
         if later:  # over a rate limit: each at its own time
-            await conn.execute(_Hot.hand_back_at, later)
+            await conn.execute(statements.HAND_BACK_AT, later)
 
     async def _any_fifo(self, conn: AsyncConnection) -> bool:
         hit, cached = self._fifo.get(None)
@@ -1642,9 +1414,9 @@ class Store:
     async def _record_rows(self, batch: list[Outcome], policy: HealthPolicy) -> None:
         now = self.clock.now()
         async with self.writer.begin() as conn:
-            await conn.execute(_Hot.insert_attempts, [_record.attempt_row(o) for o in batch])
+            await conn.execute(statements.INSERT_ATTEMPTS, [_record.attempt_row(o) for o in batch])
             await conn.execute(
-                _Hot.record_deliveries,
+                statements.RECORD_DELIVERIES,
                 [
                     {
                         "b_id": o.delivery_id,
@@ -1816,7 +1588,7 @@ class Store:
         gone = self._workers.gone()
         async with self.reader.connect() as conn:
             workers = [
-                str(w) for w in (await conn.execute(_Hot.lease_workers)).scalars().all() if w
+                str(w) for w in (await conn.execute(statements.LEASE_WORKERS)).scalars().all() if w
             ]
         now = self.clock.now()
         reclaimed = 0
@@ -1826,7 +1598,7 @@ class Store:
                 dead = await self._workers.dead(conn, workers)
                 for worker in dead:
                     params = {"b_leases": worker + ".%", "b_now": now}
-                    reclaimed += int((await conn.execute(_Hot.reclaim, params)).rowcount)
+                    reclaimed += int((await conn.execute(statements.RECLAIM, params)).rowcount)
                 if reclaimed:
                     await self._notify(conn)
         self._workers.forget({*gone, *dead})
@@ -1918,10 +1690,6 @@ class Store:
         async with self.writer.begin() as conn:
             await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
-    def database_file(self) -> str | None:
-        """The SQLite database's path (None on PostgreSQL)."""
-        return self.engine.url.database if self.is_sqlite else None
-
     async def queue_stats(self) -> dict[str, float]:
         """Queue depth and age for metrics: bounded, index-driven queries."""
         now = self.clock.now()
@@ -2001,7 +1769,7 @@ class Store:
         self, project_id: str, since: float
     ) -> dict[int, tuple[int, int]]:
         """``{floor(epoch / 60): (succeeded, failed)}`` attempts since ``since``."""
-        minute = self._bucket(60)
+        minute = _backend.time_bucket(attempts.c.started_at, 60, self.engine)
         ok = func.sum(case((attempts.c.error.is_(None), 1), else_=0))
         joined, where = self._project_attempts(project_id, since)
         stmt = (
@@ -2014,18 +1782,11 @@ class Store:
             rows = (await conn.execute(stmt)).all()
         return {int(r.minute): (int(r.ok or 0), int(r.total) - int(r.ok or 0)) for r in rows}
 
-    def _bucket(self, seconds: int) -> Any:
-        """``floor(attempts.started_at / seconds)``: the time bucket of an attempt."""
-        per = attempts.c.started_at / literal_column(f"{float(seconds)!r}")
-        # SQLite's CAST truncates (= floor for positive epochs) and may lack
-        # floor(); PostgreSQL's CAST rounds, so there floor() it is.
-        return cast(per, Integer) if self.is_sqlite else func.floor(per)
-
     async def dashboard_endpoint_series(
         self, project_id: str, endpoint_id: str, since: float, bucket_seconds: int
     ) -> dict[int, tuple[int, int, float]]:
         """``{floor(epoch / bucket_seconds): (succeeded, failed, mean ms)}`` of one endpoint."""
-        bucket = self._bucket(bucket_seconds)
+        bucket = _backend.time_bucket(attempts.c.started_at, bucket_seconds, self.engine)
         ok = func.sum(case((attempts.c.error.is_(None), 1), else_=0))
         joined, where = self._project_attempts(project_id, since)
         stmt = (
@@ -2115,48 +1876,5 @@ class Store:
         async with self.reader.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
 
-    # -- helpers ---------------------------------------------------------------
 
-    async def _one(self, stmt: Any, what: str) -> dict[str, Any]:
-        """The single row ``stmt`` selects, or :class:`NotFound` naming ``what``."""
-        async with self.reader.connect() as conn:
-            row = (await conn.execute(stmt)).first()
-        if row is None:
-            raise NotFound(what)
-        return dict(row._mapping)
-
-    async def _page(
-        self,
-        stmt: Any,
-        key: Any,
-        limit: int,
-        cursor: str | None,
-        *,
-        desc: bool = True,
-        numeric: bool = False,
-        settle: str | None = None,
-    ) -> Page:
-        """Keyset pagination: ``WHERE key < cursor ORDER BY key DESC LIMIT n+1``.
-
-        ``settle``: a project whose event sequences must be settled first (a
-        catch-up read of events; see ``_backend.settle_sequences``).
-        """
-        if cursor:
-            raw = decode_cursor(cursor, numeric=numeric)
-            value: Any = int(raw) if numeric else raw
-            stmt = stmt.where(key < value if desc else key > value)
-        stmt = stmt.order_by(key.desc() if desc else key.asc()).limit(limit + 1)
-        if settle is not None and not self.is_sqlite:
-            async with self.engine.begin() as conn:
-                await _backend.settle_sequences(conn, settle)
-                rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
-        else:
-            async with self.reader.connect() as conn:
-                rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1][key.name]) if more and rows else None
-        return Page(rows, next_cursor)
-
-
-__all__ = ["KEY_SCOPES", "Store"]
+__all__ = ["KEY_SCOPES", "MAX_BIGINT", "Store", "decode_cursor", "encode_cursor"]
