@@ -267,7 +267,7 @@ async def test_one_publish_batch_mixes_projects_repeats_filters_and_disabled(
     it alone would: repeats (stored earlier or earlier in the batch) answer with
     the first event, filters and subscriptions apply per project, and disabled
     endpoints get a held delivery."""
-    from hookpost.store.store import _PublishRequest
+    from hookpost.store._group_commit import PublishRequest
 
     p1, _ = await hookpost.project()
     p2, _ = await hookpost.project()
@@ -278,11 +278,11 @@ async def test_one_publish_batch_mixes_projects_repeats_filters_and_disabled(
     old = await hookpost.publish(p1, "a.b", payload={"amount": 1}, event_id="old")
     assert old["deliveries"] == 2
     batch = [
-        _PublishRequest(p1, "a.b", '{"amount":5}', "old", None),
-        _PublishRequest(p1, "a.b", '{"amount":50}', "n1", None),
-        _PublishRequest(p1, "a.b", '{"amount":99}', "n1", None),
-        _PublishRequest(p2, "x.y", "{}", None, None),
-        _PublishRequest(p2, "z.y", "{}", "n2", None),
+        PublishRequest(p1, "a.b", '{"amount":5}', "old", None),
+        PublishRequest(p1, "a.b", '{"amount":50}', "n1", None),
+        PublishRequest(p1, "a.b", '{"amount":99}', "n1", None),
+        PublishRequest(p2, "x.y", "{}", None, None),
+        PublishRequest(p2, "z.y", "{}", "n2", None),
     ]
     results = await hookpost.store._publish_batch(batch)
     assert [(e["id"], n, created) for e, n, created in results] == [

@@ -8,16 +8,10 @@ transaction here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
-import hashlib
-import json
 import logging
-import secrets
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
@@ -32,11 +26,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookpost.core.clock import Clock
-from hookpost.core.crypto import SecretBox
-from hookpost.core.ids import new_id, new_token
+from hookpost.core.ids import new_id
 from hookpost.core.wiretext import storable
 from hookpost.domain import (
     Claim,
@@ -50,14 +42,14 @@ from hookpost.domain import (
     Page,
     fold_health,
 )
-from hookpost.domain import targets as event_targets
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _backend, _record, _sealing
 from hookpost.store import _statements as statements
 from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
+from hookpost.store._events import EventsMixin, ops_event
+from hookpost.store._projects import KEY_SCOPES, ProjectsMixin
 from hookpost.store._record import RecordIncomplete
 from hookpost.store.models import (
-    api_keys,
     attempts,
     deliveries,
     endpoints,
@@ -65,26 +57,8 @@ from hookpost.store.models import (
     events,
     jobs,
     profiles,
-    projects,
     rate_buckets,
 )
-
-#: What a project API key may do (enforced in hookpost.api.deps).
-KEY_SCOPES = ("full", "read", "publish")
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class _PublishRequest:
-    project_id: str
-    event_type: str
-    payload: str
-    event_id: str | None
-    only_endpoint: str | None
-    trace_context: str | None = None
 
 
 def _retry_values(now: float) -> dict[str, Any]:
@@ -127,241 +101,8 @@ def _forgets_fifo(
     return wrapper
 
 
-_Published = tuple[dict[str, Any], int, bool]
-#: Requests queued together (one publish, or one batch) and the future of their answers.
-_Waiting = tuple[list["_PublishRequest"], asyncio.Future[list[_Published]]]
-
-
-class _GroupCommit:
-    """Commit concurrent publishes together: one transaction, one fsync.
-
-    SQLite has one writer and every commit waits for the disk; publishing one
-    event per commit caps a server at a few hundred events a second. Requests
-    queue here; one task writes whatever has queued up in a single
-    transaction and answers each request after that commit. If a batch fails,
-    its requests are retried one by one, so one bad request fails alone --
-    unless the database itself is unavailable or full: then every request of
-    the batch gets that error at once (an answer of 503 or 507).
-    """
-
-    MAX_BATCH = 256
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[_Waiting] | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(self, request: _PublishRequest) -> _Published:
-        (result,) = await self.submit_many([request])
-        return result
-
-    async def submit_many(self, requests: list[_PublishRequest]) -> list[_Published]:
-        """Publish these together: never split between two transactions."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._queue is None or self._task is None or self._task.done():
-            self._loop = loop
-            self._queue = asyncio.Queue()
-            self._task = loop.create_task(self._run(self._queue), name="hookpost-group-commit")
-        future: asyncio.Future[list[_Published]] = loop.create_future()
-        self._queue.put_nowait((requests, future))
-        return await future
-
-    async def _run(self, queue: asyncio.Queue[_Waiting]) -> None:
-        while True:
-            batch = [await queue.get()]
-            size = len(batch[0][0])
-            while size < self.MAX_BATCH and not queue.empty():
-                batch.append(queue.get_nowait())
-                size += len(batch[-1][0])
-            try:
-                results = await self._store._publish_batch([r for rs, _ in batch for r in rs])
-            except Exception as exc:
-                if self._store.health.note(exc, "a publish (group commit)") is not None:
-                    # The database is down or full: one by one would fail the
-                    # same way, a transaction each. Every request hears why.
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for requests, future in batch:
-                    try:
-                        answers = [await self._store._publish_request(r) for r in requests]
-                    except Exception as exc:
-                        if not future.done():
-                            future.set_exception(exc)
-                    else:
-                        if not future.done():
-                            future.set_result(answers)
-                continue
-            each = iter(results)
-            for requests, future in batch:
-                mine = [next(each) for _ in requests]
-                if not future.done():
-                    future.set_result(mine)
-
-    async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                task.cancel()
-                if task.get_loop() is asyncio.get_running_loop():
-                    await task
-
-
-class Store(Core):
+class Store(ProjectsMixin, EventsMixin, Core):
     """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        clock: Clock | None = None,
-        *,
-        box: SecretBox | None = None,
-        reader: AsyncEngine | None = None,
-    ) -> None:
-        super().__init__(engine, clock, box=box, reader=reader)
-        self._group_commit = _GroupCommit(self)
-
-    async def close(self) -> None:
-        await self._group_commit.close()
-        await super().close()
-
-    # -- projects and keys -------------------------------------------------
-
-    async def create_project(self, name: str) -> tuple[dict[str, Any], str]:
-        now = self.clock.now()
-        project_id = new_id("proj")
-        project: dict[str, Any] = {"id": project_id, "name": name, "created_at": now}
-        async with self.writer.begin() as conn:
-            await conn.execute(insert(projects).values(**project))
-            _row, key = await self._insert_key(conn, project_id, "full", "default", now)
-        return project, key
-
-    async def _insert_key(
-        self, conn: AsyncConnection, project_id: str, scope: str, name: str, now: float
-    ) -> tuple[dict[str, Any], str]:
-        """Only the key's SHA-256 is stored; the key itself is returned once."""
-        key = new_token("hpk")
-        row = {
-            "id": new_id("key"),
-            "project_id": project_id,
-            "name": name,
-            "scope": scope,
-            "prefix": key[:10],
-            "key_hash": hash_key(key),
-            "created_at": now,
-            "revoked_at": None,
-        }
-        await conn.execute(insert(api_keys).values(**row))
-        return row, key
-
-    async def create_api_key(
-        self, project_id: str, scope: str, name: str = ""
-    ) -> tuple[dict[str, Any], str]:
-        if scope not in KEY_SCOPES:
-            raise ValueError(f"unknown scope {scope!r}")
-        async with self.writer.begin() as conn:
-            await self._require_project(conn, project_id)
-            return await self._insert_key(conn, project_id, scope, name, self.clock.now())
-
-    async def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
-        stmt = select(api_keys).where(api_keys.c.project_id == project_id)
-        return await self._page(stmt, api_keys.c.id, limit, cursor)
-
-    async def revoke_api_key(self, project_id: str, key_id: str) -> dict[str, Any]:
-        """Revoke (idempotent: a revoked key keeps its first revocation time)."""
-        self._keys.clear()
-        async with self.writer.begin() as conn:
-            await conn.execute(
-                update(api_keys)
-                .where(
-                    api_keys.c.id == key_id,
-                    api_keys.c.project_id == project_id,
-                    api_keys.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=self.clock.now())
-            )
-            row = (
-                await conn.execute(
-                    select(api_keys).where(
-                        api_keys.c.id == key_id, api_keys.c.project_id == project_id
-                    )
-                )
-            ).first()
-        if row is None:
-            raise NotFound("api key")
-        return dict(row._mapping)
-
-    async def key_principal(self, key: str) -> dict[str, Any] | None:
-        """``{id, project_id, scope}`` of a live key, or None.
-
-        Looked up by the key's SHA-256 (a high-entropy token needs no slow
-        hash), then compared again in constant time.
-        """
-        digest = hash_key(key)
-        hit, cached = self._keys.get(digest)
-        if hit:
-            return typing.cast(dict[str, Any] | None, cached)
-        async with self.reader.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        api_keys.c.id, api_keys.c.project_id, api_keys.c.scope, api_keys.c.key_hash
-                    ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
-                )
-            ).first()
-        found = None
-        if row is not None and secrets.compare_digest(str(row.key_hash), digest):
-            found = {"id": row.id, "project_id": row.project_id, "scope": row.scope}
-        self._keys.put(digest, found)
-        return found
-
-    async def project_for_key(self, key: str) -> str | None:
-        found = await self.key_principal(key)
-        return None if found is None else str(found["project_id"])
-
-    async def list_projects(
-        self, *, limit: int, cursor: str | None, only: str | None = None
-    ) -> Page:
-        stmt = select(projects)
-        if only is not None:
-            stmt = stmt.where(projects.c.id == only)
-        return await self._page(stmt, projects.c.id, limit, cursor)
-
-    async def get_project(self, project_id: str) -> dict[str, Any]:
-        async with self.reader.connect() as conn:
-            row = (await conn.execute(select(projects).where(projects.c.id == project_id))).first()
-        if row is None:
-            raise NotFound("project")
-        return dict(row._mapping)
-
-    async def update_project(self, project_id: str, name: str) -> dict[str, Any]:
-        async with self.writer.begin() as conn:
-            res = await conn.execute(
-                update(projects).where(projects.c.id == project_id).values(name=name)
-            )
-            if res.rowcount == 0:
-                raise NotFound("project")
-        return await self.get_project(project_id)
-
-    async def delete_project(self, project_id: str) -> None:
-        self._keys.clear()
-        async with self.writer.begin() as conn:
-            # Explicit order: SQLite only cascades when foreign keys are on,
-            # and deleting children first keeps each statement index-driven.
-            dsub = select(deliveries.c.id).where(deliveries.c.project_id == project_id)
-            await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
-            await conn.execute(delete(deliveries).where(deliveries.c.project_id == project_id))
-            await conn.execute(delete(events).where(events.c.project_id == project_id))
-            await conn.execute(delete(endpoints).where(endpoints.c.project_id == project_id))
-            await conn.execute(delete(profiles).where(profiles.c.project_id == project_id))
-            await conn.execute(delete(event_types).where(event_types.c.project_id == project_id))
-            await conn.execute(delete(jobs).where(jobs.c.project_id == project_id))
-            await conn.execute(delete(api_keys).where(api_keys.c.project_id == project_id))
-            res = await conn.execute(delete(projects).where(projects.c.id == project_id))
-            if res.rowcount == 0:
-                raise NotFound("project")
 
     # -- endpoints -----------------------------------------------------------
 
@@ -452,7 +193,8 @@ class Store(Core):
                 change = "endpoint.enabled"
             after = await self._endpoint(conn, project_id, endpoint_id)
             if change and operations_project and operations_project != project_id:
-                await self._ops_event(
+                await ops_event(
+                    self,
                     conn,
                     operations_project,
                     change,
@@ -697,280 +439,6 @@ class Store(Core):
         schema = value if isinstance(value, dict) else None
         self._schemas.put((project_id, name), schema)
         return schema
-
-    # -- events --------------------------------------------------------------
-
-    async def publish(
-        self,
-        project_id: str,
-        event_type: str,
-        payload: str,
-        event_id: str | None = None,
-        *,
-        only_endpoint: str | None = None,
-        trace_context: str | None = None,
-    ) -> tuple[dict[str, Any], int, bool]:
-        """Store an event and one delivery per matching endpoint, atomically.
-
-        Enabled endpoints get a ``pending`` delivery; disabled ones a ``held``
-        one, kept until the endpoint is re-enabled and its held deliveries are
-        released. Returns ``(event, deliveries, created)``; a repeated
-        ``event_id`` returns the first event with ``created=False`` and makes
-        no deliveries.
-
-        On SQLite, concurrent publishes are committed together (group commit):
-        one transaction and one fsync for all the requests waiting at that
-        moment, each answered only after that commit.
-        """
-        if _backend.batches_publishes(self.engine):
-            request = _PublishRequest(
-                project_id, event_type, payload, event_id, only_endpoint, trace_context
-            )
-            return await self._group_commit.submit(request)
-        return await self._publish_one(
-            project_id, event_type, payload, event_id, only_endpoint, trace_context
-        )
-
-    async def _publish_one(
-        self,
-        project_id: str,
-        event_type: str,
-        payload: str,
-        event_id: str | None,
-        only_endpoint: str | None,
-        trace_context: str | None = None,
-    ) -> tuple[dict[str, Any], int, bool]:
-        request = _PublishRequest(
-            project_id, event_type, payload, event_id, only_endpoint, trace_context
-        )
-        try:
-            async with self.writer.begin() as conn:
-                (result,) = await self._publish_in(conn, [request])
-        except IntegrityError:
-            # Lost a race with a concurrent publish of the same event_id.
-            if event_id is None:
-                raise
-            async with self.reader.connect() as conn:
-                found = await self._existing_events(conn, [(project_id, event_id)])
-            if not found:
-                raise
-            return found[(project_id, event_id)]
-        return result
-
-    async def publish_many(
-        self,
-        project_id: str,
-        events: Sequence[tuple[str, str, str | None]],
-        *,
-        trace_context: str | None = None,
-    ) -> list[tuple[dict[str, Any], int, bool]]:
-        """Publish ``(event_type, payload, event_id)`` s together, as :meth:`publish` does each.
-
-        One transaction for all of them (on SQLite, one entry of the group
-        commit, never split): one lookup of the ``event_id`` s seen before and
-        one multi-row insert of the events and one of their deliveries. The
-        answers are in order; an ``event_id`` repeated within ``events`` is
-        created once and answers the repeat with ``created=False``.
-        """
-        if not events:
-            return []
-        requests = [
-            _PublishRequest(project_id, t, p, eid, None, trace_context) for t, p, eid in events
-        ]
-        if self.is_sqlite:
-            return await self._group_commit.submit_many(requests)
-        try:
-            return await self._publish_batch(requests)
-        except IntegrityError:
-            # A concurrent publish took one of these event_ids first: one by one,
-            # each repeat answered with the event that won.
-            return [await self._publish_request(r) for r in requests]
-
-    async def _publish_request(self, r: _PublishRequest) -> tuple[dict[str, Any], int, bool]:
-        return await self._publish_one(
-            r.project_id, r.event_type, r.payload, r.event_id, r.only_endpoint, r.trace_context
-        )
-
-    async def _publish_batch(
-        self, requests: list[_PublishRequest]
-    ) -> list[tuple[dict[str, Any], int, bool]]:
-        """Publish many events in one transaction (see :class:`_GroupCommit`)."""
-        async with self.writer.begin() as conn:
-            return await self._publish_in(conn, requests)
-
-    async def _publish_in(
-        self, conn: AsyncConnection, requests: Sequence[_PublishRequest]
-    ) -> list[tuple[dict[str, Any], int, bool]]:
-        """Write events and their deliveries, set-based: a handful of statements per batch.
-
-        One lookup of the ``event_id`` s seen before, one read of each
-        project's endpoints, one multi-row insert of the events and one of
-        all their deliveries -- however many requests the batch holds. A
-        repeated ``event_id`` (earlier, or earlier in the same batch) answers
-        with the first event and ``created=False``.
-        """
-        now = self.clock.now()
-        existing = await self._existing_events(
-            conn, [(r.project_id, r.event_id) for r in requests if r.event_id is not None]
-        )
-        project_ids = {r.project_id for r in requests}
-        endpoint_rows: dict[str, list[Any]] = {pid: [] for pid in project_ids}
-        for row in (await conn.execute(statements.ROUTING, {"projects": list(project_ids)})).all():
-            endpoint_rows[row.project_id].append(row)
-        out: list[tuple[dict[str, Any], int, bool] | None] = []
-        repeat_of: dict[int, tuple[str, str]] = {}  # index -> the new event it repeats
-        fresh: dict[tuple[str, str], tuple[_PublishRequest, list[tuple[str, bool]]]] = {}
-        for i, r in enumerate(requests):
-            if r.event_id is not None:
-                key = (r.project_id, r.event_id)
-                if key in existing:
-                    out.append(existing[key])
-                    continue
-                if key in fresh:
-                    repeat_of[i] = key
-                    out.append(None)
-                    continue
-            eid = r.event_id or new_id("msg")
-            fresh[(r.project_id, eid)] = (
-                r,
-                event_targets(
-                    endpoint_rows[r.project_id], r.event_type, r.payload, r.only_endpoint
-                ),
-            )
-            out.append(None)
-        made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
-        if fresh:
-            # From here to the commit, the project's sequences are ours alone
-            # (PostgreSQL), so catch-up readers never see them out of order.
-            await _backend.order_sequences(conn, (pid for pid, _ in fresh))
-            inserted = (
-                await conn.execute(
-                    statements.INSERT_EVENTS,
-                    [
-                        {
-                            "project_id": pid,
-                            "id": eid,
-                            "event_type": r.event_type,
-                            "payload": r.payload,
-                            "created_at": now,
-                            "trace_context": r.trace_context,
-                        }
-                        for (pid, eid), (r, _) in fresh.items()
-                    ],
-                )
-            ).all()
-            seq_of = {(row.project_id, row.id): row.seq for row in inserted}
-            rows: list[dict[str, Any]] = []
-            for (pid, eid), (r, targets) in fresh.items():
-                seq = seq_of[(pid, eid)]
-                made[(pid, eid)] = (
-                    {
-                        "seq": seq,
-                        "project_id": pid,
-                        "id": eid,
-                        "event_type": r.event_type,
-                        "payload": r.payload,
-                        "created_at": now,
-                    },
-                    len(targets),
-                )
-                rows += (
-                    {
-                        "id": new_id("dlv"),
-                        "project_id": pid,
-                        "event_seq": seq,
-                        "event_id": eid,
-                        "event_type": r.event_type,
-                        "endpoint_id": ep_id,
-                        "status": DeliveryStatus.PENDING if enabled else DeliveryStatus.HELD,
-                        "attempt_count": 0,
-                        "next_attempt_at": now if enabled else None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for ep_id, enabled in targets
-                )
-            if rows:
-                await conn.execute(statements.INSERT_DELIVERIES, rows)
-                if any(d["status"] == DeliveryStatus.PENDING for d in rows):
-                    await self._notify(conn)
-        new_iter = iter(made.values())
-        result: list[tuple[dict[str, Any], int, bool]] = []
-        for i, known in enumerate(out):
-            if known is not None:
-                result.append(known)
-            elif i in repeat_of:
-                event, count = made[repeat_of[i]]
-                result.append((event, count, False))
-            else:
-                event, count = next(new_iter)
-                result.append((event, count, True))
-        return result
-
-    async def _existing_events(
-        self, conn: AsyncConnection, keys: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[dict[str, Any], int, bool]]:
-        """Events already stored under these ``(project_id, event_id)`` s, with delivery counts."""
-        if not keys:
-            return {}
-        by_project: dict[str, set[str]] = {}
-        for pid, eid in keys:
-            by_project.setdefault(pid, set()).add(eid)
-        rows: list[Any] = []
-        for pid, ids in by_project.items():
-            params = {"project": pid, "ids": list(ids)}
-            rows += (await conn.execute(statements.EXISTING_EVENTS, params)).all()
-        if not rows:
-            return {}
-        counts: dict[int, int] = dict(
-            (await conn.execute(statements.DELIVERY_COUNTS, {"seqs": [r.seq for r in rows]})).all()
-        )
-        return {
-            (r.project_id, r.id): (dict(r._mapping), int(counts.get(r.seq, 0)), False) for r in rows
-        }
-
-    async def list_events(
-        self,
-        project_id: str,
-        *,
-        limit: int,
-        cursor: str | None,
-        event_type: str | None = None,
-        after: int | None = None,
-        order: str = "desc",
-        since: float | None = None,
-        until: float | None = None,
-        search: str | None = None,
-    ) -> Page:
-        """Keyset-paged events; ``search`` is a substring of the payload's JSON text.
-
-        Read oldest first (``order="asc"``, how a receiver catches up with
-        ``after`` or the next cursor), the page never leaves out an event
-        whose sequence is below the last one it shows: on PostgreSQL the read
-        first waits for publishes into the project that have taken a
-        sequence but not yet committed (see ``_backend.order_sequences``).
-        """
-        stmt = select(events).where(events.c.project_id == project_id)
-        if event_type:
-            stmt = stmt.where(events.c.event_type == event_type)
-        if since is not None:
-            stmt = stmt.where(events.c.created_at >= since)
-        if until is not None:
-            stmt = stmt.where(events.c.created_at < until)
-        if search:
-            stmt = stmt.where(events.c.payload.contains(search, autoescape=True))
-        if after is not None:
-            stmt = stmt.where(events.c.seq > after)
-        settle = None if order == "desc" and after is None else project_id
-        return await self._page(
-            stmt, events.c.seq, limit, cursor, desc=order == "desc", numeric=True, settle=settle
-        )
-
-    async def get_event(self, project_id: str, event_id: str) -> dict[str, Any]:
-        return await self._one(
-            select(events).where(events.c.project_id == project_id, events.c.id == event_id),
-            "event",
-        )
 
     # -- deliveries ------------------------------------------------------------
 
@@ -1522,7 +990,8 @@ class Store(Core):
             ep = (await conn.execute(select(endpoints).where(endpoints.c.id == ep_id))).first()
             if ep is None or ep.project_id == ops_project:
                 continue
-            await self._ops_event(
+            await ops_event(
+                self,
                 conn,
                 ops_project,
                 "endpoint.disabled",
@@ -1536,7 +1005,8 @@ class Store(Core):
             )
         for o in batch:
             if o.status == DeliveryStatus.FAILED and o.project_id != ops_project:
-                await self._ops_event(
+                await ops_event(
+                    self,
                     conn,
                     ops_project,
                     "delivery.exhausted",
@@ -1550,17 +1020,6 @@ class Store(Core):
                         "last_error": o.error,
                     },
                 )
-
-    async def _ops_event(
-        self, conn: AsyncConnection, ops_project: str, event_type: str, payload: dict[str, Any]
-    ) -> None:
-        exists = (
-            await conn.execute(select(projects.c.id).where(projects.c.id == ops_project))
-        ).first()
-        if exists is not None:
-            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-            request = _PublishRequest(ops_project, event_type, body, None, None)
-            await self._publish_in(conn, [request])
 
     async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
         """Heartbeat: keep a live worker's long deliveries from being claimed again."""

@@ -1,0 +1,187 @@
+"""Projects and their API keys.
+
+A project is the tenant: every other row hangs off one. Its API keys are
+stored as their SHA-256 only (a high-entropy token needs no slow hash), and
+the key that authenticates every request is memoised for a second
+(``Core._keys``), cleared by any change this process makes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import typing
+from typing import Any
+
+from sqlalchemy import (
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookpost.core.ids import new_id, new_token
+from hookpost.domain import (
+    NotFound,
+    Page,
+)
+from hookpost.store._core import Core
+from hookpost.store.models import (
+    api_keys,
+    attempts,
+    deliveries,
+    endpoints,
+    event_types,
+    events,
+    jobs,
+    profiles,
+    projects,
+)
+
+__all__ = ["KEY_SCOPES", "ProjectsMixin", "hash_key"]
+
+#: What a project API key may do (enforced in hookpost.api.deps).
+KEY_SCOPES = ("full", "read", "publish")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class ProjectsMixin(Core):
+    """Projects and API keys: create, list, rename, delete; issue, look up, revoke keys."""
+
+    async def create_project(self, name: str) -> tuple[dict[str, Any], str]:
+        now = self.clock.now()
+        project_id = new_id("proj")
+        project: dict[str, Any] = {"id": project_id, "name": name, "created_at": now}
+        async with self.writer.begin() as conn:
+            await conn.execute(insert(projects).values(**project))
+            _row, key = await self._insert_key(conn, project_id, "full", "default", now)
+        return project, key
+
+    async def _insert_key(
+        self, conn: AsyncConnection, project_id: str, scope: str, name: str, now: float
+    ) -> tuple[dict[str, Any], str]:
+        """Only the key's SHA-256 is stored; the key itself is returned once."""
+        key = new_token("hpk")
+        row = {
+            "id": new_id("key"),
+            "project_id": project_id,
+            "name": name,
+            "scope": scope,
+            "prefix": key[:10],
+            "key_hash": hash_key(key),
+            "created_at": now,
+            "revoked_at": None,
+        }
+        await conn.execute(insert(api_keys).values(**row))
+        return row, key
+
+    async def create_api_key(
+        self, project_id: str, scope: str, name: str = ""
+    ) -> tuple[dict[str, Any], str]:
+        if scope not in KEY_SCOPES:
+            raise ValueError(f"unknown scope {scope!r}")
+        async with self.writer.begin() as conn:
+            await self._require_project(conn, project_id)
+            return await self._insert_key(conn, project_id, scope, name, self.clock.now())
+
+    async def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
+        stmt = select(api_keys).where(api_keys.c.project_id == project_id)
+        return await self._page(stmt, api_keys.c.id, limit, cursor)
+
+    async def revoke_api_key(self, project_id: str, key_id: str) -> dict[str, Any]:
+        """Revoke (idempotent: a revoked key keeps its first revocation time)."""
+        self._keys.clear()
+        async with self.writer.begin() as conn:
+            await conn.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    api_keys.c.project_id == project_id,
+                    api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=self.clock.now())
+            )
+            row = (
+                await conn.execute(
+                    select(api_keys).where(
+                        api_keys.c.id == key_id, api_keys.c.project_id == project_id
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound("api key")
+        return dict(row._mapping)
+
+    async def key_principal(self, key: str) -> dict[str, Any] | None:
+        """``{id, project_id, scope}`` of a live key, or None.
+
+        Looked up by the key's SHA-256 (a high-entropy token needs no slow
+        hash), then compared again in constant time.
+        """
+        digest = hash_key(key)
+        hit, cached = self._keys.get(digest)
+        if hit:
+            return typing.cast(dict[str, Any] | None, cached)
+        async with self.reader.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        api_keys.c.id, api_keys.c.project_id, api_keys.c.scope, api_keys.c.key_hash
+                    ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+                )
+            ).first()
+        found = None
+        if row is not None and secrets.compare_digest(str(row.key_hash), digest):
+            found = {"id": row.id, "project_id": row.project_id, "scope": row.scope}
+        self._keys.put(digest, found)
+        return found
+
+    async def project_for_key(self, key: str) -> str | None:
+        found = await self.key_principal(key)
+        return None if found is None else str(found["project_id"])
+
+    async def list_projects(
+        self, *, limit: int, cursor: str | None, only: str | None = None
+    ) -> Page:
+        stmt = select(projects)
+        if only is not None:
+            stmt = stmt.where(projects.c.id == only)
+        return await self._page(stmt, projects.c.id, limit, cursor)
+
+    async def get_project(self, project_id: str) -> dict[str, Any]:
+        async with self.reader.connect() as conn:
+            row = (await conn.execute(select(projects).where(projects.c.id == project_id))).first()
+        if row is None:
+            raise NotFound("project")
+        return dict(row._mapping)
+
+    async def update_project(self, project_id: str, name: str) -> dict[str, Any]:
+        async with self.writer.begin() as conn:
+            res = await conn.execute(
+                update(projects).where(projects.c.id == project_id).values(name=name)
+            )
+            if res.rowcount == 0:
+                raise NotFound("project")
+        return await self.get_project(project_id)
+
+    async def delete_project(self, project_id: str) -> None:
+        self._keys.clear()
+        async with self.writer.begin() as conn:
+            # Explicit order: SQLite only cascades when foreign keys are on,
+            # and deleting children first keeps each statement index-driven.
+            dsub = select(deliveries.c.id).where(deliveries.c.project_id == project_id)
+            await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
+            await conn.execute(delete(deliveries).where(deliveries.c.project_id == project_id))
+            await conn.execute(delete(events).where(events.c.project_id == project_id))
+            await conn.execute(delete(endpoints).where(endpoints.c.project_id == project_id))
+            await conn.execute(delete(profiles).where(profiles.c.project_id == project_id))
+            await conn.execute(delete(event_types).where(event_types.c.project_id == project_id))
+            await conn.execute(delete(jobs).where(jobs.c.project_id == project_id))
+            await conn.execute(delete(api_keys).where(api_keys.c.project_id == project_id))
+            res = await conn.execute(delete(projects).where(projects.c.id == project_id))
+            if res.rowcount == 0:
+                raise NotFound("project")
