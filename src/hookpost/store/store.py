@@ -8,11 +8,9 @@ transaction here.
 
 from __future__ import annotations
 
-import functools
 import logging
-import typing
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -25,7 +23,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id
@@ -36,7 +33,6 @@ from hookpost.domain import (
     DeliveryStatus,
     HealthPolicy,
     Job,
-    LimitReached,
     NotFound,
     Outcome,
     Page,
@@ -45,7 +41,9 @@ from hookpost.domain import (
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _backend, _record, _sealing
 from hookpost.store import _statements as statements
+from hookpost.store._catalog import CatalogMixin
 from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
+from hookpost.store._endpoints import EndpointsMixin, disable
 from hookpost.store._events import EventsMixin, ops_event
 from hookpost.store._projects import KEY_SCOPES, ProjectsMixin
 from hookpost.store._record import RecordIncomplete
@@ -53,7 +51,6 @@ from hookpost.store.models import (
     attempts,
     deliveries,
     endpoints,
-    event_types,
     events,
     jobs,
     profiles,
@@ -82,363 +79,10 @@ def _retry_values(now: float) -> dict[str, Any]:
 
 
 log = logging.getLogger("hookpost.store")
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
-def _forgets_fifo(
-    method: Callable[Concatenate[Store, _P], Awaitable[_R]],
-) -> Callable[Concatenate[Store, _P], Awaitable[_R]]:
-    """Forget the "any fifo endpoint?" memo once the change is committed (or failed)."""
-
-    @functools.wraps(method)
-    async def wrapper(store: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return await method(store, *args, **kwargs)
-        finally:
-            store._fifo.clear()
-
-    return wrapper
-
-
-class Store(ProjectsMixin, EventsMixin, Core):
+class Store(ProjectsMixin, EndpointsMixin, CatalogMixin, EventsMixin, Core):
     """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
-
-    # -- endpoints -----------------------------------------------------------
-
-    @_forgets_fifo
-    async def create_endpoint(
-        self, project_id: str, values: dict[str, Any], *, max_endpoints: int = 0
-    ) -> dict[str, Any]:
-        """Insert an endpoint (its secrets encrypted); LimitReached past ``max_endpoints``."""
-        now = self.clock.now()
-        row = {
-            "id": new_id("ep"),
-            "project_id": project_id,
-            "old_secrets": [],
-            "created_at": now,
-            "updated_at": now,
-            **values,
-        }
-        async with self.writer.begin() as conn:
-            # Locking the project row serialises concurrent creates on PostgreSQL
-            # (SQLite's BEGIN IMMEDIATE already does), so the count is exact.
-            await self._require_project(conn, project_id, for_update=True)
-            if max_endpoints > 0:
-                have = (
-                    await conn.execute(
-                        select(func.count())
-                        .select_from(endpoints)
-                        .where(endpoints.c.project_id == project_id)
-                    )
-                ).scalar_one()
-                if have >= max_endpoints:
-                    raise LimitReached(
-                        f"the project has reached its limit of {max_endpoints} endpoints "
-                        "(HOOKPOST_MAX_ENDPOINTS_PER_PROJECT)"
-                    )
-            await conn.execute(insert(endpoints).values(**_sealing.seal(self.box, row["id"], row)))
-            return await self._endpoint(conn, project_id, row["id"])
-
-    async def list_endpoints(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
-        stmt = select(endpoints).where(endpoints.c.project_id == project_id)
-        page = await self._page(stmt, endpoints.c.id, limit, cursor)
-        page.data = [_sealing.unseal(self.box, r) for r in page.data]
-        return page
-
-    async def get_endpoint(self, project_id: str, endpoint_id: str) -> dict[str, Any]:
-        async with self.reader.connect() as conn:
-            return await self._endpoint(conn, project_id, endpoint_id)
-
-    @_forgets_fifo
-    async def update_endpoint(
-        self,
-        project_id: str,
-        endpoint_id: str,
-        values: dict[str, Any],
-        *,
-        operations_project: str | None = None,
-    ) -> dict[str, Any]:
-        """Change an endpoint. Disabling holds its pending deliveries; re-enabling
-        clears its failure history (held deliveries wait for ``release_held``)."""
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            before = await self._endpoint(conn, project_id, endpoint_id)
-            values = _sealing.seal(self.box, endpoint_id, values)
-            enabled = values.pop("enabled", None)
-            if values:
-                await conn.execute(
-                    update(endpoints)
-                    .where(endpoints.c.id == endpoint_id)
-                    .values(**values, updated_at=now)
-                )
-            change: str | None = None
-            if enabled is False and before["enabled"]:
-                await self._disable(conn, endpoint_id, "disabled through the API", now)
-                change = "endpoint.disabled"
-            elif enabled is True and not before["enabled"]:
-                await conn.execute(
-                    update(endpoints)
-                    .where(endpoints.c.id == endpoint_id)
-                    .values(
-                        enabled=True,
-                        disabled_reason=None,
-                        disabled_at=None,
-                        consecutive_failures=0,
-                        failing_since=None,
-                        circuit_open_until=None,
-                        updated_at=now,
-                    )
-                )
-                change = "endpoint.enabled"
-            after = await self._endpoint(conn, project_id, endpoint_id)
-            if change and operations_project and operations_project != project_id:
-                await ops_event(
-                    self,
-                    conn,
-                    operations_project,
-                    change,
-                    {
-                        "endpoint_id": endpoint_id,
-                        "project_id": project_id,
-                        "url": after["url"],
-                        "reason": after["disabled_reason"],
-                    },
-                )
-            return after
-
-    async def release_held(self, project_id: str, endpoint_id: str) -> int:
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            ep = await self._endpoint(conn, project_id, endpoint_id)
-            if not ep["enabled"]:
-                raise Conflict("the endpoint is disabled: enable it before releasing")
-            res = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.endpoint_id == endpoint_id,
-                    deliveries.c.status == DeliveryStatus.HELD,
-                )
-                .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now)
-            )
-            if res.rowcount:
-                await self._notify(conn)
-        return int(res.rowcount)
-
-    async def delete_endpoint(self, project_id: str, endpoint_id: str) -> None:
-        async with self.writer.begin() as conn:
-            await self._endpoint(conn, project_id, endpoint_id)
-            dsub = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint_id)
-            await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
-            await conn.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint_id))
-            await conn.execute(
-                delete(rate_buckets).where(rate_buckets.c.endpoint_id == endpoint_id)
-            )
-            await conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id))
-
-    async def rotate_secret(
-        self, project_id: str, endpoint_id: str, new_secret: str, grace_seconds: float
-    ) -> dict[str, Any]:
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            ep = await self._endpoint(conn, project_id, endpoint_id)
-            old = [s for s in ep["old_secrets"] if s["expires_at"] > now]
-            if grace_seconds > 0:
-                old.append({"secret": ep["secret"], "expires_at": now + grace_seconds})
-            sealed = _sealing.seal(
-                self.box, endpoint_id, {"secret": new_secret, "old_secrets": old}
-            )
-            await conn.execute(
-                update(endpoints)
-                .where(endpoints.c.id == endpoint_id)
-                .values(**sealed, updated_at=now)
-            )
-            return await self._endpoint(conn, project_id, endpoint_id)
-
-    async def reseal_secrets(self, *, batch: int = 200) -> dict[str, int]:
-        """Re-encrypt every endpoint secret under the box's current key (``rotate-key``).
-
-        Secret custom headers are included, and those written in clear by a
-        hookpost from before they were sealed are sealed now.
-
-        Values already under the current key are left alone, so a run that was
-        interrupted can simply be repeated. Each batch is its own transaction.
-        """
-        box = _sealing.require_box(self.box)
-        done = {"endpoints": 0, "resealed": 0}
-        after = ""
-        while True:
-            async with self.writer.begin() as conn:
-                rows = [
-                    dict(r._mapping)
-                    for r in (
-                        await conn.execute(
-                            select(
-                                endpoints.c.id,
-                                endpoints.c.secret,
-                                endpoints.c.old_secrets,
-                                endpoints.c.headers,
-                                endpoints.c.url,
-                            )
-                            .where(endpoints.c.id > after)
-                            .order_by(endpoints.c.id)
-                            .limit(batch)
-                        )
-                    ).all()
-                ]
-                for raw in rows:
-                    done["endpoints"] += 1
-                    if not _sealing.needs_reseal(box, raw):
-                        continue
-                    plain = _sealing.unseal(box, dict(raw))
-                    sealed = _sealing.seal(
-                        box,
-                        raw["id"],
-                        {
-                            "secret": plain["secret"],
-                            "old_secrets": plain["old_secrets"] or [],
-                            "headers": plain["headers"],
-                            "secret_headers": plain["secret_headers"],
-                            # A sealed broker URL (the plain one is left as it is).
-                            **({"url": plain["wire_url"]} if "wire_url" in plain else {}),
-                        },
-                    )
-                    await conn.execute(
-                        update(endpoints).where(endpoints.c.id == raw["id"]).values(**sealed)
-                    )
-                    done["resealed"] += 1
-            if len(rows) < batch:
-                return done
-            after = rows[-1]["id"]
-
-    # -- custom profiles -------------------------------------------------------
-
-    async def create_profile(
-        self, project_id: str, name: str, definition: dict[str, Any]
-    ) -> dict[str, Any]:
-        row = {
-            "id": new_id("prof"),
-            "project_id": project_id,
-            "name": name,
-            "definition": definition,
-            "created_at": self.clock.now(),
-        }
-        try:
-            async with self.writer.begin() as conn:
-                await self._require_project(conn, project_id)
-                await conn.execute(insert(profiles).values(**row))
-        except IntegrityError:
-            raise Conflict(f"a profile named {name!r} already exists") from None
-        return row
-
-    async def list_profiles(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
-        stmt = select(profiles).where(profiles.c.project_id == project_id)
-        return await self._page(stmt, profiles.c.id, limit, cursor)
-
-    async def get_profile(self, project_id: str, name: str) -> dict[str, Any]:
-        return await self._one(
-            select(profiles).where(profiles.c.project_id == project_id, profiles.c.name == name),
-            "profile",
-        )
-
-    async def delete_profile(self, project_id: str, name: str) -> None:
-        async with self.writer.begin() as conn:
-            used = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(endpoints)
-                    .where(endpoints.c.project_id == project_id, endpoints.c.profile == name)
-                )
-            ).scalar_one()
-            if used:
-                raise Conflict(f"profile {name!r} is used by {used} endpoint(s)")
-            res = await conn.execute(
-                delete(profiles).where(profiles.c.project_id == project_id, profiles.c.name == name)
-            )
-            if res.rowcount == 0:
-                raise NotFound("profile")
-
-    # -- event type catalog ------------------------------------------------------
-
-    async def upsert_event_types(
-        self, project_id: str, items: Sequence[dict[str, Any]], *, replace: bool
-    ) -> list[dict[str, Any]]:
-        """Add catalog entries; ``replace=False`` refuses (409) a name that exists."""
-        self._schemas.clear()
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            await self._require_project(conn, project_id)
-            names = [i["name"] for i in items]
-            existing = {
-                r.name
-                for r in (
-                    await conn.execute(
-                        select(event_types.c.name).where(
-                            event_types.c.project_id == project_id, event_types.c.name.in_(names)
-                        )
-                    )
-                ).all()
-            }
-            if existing and not replace:
-                raise Conflict(f"event type {sorted(existing)[0]!r} already exists")
-            if existing:
-                await conn.execute(
-                    delete(event_types).where(
-                        event_types.c.project_id == project_id, event_types.c.name.in_(existing)
-                    )
-                )
-            rows = [
-                {
-                    "project_id": project_id,
-                    "name": i["name"],
-                    "description": i.get("description") or "",
-                    "schema": i.get("schema"),
-                    "created_at": now,
-                }
-                for i in items
-            ]
-            if rows:
-                await conn.execute(insert(event_types), rows)
-        return rows
-
-    async def list_event_types(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
-        stmt = select(event_types).where(event_types.c.project_id == project_id)
-        return await self._page(stmt, event_types.c.name, limit, cursor, desc=False)
-
-    async def get_event_type(self, project_id: str, name: str) -> dict[str, Any]:
-        return await self._one(
-            select(event_types).where(
-                event_types.c.project_id == project_id, event_types.c.name == name
-            ),
-            "event type",
-        )
-
-    async def delete_event_type(self, project_id: str, name: str) -> None:
-        self._schemas.clear()
-        async with self.writer.begin() as conn:
-            res = await conn.execute(
-                delete(event_types).where(
-                    event_types.c.project_id == project_id, event_types.c.name == name
-                )
-            )
-        if res.rowcount == 0:
-            raise NotFound("event type")
-
-    async def event_type_schema(self, project_id: str, name: str) -> dict[str, Any] | None:
-        hit, cached = self._schemas.get((project_id, name))
-        if hit:
-            return typing.cast(dict[str, Any] | None, cached)
-        async with self.reader.connect() as conn:
-            value = (
-                await conn.execute(
-                    select(event_types.c.schema).where(
-                        event_types.c.project_id == project_id, event_types.c.name == name
-                    )
-                )
-            ).scalar_one_or_none()
-        schema = value if isinstance(value, dict) else None
-        self._schemas.put((project_id, name), schema)
-        return schema
 
     # -- deliveries ------------------------------------------------------------
 
@@ -952,31 +596,10 @@ class Store(ProjectsMixin, EventsMixin, Core):
                 days = (now - float(r.failing_since)) / 86400
                 gone.setdefault(r.id, f"failing continuously for {days:.1f} days")
         for ep_id, reason in gone.items():
-            if await self._disable(conn, ep_id, reason, now):
+            if await disable(conn, ep_id, reason, now):
                 disabled.append((ep_id, reason, ""))
         if policy.operations_project:
             await self._operational_events(conn, batch, disabled, policy.operations_project)
-
-    async def _disable(
-        self, conn: AsyncConnection, endpoint_id: str, reason: str, now: float
-    ) -> bool:
-        """Disable an endpoint and hold its pending deliveries. False if already disabled."""
-        res = await conn.execute(
-            update(endpoints)
-            .where(endpoints.c.id == endpoint_id, endpoints.c.enabled.is_(True))
-            .values(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
-        )
-        if not res.rowcount:
-            return False
-        await conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.endpoint_id == endpoint_id,
-                deliveries.c.status == DeliveryStatus.PENDING,
-            )
-            .values(status=DeliveryStatus.HELD, next_attempt_at=None, updated_at=now)
-        )
-        return True
 
     async def _operational_events(
         self,
