@@ -29,13 +29,10 @@ from hookpost.core.ids import new_id
 from hookpost.core.wiretext import storable
 from hookpost.domain import (
     Claim,
-    Conflict,
     DeliveryStatus,
     HealthPolicy,
     Job,
-    NotFound,
     Outcome,
-    Page,
     fold_health,
 )
 from hookpost.profiles import PROFILE_NAMES
@@ -43,8 +40,10 @@ from hookpost.store import _backend, _record, _sealing
 from hookpost.store import _statements as statements
 from hookpost.store._catalog import CatalogMixin
 from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
+from hookpost.store._deliveries import DeliveriesMixin
 from hookpost.store._endpoints import EndpointsMixin, disable
 from hookpost.store._events import EventsMixin, ops_event
+from hookpost.store._jobs import JobsMixin
 from hookpost.store._projects import KEY_SCOPES, ProjectsMixin
 from hookpost.store._record import RecordIncomplete
 from hookpost.store.models import (
@@ -52,235 +51,23 @@ from hookpost.store.models import (
     deliveries,
     endpoints,
     events,
-    jobs,
     profiles,
     rate_buckets,
 )
 
-
-def _retry_values(now: float) -> dict[str, Any]:
-    """A delivery made due again with one more attempt (resend, recover).
-
-    If its endpoint is disabled it is ``held`` instead, like new events for
-    that endpoint, and goes out when the endpoint is enabled and its held
-    deliveries released.
-    """
-    enabled = (
-        select(endpoints.c.enabled)
-        .where(endpoints.c.id == deliveries.c.endpoint_id)
-        .scalar_subquery()
-    )
-    return {
-        "status": case((enabled, DeliveryStatus.PENDING), else_=DeliveryStatus.HELD),
-        "next_attempt_at": case((enabled, now), else_=None),
-        "attempt_limit": deliveries.c.attempt_count + 1,
-        "updated_at": now,
-    }
-
-
 log = logging.getLogger("hookpost.store")
 
 
-class Store(ProjectsMixin, EndpointsMixin, CatalogMixin, EventsMixin, Core):
+class Store(
+    ProjectsMixin,
+    EndpointsMixin,
+    CatalogMixin,
+    EventsMixin,
+    DeliveriesMixin,
+    JobsMixin,
+    Core,
+):
     """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
-
-    # -- deliveries ------------------------------------------------------------
-
-    async def list_deliveries(
-        self,
-        project_id: str,
-        *,
-        limit: int,
-        cursor: str | None,
-        status: str | None = None,
-        endpoint_id: str | None = None,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> Page:
-        stmt = select(deliveries).where(deliveries.c.project_id == project_id)
-        if status:
-            stmt = stmt.where(deliveries.c.status == status)
-        if endpoint_id:
-            stmt = stmt.where(deliveries.c.endpoint_id == endpoint_id)
-        if event_type:
-            stmt = stmt.where(deliveries.c.event_type == event_type)
-        if event_id:
-            stmt = stmt.where(deliveries.c.event_id == event_id)
-        return await self._page(stmt, deliveries.c.id, limit, cursor)
-
-    async def get_delivery(self, project_id: str, delivery_id: str) -> dict[str, Any]:
-        async with self.reader.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(deliveries).where(
-                        deliveries.c.id == delivery_id, deliveries.c.project_id == project_id
-                    )
-                )
-            ).first()
-            if row is None:
-                raise NotFound("delivery")
-            tries = (
-                await conn.execute(
-                    select(attempts)
-                    .where(attempts.c.delivery_id == delivery_id)
-                    .order_by(attempts.c.number, attempts.c.id)
-                )
-            ).all()
-        out = dict(row._mapping)
-        out["attempts"] = [dict(t._mapping) for t in tries]
-        return out
-
-    async def resend(self, project_id: str, delivery_id: str) -> dict[str, Any]:
-        """Make a delivery due now with one more attempt on top of those made."""
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            res = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id == delivery_id,
-                    deliveries.c.project_id == project_id,
-                    deliveries.c.status != DeliveryStatus.DELIVERING,
-                )
-                .values(**_retry_values(now))
-            )
-            if res.rowcount == 0:
-                exists = (
-                    await conn.execute(
-                        select(deliveries.c.status).where(
-                            deliveries.c.id == delivery_id, deliveries.c.project_id == project_id
-                        )
-                    )
-                ).first()
-                if exists is None:
-                    raise NotFound("delivery")
-                raise Conflict("the delivery is being attempted right now")
-            await self._notify(conn)
-        return await self.get_delivery(project_id, delivery_id)
-
-    def _recover_conditions(self, params: dict[str, Any], project_id: str) -> list[Any]:
-        conds = [
-            deliveries.c.project_id == project_id,
-            deliveries.c.status == DeliveryStatus.FAILED,
-            deliveries.c.created_at >= params["since"],
-        ]
-        if params.get("endpoint_id"):
-            conds.append(deliveries.c.endpoint_id == params["endpoint_id"])
-        if params.get("until") is not None:
-            conds.append(deliveries.c.created_at < params["until"])
-        return conds
-
-    async def create_recover_job(
-        self, project_id: str, endpoint_id: str | None, since: float, until: float | None
-    ) -> dict[str, Any]:
-        """Queue a background job resending failed deliveries created in ``[since, until)``.
-
-        ``total`` is counted now; a worker does the work in bounded batches.
-        """
-        now = self.clock.now()
-        params = {"endpoint_id": endpoint_id, "since": since, "until": until}
-        async with self.writer.begin() as conn:
-            await self._require_project(conn, project_id)
-            if endpoint_id is not None:
-                await self._endpoint(conn, project_id, endpoint_id)
-            total = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(deliveries)
-                    .where(and_(*self._recover_conditions(params, project_id)))
-                )
-            ).scalar_one()
-            job = {
-                "id": new_id("job"),
-                "project_id": project_id,
-                "kind": "recover",
-                "params": params,
-                "status": "queued" if total else "succeeded",
-                "total": int(total),
-                "done": 0,
-                "cursor": None,
-                "lease_until": None,
-                "error": None,
-                "created_at": now,
-                "updated_at": now,
-            }
-            await conn.execute(insert(jobs).values(**job))
-            if total:
-                await self._notify(conn)
-        return job
-
-    async def get_job(self, project_id: str, job_id: str) -> dict[str, Any]:
-        return await self._one(
-            select(jobs).where(jobs.c.id == job_id, jobs.c.project_id == project_id),
-            "job",
-        )
-
-    async def list_jobs(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
-        stmt = select(jobs).where(jobs.c.project_id == project_id)
-        return await self._page(stmt, jobs.c.id, limit, cursor)
-
-    async def claim_job(self, lease_seconds: float) -> dict[str, Any] | None:
-        """Take the oldest queued job (or one whose worker died) for this worker."""
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(jobs.c.id)
-                    .where(
-                        (jobs.c.status == "queued")
-                        | ((jobs.c.status == "running") & (jobs.c.lease_until < now))
-                    )
-                    .order_by(jobs.c.created_at)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-            ).first()
-            if row is None:
-                return None
-            await conn.execute(
-                update(jobs)
-                .where(jobs.c.id == row.id)
-                .values(status="running", lease_until=now + lease_seconds, updated_at=now)
-            )
-            job = (await conn.execute(select(jobs).where(jobs.c.id == row.id))).first()
-        return None if job is None else dict(job._mapping)
-
-    async def run_job_batch(
-        self, job: dict[str, Any], lease_seconds: float, batch: int = 500
-    ) -> dict[str, Any]:
-        """Do one bounded step of a recover job in its own short transaction."""
-        now = self.clock.now()
-        conds = self._recover_conditions(job["params"], job["project_id"])
-        if job["cursor"]:
-            conds.append(deliveries.c.id > job["cursor"])
-        async with self.writer.begin() as conn:
-            ids = [
-                r.id
-                for r in (
-                    await conn.execute(
-                        select(deliveries.c.id)
-                        .where(and_(*conds))
-                        .order_by(deliveries.c.id)
-                        .limit(batch)
-                    )
-                ).all()
-            ]
-            if ids:
-                await conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id.in_(ids), deliveries.c.status == DeliveryStatus.FAILED)
-                    .values(**_retry_values(now))
-                )
-                await self._notify(conn)
-            finished = len(ids) < batch
-            values = {
-                "done": job["done"] + len(ids),
-                "cursor": ids[-1] if ids else job["cursor"],
-                "status": "succeeded" if finished else "running",
-                "lease_until": None if finished else now + lease_seconds,
-                "updated_at": now,
-            }
-            await conn.execute(update(jobs).where(jobs.c.id == job["id"]).values(**values))
-        return {**job, **values}
 
     # -- the dispatcher's side -------------------------------------------------
 
