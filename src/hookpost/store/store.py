@@ -9,7 +9,7 @@ transaction here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -18,25 +18,20 @@ from sqlalchemy import (
     case,
     delete,
     func,
-    insert,
     select,
     text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookpost.core.ids import new_id
 from hookpost.core.wiretext import storable
 from hookpost.domain import (
-    Claim,
     DeliveryStatus,
     HealthPolicy,
-    Job,
     Outcome,
     fold_health,
 )
-from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import _backend, _record, _sealing
+from hookpost.store import _backend, _record
 from hookpost.store import _statements as statements
 from hookpost.store._catalog import CatalogMixin
 from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
@@ -45,14 +40,13 @@ from hookpost.store._endpoints import EndpointsMixin, disable
 from hookpost.store._events import EventsMixin, ops_event
 from hookpost.store._jobs import JobsMixin
 from hookpost.store._projects import KEY_SCOPES, ProjectsMixin
+from hookpost.store._queue import QueueMixin
 from hookpost.store._record import RecordIncomplete
 from hookpost.store.models import (
     attempts,
     deliveries,
     endpoints,
     events,
-    profiles,
-    rate_buckets,
 )
 
 log = logging.getLogger("hookpost.store")
@@ -65,195 +59,12 @@ class Store(
     EventsMixin,
     DeliveriesMixin,
     JobsMixin,
+    QueueMixin,
     Core,
 ):
     """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
 
     # -- the dispatcher's side -------------------------------------------------
-
-    async def claim(
-        self,
-        limit: int,
-        lease_seconds: float,
-        *,
-        inflight: Mapping[str, int] | None = None,
-        busy: Sequence[str] = (),
-        policy: HealthPolicy | None = None,
-        allowance: Callable[[str, int], int] | None = None,
-        worker: str | None = None,
-    ) -> Claim:
-        """Lease up to ``limit`` due deliveries and load what sending them needs.
-
-        ``inflight`` counts this worker's requests per endpoint and ``busy``
-        lists the endpoints at their concurrency cap: those are not claimed, so
-        one slow endpoint can never fill every slot. ``allowance(endpoint_id,
-        cap)`` narrows an endpoint's cap to what the worker grants it now (its
-        concurrency window). Within the same transaction, claimed rows beyond
-        that, beyond the endpoint's rate limit (a token bucket shared by all
-        workers) or beyond its half-open circuit's single probe are handed
-        straight back. ``worker``: the id of the claiming worker's lock (see
-        :meth:`reclaim_dead_leases`), written into the lease token.
-        """
-        policy = policy or HealthPolicy()
-        inflight = inflight or {}
-        now = self.clock.now()
-        lease = new_id("ls")[3:] if worker is None else f"{worker}.{new_id('ls')[-12:]}"
-        params = {
-            "now": now,
-            "lease_until": now + lease_seconds,
-            "lease": lease,
-            "true": True,
-            "false": False,
-        }
-        async with self.writer.begin() as conn:
-            claimed = list(
-                (
-                    await conn.execute(
-                        self._claim_sql[0], {**params, "limit": limit, "busy": list(busy)}
-                    )
-                ).all()
-            )
-            if len(claimed) < limit and await self._any_fifo(conn):
-                claimed += (
-                    await conn.execute(
-                        self._claim_sql[1], {**params, "limit": limit - len(claimed)}
-                    )
-                ).all()
-            if not claimed:
-                return Claim([], more=False, capped=set())
-            ep_ids = {r.endpoint_id for r in claimed}
-            eps = {
-                r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
-                for r in (
-                    await conn.execute(statements.ENDPOINTS_BY_ID, {"ids": list(ep_ids)})
-                ).all()
-            }
-            await self._attach_custom_profiles(conn, eps)
-            keep: list[Any] = []
-            back: dict[str, float | None] = {}  # delivery id -> next_attempt_at (None: unchanged)
-            capped: set[str] = set()  # endpoints with due rows handed back over their cap
-            by_endpoint: dict[str, list[Any]] = {}
-            for r in claimed:
-                by_endpoint.setdefault(r.endpoint_id, []).append(r)
-            for ep_id, rows in by_endpoint.items():
-                ep = eps[ep_id]
-                cap = ep["max_concurrency"] or policy.endpoint_concurrency
-                if allowance is not None:
-                    cap = allowance(ep_id, cap)
-                allowed = min(len(rows), max(0, cap - inflight.get(ep_id, 0)))
-                if ep["consecutive_failures"] >= policy.breaker_threshold and allowed:
-                    # Half-open: one probe; everyone else waits for its verdict.
-                    allowed = 1
-                    await conn.execute(
-                        update(endpoints)
-                        .where(endpoints.c.id == ep_id)
-                        .values(circuit_open_until=now + lease_seconds)
-                    )
-                if ep["rate_limit"] and allowed:
-                    granted = await self._take_tokens(
-                        conn, ep_id, float(ep["rate_limit"]), allowed, now
-                    )
-                    for i, r in enumerate(rows[granted:allowed]):
-                        back[r.id] = now + (i + 1) / float(ep["rate_limit"])
-                    allowed = granted
-                keep += rows[:allowed]
-                for r in rows[allowed:]:
-                    back.setdefault(r.id, None)
-                if len(rows) > allowed and back[rows[-1].id] is None:
-                    capped.add(ep_id)
-            await self._hand_back(conn, lease, back, now)
-            # Only now load the events: a claim may hand back most of its rows
-            # (an endpoint at its window), and their payloads are not needed.
-            seqs = list({r.event_seq for r in keep})
-            evs = {
-                r.seq: dict(r._mapping)
-                for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
-            }
-        jobs = [
-            Job(
-                delivery_id=r.id,
-                lease=lease,
-                attempt_count=r.attempt_count,
-                attempt_limit=r.attempt_limit,
-                endpoint=eps[r.endpoint_id],
-                event=evs[r.event_seq],
-            )
-            for r in keep
-        ]
-        return Claim(jobs, more=len(claimed) >= limit, capped=capped)
-
-    async def _hand_back(
-        self, conn: AsyncConnection, lease: str, back: dict[str, float | None], now: float
-    ) -> None:
-        """Return claimed rows to the queue: due now (``None``) or at the time given."""
-        now_ids = [k for k, v in back.items() if v is None]
-        if now_ids:  # one statement for the usual case, however many rows
-            params = {"b_ids": now_ids, "b_lease": lease, "b_now": now}
-            await conn.execute(statements.HAND_BACK, params)
-        later = [
-            {"b_id": k, "b_lease": lease, "b_next": v} for k, v in back.items() if v is not None
-        ]
-        if later:  # over a rate limit: each at its own time
-            await conn.execute(statements.HAND_BACK_AT, later)
-
-    async def _any_fifo(self, conn: AsyncConnection) -> bool:
-        hit, cached = self._fifo.get(None)
-        if hit:
-            return bool(cached)
-        stmt = select(endpoints.c.id).where(endpoints.c.ordering == "fifo").limit(1)
-        found = (await conn.execute(stmt)).first() is not None
-        self._fifo.put(None, found)
-        return found
-
-    async def _attach_custom_profiles(
-        self, conn: AsyncConnection, eps: dict[str, dict[str, Any]]
-    ) -> None:
-        """Add each endpoint's custom profile definition (None for the built-in ones)."""
-        for e in eps.values():
-            e["profile_definition"] = None
-        projects_of = {e["project_id"] for e in eps.values() if e["profile"] not in PROFILE_NAMES}
-        if not projects_of:
-            return
-        custom = {
-            (r.project_id, r.name): r.definition
-            for r in (
-                await conn.execute(
-                    select(profiles.c.project_id, profiles.c.name, profiles.c.definition).where(
-                        profiles.c.project_id.in_(projects_of)
-                    )
-                )
-            ).all()
-        }
-        for e in eps.values():
-            e["profile_definition"] = custom.get((e["project_id"], e["profile"]))
-
-    async def _take_tokens(
-        self, conn: AsyncConnection, endpoint_id: str, rate: float, want: int, now: float
-    ) -> int:
-        """Take up to ``want`` tokens from the endpoint's bucket (burst: one second's worth)."""
-        burst = max(1.0, rate)
-        row = (
-            await conn.execute(
-                select(rate_buckets.c.tokens, rate_buckets.c.updated_at)
-                .where(rate_buckets.c.endpoint_id == endpoint_id)
-                .with_for_update()
-            )
-        ).first()
-        if row is None:
-            tokens = burst
-        else:
-            tokens = min(burst, float(row.tokens) + max(0.0, now - float(row.updated_at)) * rate)
-        granted = min(want, int(tokens))
-        values = {"tokens": tokens - granted, "updated_at": now}
-        if row is None:
-            await conn.execute(insert(rate_buckets).values(endpoint_id=endpoint_id, **values))
-        else:
-            await conn.execute(
-                update(rate_buckets)
-                .where(rate_buckets.c.endpoint_id == endpoint_id)
-                .values(**values)
-            )
-        return granted
 
     async def record(self, outcomes: Iterable[Outcome], policy: HealthPolicy | None = None) -> None:
         """Write a batch of attempts, their deliveries' new state and endpoint health.
@@ -431,68 +242,6 @@ class Store(
                     },
                 )
 
-    async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
-        """Heartbeat: keep a live worker's long deliveries from being claimed again."""
-        if not leases:
-            return 0
-        async with self.writer.begin() as conn:
-            res = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.status == DeliveryStatus.DELIVERING,
-                    deliveries.c.lease.in_(list(leases)),
-                )
-                .values(next_attempt_at=self.clock.now() + lease_seconds)
-            )
-        return int(res.rowcount)
-
-    async def reclaim_dead_leases(self) -> int:
-        """Make the deliveries leased by dead workers due now, instead of at lease expiry.
-
-        A worker names itself in its leases and holds a lock while it lives
-        (:mod:`hookpost.store._liveness`); only the leases of a worker whose
-        lock is free are taken. Run when a worker starts and on its heartbeat.
-        """
-        # Dead before the leases are listed: any lease of theirs is in the list.
-        gone = self._workers.gone()
-        async with self.reader.connect() as conn:
-            workers = [
-                str(w) for w in (await conn.execute(statements.LEASE_WORKERS)).scalars().all() if w
-            ]
-        now = self.clock.now()
-        reclaimed = 0
-        dead: list[str] = []
-        if workers:
-            async with self.writer.begin() as conn:
-                dead = await self._workers.dead(conn, workers)
-                for worker in dead:
-                    params = {"b_leases": worker + ".%", "b_now": now}
-                    reclaimed += int((await conn.execute(statements.RECLAIM, params)).rowcount)
-                if reclaimed:
-                    await self._notify(conn)
-        self._workers.forget({*gone, *dead})
-        return reclaimed
-
-    async def release_leases(self, leases: Sequence[str]) -> int:
-        """Give back deliveries claimed but not attempted (graceful shutdown)."""
-        if not leases:
-            return 0
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            res = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.status == DeliveryStatus.DELIVERING,
-                    deliveries.c.lease.in_(list(leases)),
-                )
-                .values(
-                    status=DeliveryStatus.PENDING, next_attempt_at=now, lease=None, updated_at=now
-                )
-            )
-            if res.rowcount:
-                await self._notify(conn)
-        return int(res.rowcount)
-
     async def purge(
         self, older_than_seconds: float, *, batch: int = 1000, max_batches: int = 10_000
     ) -> dict[str, int]:
@@ -603,25 +352,6 @@ class Store(
                     ).scalar_one()
                 )
         return out
-
-    async def next_due_at(self, after: float | None = None) -> float | None:
-        """The earliest time a pending delivery (or a lease) falls due, optionally after ``after``.
-
-        The dispatcher passes the time of its last claim: rows due before that
-        which it left behind are held back by something a result will free,
-        and waiting for them would spin. Served by the ``ix_deliveries_due``
-        partial index.
-        """
-        due: list[Any] = [
-            deliveries.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DELIVERING))
-        ]
-        if after is not None:
-            due.append(deliveries.c.next_attempt_at > after)
-        async with self.reader.connect() as conn:
-            value = (
-                await conn.execute(select(func.min(deliveries.c.next_attempt_at)).where(*due))
-            ).scalar_one_or_none()
-        return None if value is None else float(value)
 
     # -- dashboard -------------------------------------------------------------
     # Read-only aggregates for hookpost.dashboard's charts and live feed. Each is

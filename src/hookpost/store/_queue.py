@@ -1,0 +1,271 @@
+"""The queue: claiming due deliveries, and the leases that keep them claimed.
+
+:meth:`QueueMixin.claim` is the worker's one read-and-write per batch: one
+statement leases up to ``limit`` due deliveries (``statements.CLAIM``, and
+``CLAIM_FIFO`` for ordered endpoints when there are any), then the admission
+policy runs inside the same transaction -- each endpoint's concurrency cap
+and window, its rate limit (a token bucket shared by every worker), a
+half-open circuit's single probe -- and what it refuses is handed straight
+back. Only the rows kept have their events loaded. The result is typed
+(:class:`hookpost.domain.Claim` of :class:`~hookpost.domain.Job` s).
+
+Leases are the queue's safety net: a live worker extends its own
+(:meth:`extend_leases`, the heartbeat), gives back what it will not send
+(:meth:`release_leases`), and the leases of a dead worker are reclaimed at
+once (:meth:`reclaim_dead_leases`, see :mod:`hookpost.store._liveness`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookpost.core.ids import new_id
+from hookpost.domain import (
+    Claim,
+    HealthPolicy,
+    Job,
+)
+from hookpost.profiles import PROFILE_NAMES
+from hookpost.store import _sealing
+from hookpost.store import _statements as statements
+from hookpost.store._core import Core
+
+__all__ = ["QueueMixin"]
+
+
+class QueueMixin(Core):
+    """The dispatcher's side of the queue: claim, heartbeat, reclaim, release, next due time."""
+
+    async def claim(
+        self,
+        limit: int,
+        lease_seconds: float,
+        *,
+        inflight: Mapping[str, int] | None = None,
+        busy: Sequence[str] = (),
+        policy: HealthPolicy | None = None,
+        allowance: Callable[[str, int], int] | None = None,
+        worker: str | None = None,
+    ) -> Claim:
+        """Lease up to ``limit`` due deliveries and load what sending them needs.
+
+        ``inflight`` counts this worker's requests per endpoint and ``busy``
+        lists the endpoints at their concurrency cap: those are not claimed, so
+        one slow endpoint can never fill every slot. ``allowance(endpoint_id,
+        cap)`` narrows an endpoint's cap to what the worker grants it now (its
+        concurrency window). Within the same transaction, claimed rows beyond
+        that, beyond the endpoint's rate limit (a token bucket shared by all
+        workers) or beyond its half-open circuit's single probe are handed
+        straight back. ``worker``: the id of the claiming worker's lock (see
+        :meth:`reclaim_dead_leases`), written into the lease token.
+        """
+        policy = policy or HealthPolicy()
+        inflight = inflight or {}
+        now = self.clock.now()
+        lease = new_id("ls")[3:] if worker is None else f"{worker}.{new_id('ls')[-12:]}"
+        params = {
+            "now": now,
+            "lease_until": now + lease_seconds,
+            "lease": lease,
+            "true": True,
+            "false": False,
+        }
+        async with self.writer.begin() as conn:
+            claimed = list(
+                (
+                    await conn.execute(
+                        self._claim_sql[0], {**params, "limit": limit, "busy": list(busy)}
+                    )
+                ).all()
+            )
+            if len(claimed) < limit and await self._any_fifo(conn):
+                claimed += (
+                    await conn.execute(
+                        self._claim_sql[1], {**params, "limit": limit - len(claimed)}
+                    )
+                ).all()
+            if not claimed:
+                return Claim([], more=False, capped=set())
+            ep_ids = {r.endpoint_id for r in claimed}
+            eps = {
+                r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
+                for r in (
+                    await conn.execute(statements.ENDPOINTS_BY_ID, {"ids": list(ep_ids)})
+                ).all()
+            }
+            await self._attach_custom_profiles(conn, eps)
+            keep: list[Any] = []
+            back: dict[str, float | None] = {}  # delivery id -> next_attempt_at (None: unchanged)
+            capped: set[str] = set()  # endpoints with due rows handed back over their cap
+            by_endpoint: dict[str, list[Any]] = {}
+            for r in claimed:
+                by_endpoint.setdefault(r.endpoint_id, []).append(r)
+            for ep_id, rows in by_endpoint.items():
+                ep = eps[ep_id]
+                cap = ep["max_concurrency"] or policy.endpoint_concurrency
+                if allowance is not None:
+                    cap = allowance(ep_id, cap)
+                allowed = min(len(rows), max(0, cap - inflight.get(ep_id, 0)))
+                if ep["consecutive_failures"] >= policy.breaker_threshold and allowed:
+                    # Half-open: one probe; everyone else waits for its verdict.
+                    allowed = 1
+                    params = {"b_id": ep_id, "b_until": now + lease_seconds}
+                    await conn.execute(statements.HALF_OPEN, params)
+                if ep["rate_limit"] and allowed:
+                    granted = await self._take_tokens(
+                        conn, ep_id, float(ep["rate_limit"]), allowed, now
+                    )
+                    for i, r in enumerate(rows[granted:allowed]):
+                        back[r.id] = now + (i + 1) / float(ep["rate_limit"])
+                    allowed = granted
+                keep += rows[:allowed]
+                for r in rows[allowed:]:
+                    back.setdefault(r.id, None)
+                if len(rows) > allowed and back[rows[-1].id] is None:
+                    capped.add(ep_id)
+            await self._hand_back(conn, lease, back, now)
+            # Only now load the events: a claim may hand back most of its rows
+            # (an endpoint at its window), and their payloads are not needed.
+            seqs = list({r.event_seq for r in keep})
+            evs = {
+                r.seq: dict(r._mapping)
+                for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
+            }
+        jobs = [
+            Job(
+                delivery_id=r.id,
+                lease=lease,
+                attempt_count=r.attempt_count,
+                attempt_limit=r.attempt_limit,
+                endpoint=eps[r.endpoint_id],
+                event=evs[r.event_seq],
+            )
+            for r in keep
+        ]
+        return Claim(jobs, more=len(claimed) >= limit, capped=capped)
+
+    async def _hand_back(
+        self, conn: AsyncConnection, lease: str, back: dict[str, float | None], now: float
+    ) -> None:
+        """Return claimed rows to the queue: due now (``None``) or at the time given."""
+        now_ids = [k for k, v in back.items() if v is None]
+        if now_ids:  # one statement for the usual case, however many rows
+            params = {"b_ids": now_ids, "b_lease": lease, "b_now": now}
+            await conn.execute(statements.HAND_BACK, params)
+        later = [
+            {"b_id": k, "b_lease": lease, "b_next": v} for k, v in back.items() if v is not None
+        ]
+        if later:  # over a rate limit: each at its own time
+            await conn.execute(statements.HAND_BACK_AT, later)
+
+    async def _any_fifo(self, conn: AsyncConnection) -> bool:
+        hit, cached = self._fifo.get(None)
+        if hit:
+            return bool(cached)
+        found = (await conn.execute(statements.ANY_FIFO)).first() is not None
+        self._fifo.put(None, found)
+        return found
+
+    async def _attach_custom_profiles(
+        self, conn: AsyncConnection, eps: dict[str, dict[str, Any]]
+    ) -> None:
+        """Add each endpoint's custom profile definition (None for the built-in ones)."""
+        for e in eps.values():
+            e["profile_definition"] = None
+        projects_of = {e["project_id"] for e in eps.values() if e["profile"] not in PROFILE_NAMES}
+        if not projects_of:
+            return
+        custom = {
+            (r.project_id, r.name): r.definition
+            for r in (
+                await conn.execute(statements.CUSTOM_PROFILES, {"projects": list(projects_of)})
+            ).all()
+        }
+        for e in eps.values():
+            e["profile_definition"] = custom.get((e["project_id"], e["profile"]))
+
+    async def _take_tokens(
+        self, conn: AsyncConnection, endpoint_id: str, rate: float, want: int, now: float
+    ) -> int:
+        """Take up to ``want`` tokens from the endpoint's bucket (burst: one second's worth)."""
+        burst = max(1.0, rate)
+        row = (await conn.execute(statements.RATE_BUCKET, {"endpoint_id": endpoint_id})).first()
+        if row is None:
+            tokens = burst
+        else:
+            tokens = min(burst, float(row.tokens) + max(0.0, now - float(row.updated_at)) * rate)
+        granted = min(want, int(tokens))
+        if row is None:
+            values = {"endpoint_id": endpoint_id, "tokens": tokens - granted, "updated_at": now}
+            await conn.execute(statements.INSERT_RATE_BUCKET, values)
+        else:
+            values = {"b_id": endpoint_id, "b_tokens": tokens - granted, "b_now": now}
+            await conn.execute(statements.UPDATE_RATE_BUCKET, values)
+        return granted
+
+    async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
+        """Heartbeat: keep a live worker's long deliveries from being claimed again."""
+        if not leases:
+            return 0
+        async with self.writer.begin() as conn:
+            params = {"b_leases": list(leases), "b_until": self.clock.now() + lease_seconds}
+            res = await conn.execute(statements.EXTEND_LEASES, params)
+        return int(res.rowcount)
+
+    async def reclaim_dead_leases(self) -> int:
+        """Make the deliveries leased by dead workers due now, instead of at lease expiry.
+
+        A worker names itself in its leases and holds a lock while it lives
+        (:mod:`hookpost.store._liveness`); only the leases of a worker whose
+        lock is free are taken. Run when a worker starts and on its heartbeat.
+        """
+        # Dead before the leases are listed: any lease of theirs is in the list.
+        gone = self._workers.gone()
+        async with self.reader.connect() as conn:
+            workers = [
+                str(w) for w in (await conn.execute(statements.LEASE_WORKERS)).scalars().all() if w
+            ]
+        now = self.clock.now()
+        reclaimed = 0
+        dead: list[str] = []
+        if workers:
+            async with self.writer.begin() as conn:
+                dead = await self._workers.dead(conn, workers)
+                for worker in dead:
+                    params = {"b_leases": worker + ".%", "b_now": now}
+                    reclaimed += int((await conn.execute(statements.RECLAIM, params)).rowcount)
+                if reclaimed:
+                    await self._notify(conn)
+        self._workers.forget({*gone, *dead})
+        return reclaimed
+
+    async def release_leases(self, leases: Sequence[str]) -> int:
+        """Give back deliveries claimed but not attempted (graceful shutdown)."""
+        if not leases:
+            return 0
+        now = self.clock.now()
+        async with self.writer.begin() as conn:
+            params = {"b_leases": list(leases), "b_now": now}
+            res = await conn.execute(statements.RELEASE_LEASES, params)
+            if res.rowcount:
+                await self._notify(conn)
+        return int(res.rowcount)
+
+    async def next_due_at(self, after: float | None = None) -> float | None:
+        """The earliest time a pending delivery (or a lease) falls due, optionally after ``after``.
+
+        The dispatcher passes the time of its last claim: rows due before that
+        which it left behind are held back by something a result will free,
+        and waiting for them would spin. Served by the ``ix_deliveries_due``
+        partial index.
+        """
+        async with self.reader.connect() as conn:
+            if after is None:
+                result = await conn.execute(statements.NEXT_DUE)
+            else:
+                result = await conn.execute(statements.NEXT_DUE_AFTER, {"after": after})
+            value = result.scalar_one_or_none()
+        return None if value is None else float(value)
