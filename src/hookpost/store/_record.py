@@ -1,8 +1,16 @@
-"""Recording attempts so that no row can take its batch down.
+"""Recording attempts: a batch of outcomes, their deliveries' new state and endpoint health.
 
-:meth:`Store.record` writes a few hundred attempts in one transaction. If
-the database refuses one row -- a value its column cannot hold, a constraint,
-a trigger -- the whole transaction fails, and retrying the same batch fails
+:meth:`RecordMixin.record` (``Store.record``) is the worker's one write per
+batch of finished attempts: the attempts inserted, each delivery moved on
+(``pending`` again, ``succeeded``, ``failed``, ``held``) -- only while its
+lease is still the worker's -- and the endpoints' health folded in
+(``hookpost.domain.fold_health``: failure counts, the breaker, disabling an
+endpoint that asked to stop or has failed for too long), with operational
+events for the operator's project, all in one transaction.
+
+It is written so that no row can take its batch down. If the database
+refuses one row -- a value its column cannot hold, a constraint, a trigger
+-- the whole transaction fails, and retrying the same batch fails
 the same way: every delivery in it stays ``delivering`` and is sent again
 after each lease expiry, forever. So a refused batch is written again row by
 row; a row refused on its own is recorded in its :func:`poisoned` form (no
@@ -17,20 +25,30 @@ yet written (:class:`RecordIncomplete`), so none is recorded twice.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.wiretext import storable, storable_headers, with_marker
+from hookpost.domain import DeliveryStatus, HealthPolicy, Outcome, fold_health
+from hookpost.store import _sealing
+from hookpost.store import _statements as statements
+from hookpost.store._core import Core
+from hookpost.store._endpoints import disable
+from hookpost.store._events import ops_event
+from hookpost.store.models import endpoints
 from hookpost.store.outage import classify
 
-if TYPE_CHECKING:
-    from hookpost.domain import Outcome
+log = logging.getLogger("hookpost.store")
 
-__all__ = ["RecordIncomplete", "attempt_row", "poisoned", "unavailable"]
+__all__ = ["RecordIncomplete", "RecordMixin", "attempt_row", "poisoned", "unavailable"]
 
 #: asyncpg's errors read ``<class 'asyncpg.exceptions.X'>: message``.
 _CLASS_PREFIX = re.compile(r"^<class '[\w.]+'>: ")
@@ -112,3 +130,160 @@ def attempt_row(o: Outcome) -> dict[str, Any]:
         "duration_ms": o.duration_ms,
         "error": None if o.error is None else storable(o.error)[0],
     }
+
+
+class RecordMixin(Core):
+    """The recorder: write a batch of outcomes, row by row if the batch is refused."""
+
+    async def record(self, outcomes: Iterable[Outcome], policy: HealthPolicy | None = None) -> None:
+        """Write a batch of attempts, their deliveries' new state and endpoint health.
+
+        One transaction. A delivery whose lease is no longer ours (it expired
+        and another worker took it) keeps its attempt in the log but its state
+        is left alone. A batch the database refuses is written row by row, a
+        refused row in its poisoned form (see :mod:`hookpost.store._record`);
+        :class:`RecordIncomplete` carries the rows not written when the
+        database is out of reach, for the caller to retry.
+        """
+        batch = list(outcomes)
+        if not batch:
+            return
+        policy = policy or HealthPolicy()
+        try:
+            await self._record_rows(batch, policy)
+            return
+        except Exception as exc:
+            if unavailable(exc):
+                raise RecordIncomplete(batch) from exc
+        for i, outcome in enumerate(batch):
+            await self._record_alone(outcome, policy, batch[i:])
+
+    async def _record_alone(
+        self, outcome: Outcome, policy: HealthPolicy, remaining: list[Outcome]
+    ) -> None:
+        """One outcome in its own transaction; refused, its poisoned form; refused again, logged."""
+        try:
+            await self._record_rows([outcome], policy)
+            return
+        except Exception as exc:
+            if unavailable(exc):
+                raise RecordIncomplete(remaining) from exc
+            why = problem(exc)
+        try:
+            await self._record_rows([poisoned(outcome, why)], policy)
+        except Exception as exc:
+            if unavailable(exc):
+                raise RecordIncomplete(remaining) from exc
+            log.error(
+                "the database refused attempt %d of delivery %s (%s), even without its "
+                "request and response; the delivery will be retried when its lease expires",
+                outcome.number,
+                outcome.delivery_id,
+                problem(exc),
+            )
+            return
+        log.warning(
+            "the database refused attempt %d of delivery %s (%s); recorded without its "
+            "request and response",
+            outcome.number,
+            outcome.delivery_id,
+            why,
+        )
+
+    async def _record_rows(self, batch: list[Outcome], policy: HealthPolicy) -> None:
+        now = self.clock.now()
+        async with self.writer.begin() as conn:
+            await conn.execute(statements.INSERT_ATTEMPTS, [attempt_row(o) for o in batch])
+            await conn.execute(
+                statements.RECORD_DELIVERIES,
+                [
+                    {
+                        "b_id": o.delivery_id,
+                        "b_lease": o.lease,
+                        "b_status": o.status,
+                        "b_number": o.number,
+                        "b_next": o.next_attempt_at,
+                        "b_code": o.status_code,
+                        "b_error": None if o.error is None else storable(o.error)[0],
+                        "b_now": now,
+                    }
+                    for o in batch
+                ],
+            )
+            await self._update_health(conn, batch, policy, now)
+
+    async def _update_health(
+        self, conn: AsyncConnection, batch: list[Outcome], policy: HealthPolicy, now: float
+    ) -> None:
+        change = fold_health(batch)
+        resets, failing = change.resets, change.failing
+        if resets:
+            await conn.execute(statements.HEALTH_RESET, {"b_ids": list(resets)})
+        if failing:
+            common = {
+                "b_now": now,
+                "b_threshold": policy.breaker_threshold,
+                "b_open_until": now + policy.breaker_cooldown_seconds,
+            }
+            await conn.execute(
+                statements.HEALTH_FAILING,
+                [{"b_id": ep, "b_reset": int(r), "b_n": n, **common} for ep, r, n in failing],
+            )
+        gone = {o.endpoint_id: o.disable_reason for o in batch if o.disable_reason}
+        long_failing = [ep for ep, _r, n in failing if n > 0]
+        disabled: list[tuple[str, str, str]] = []
+        if long_failing:
+            cutoff = now - policy.disable_after_seconds
+            params = {"ids": long_failing, "cutoff": cutoff}
+            rows = (await conn.execute(statements.FAILING_TOO_LONG, params)).all()
+            for r in rows:
+                days = (now - float(r.failing_since)) / 86400
+                gone.setdefault(r.id, f"failing continuously for {days:.1f} days")
+        for ep_id, reason in gone.items():
+            if await disable(conn, ep_id, reason, now):
+                disabled.append((ep_id, reason, ""))
+        if policy.operations_project:
+            await self._operational_events(conn, batch, disabled, policy.operations_project)
+
+    async def _operational_events(
+        self,
+        conn: AsyncConnection,
+        batch: list[Outcome],
+        disabled: list[tuple[str, str, str]],
+        ops_project: str,
+    ) -> None:
+        """Publish state changes into the operator's project, as ordinary events."""
+        for ep_id, reason, _ in disabled:
+            ep = (await conn.execute(select(endpoints).where(endpoints.c.id == ep_id))).first()
+            if ep is None or ep.project_id == ops_project:
+                continue
+            await ops_event(
+                self,
+                conn,
+                ops_project,
+                "endpoint.disabled",
+                {
+                    "endpoint_id": ep_id,
+                    "project_id": ep.project_id,
+                    # masked, for a broker URL with a password (sealed in the row)
+                    "url": _sealing.unseal_for_delivery(self.box, dict(ep._mapping))["url"],
+                    "reason": reason,
+                },
+            )
+        for o in batch:
+            if o.status == DeliveryStatus.FAILED and o.project_id != ops_project:
+                await ops_event(
+                    self,
+                    conn,
+                    ops_project,
+                    "delivery.exhausted",
+                    {
+                        "delivery_id": o.delivery_id,
+                        "event_id": o.event_id,
+                        "endpoint_id": o.endpoint_id,
+                        "project_id": o.project_id,
+                        "attempts": o.number,
+                        "last_status_code": o.status_code,
+                        "last_error": o.error,
+                    },
+                )

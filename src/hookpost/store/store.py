@@ -9,39 +9,30 @@ transaction here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
     and_,
-    bindparam,
     case,
     delete,
     func,
     select,
     text,
-    update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookpost.core.wiretext import storable
 from hookpost.domain import (
     DeliveryStatus,
-    HealthPolicy,
-    Outcome,
-    fold_health,
 )
-from hookpost.store import _backend, _record
-from hookpost.store import _statements as statements
+from hookpost.store import _backend
 from hookpost.store._catalog import CatalogMixin
 from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
 from hookpost.store._deliveries import DeliveriesMixin
-from hookpost.store._endpoints import EndpointsMixin, disable
-from hookpost.store._events import EventsMixin, ops_event
+from hookpost.store._endpoints import EndpointsMixin
+from hookpost.store._events import EventsMixin
 from hookpost.store._jobs import JobsMixin
 from hookpost.store._projects import KEY_SCOPES, ProjectsMixin
 from hookpost.store._queue import QueueMixin
-from hookpost.store._record import RecordIncomplete
+from hookpost.store._record import RecordMixin
 from hookpost.store.models import (
     attempts,
     deliveries,
@@ -60,187 +51,12 @@ class Store(
     DeliveriesMixin,
     JobsMixin,
     QueueMixin,
+    RecordMixin,
     Core,
 ):
     """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
 
     # -- the dispatcher's side -------------------------------------------------
-
-    async def record(self, outcomes: Iterable[Outcome], policy: HealthPolicy | None = None) -> None:
-        """Write a batch of attempts, their deliveries' new state and endpoint health.
-
-        One transaction. A delivery whose lease is no longer ours (it expired
-        and another worker took it) keeps its attempt in the log but its state
-        is left alone. A batch the database refuses is written row by row, a
-        refused row in its poisoned form (see :mod:`hookpost.store._record`);
-        :class:`RecordIncomplete` carries the rows not written when the
-        database is out of reach, for the caller to retry.
-        """
-        batch = list(outcomes)
-        if not batch:
-            return
-        policy = policy or HealthPolicy()
-        try:
-            await self._record_rows(batch, policy)
-            return
-        except Exception as exc:
-            if _record.unavailable(exc):
-                raise RecordIncomplete(batch) from exc
-        for i, outcome in enumerate(batch):
-            await self._record_alone(outcome, policy, batch[i:])
-
-    async def _record_alone(
-        self, outcome: Outcome, policy: HealthPolicy, remaining: list[Outcome]
-    ) -> None:
-        """One outcome in its own transaction; refused, its poisoned form; refused again, logged."""
-        try:
-            await self._record_rows([outcome], policy)
-            return
-        except Exception as exc:
-            if _record.unavailable(exc):
-                raise RecordIncomplete(remaining) from exc
-            why = _record.problem(exc)
-        try:
-            await self._record_rows([_record.poisoned(outcome, why)], policy)
-        except Exception as exc:
-            if _record.unavailable(exc):
-                raise RecordIncomplete(remaining) from exc
-            log.error(
-                "the database refused attempt %d of delivery %s (%s), even without its "
-                "request and response; the delivery will be retried when its lease expires",
-                outcome.number,
-                outcome.delivery_id,
-                _record.problem(exc),
-            )
-            return
-        log.warning(
-            "the database refused attempt %d of delivery %s (%s); recorded without its "
-            "request and response",
-            outcome.number,
-            outcome.delivery_id,
-            why,
-        )
-
-    async def _record_rows(self, batch: list[Outcome], policy: HealthPolicy) -> None:
-        now = self.clock.now()
-        async with self.writer.begin() as conn:
-            await conn.execute(statements.INSERT_ATTEMPTS, [_record.attempt_row(o) for o in batch])
-            await conn.execute(
-                statements.RECORD_DELIVERIES,
-                [
-                    {
-                        "b_id": o.delivery_id,
-                        "b_lease": o.lease,
-                        "b_status": o.status,
-                        "b_number": o.number,
-                        "b_next": o.next_attempt_at,
-                        "b_code": o.status_code,
-                        "b_error": None if o.error is None else storable(o.error)[0],
-                        "b_now": now,
-                    }
-                    for o in batch
-                ],
-            )
-            await self._update_health(conn, batch, policy, now)
-
-    async def _update_health(
-        self, conn: AsyncConnection, batch: list[Outcome], policy: HealthPolicy, now: float
-    ) -> None:
-        change = fold_health(batch)
-        resets, failing = change.resets, change.failing
-        if resets:
-            await conn.execute(
-                update(endpoints)
-                .where(endpoints.c.id.in_(resets))
-                .values(consecutive_failures=0, failing_since=None, circuit_open_until=None)
-            )
-        if failing:
-            base = endpoints.c.consecutive_failures
-            await conn.execute(
-                update(endpoints)
-                .where(endpoints.c.id == bindparam("b_id"))
-                .values(
-                    consecutive_failures=base * (1 - bindparam("b_reset")) + bindparam("b_n"),
-                    failing_since=case(
-                        (bindparam("b_reset") == 1, now),
-                        else_=func.coalesce(endpoints.c.failing_since, now),
-                    ),
-                    circuit_open_until=case(
-                        (
-                            base * (1 - bindparam("b_reset")) + bindparam("b_n")
-                            >= policy.breaker_threshold,
-                            now + policy.breaker_cooldown_seconds,
-                        ),
-                        else_=None,
-                    ),
-                ),
-                [{"b_id": ep, "b_reset": int(r), "b_n": n} for ep, r, n in failing],
-            )
-        gone = {o.endpoint_id: o.disable_reason for o in batch if o.disable_reason}
-        long_failing = [ep for ep, _r, n in failing if n > 0]
-        disabled: list[tuple[str, str, str]] = []
-        if long_failing:
-            cutoff = now - policy.disable_after_seconds
-            rows = (
-                await conn.execute(
-                    select(endpoints.c.id, endpoints.c.project_id, endpoints.c.failing_since).where(
-                        endpoints.c.id.in_(long_failing),
-                        endpoints.c.enabled.is_(True),
-                        endpoints.c.failing_since <= cutoff,
-                    )
-                )
-            ).all()
-            for r in rows:
-                days = (now - float(r.failing_since)) / 86400
-                gone.setdefault(r.id, f"failing continuously for {days:.1f} days")
-        for ep_id, reason in gone.items():
-            if await disable(conn, ep_id, reason, now):
-                disabled.append((ep_id, reason, ""))
-        if policy.operations_project:
-            await self._operational_events(conn, batch, disabled, policy.operations_project)
-
-    async def _operational_events(
-        self,
-        conn: AsyncConnection,
-        batch: list[Outcome],
-        disabled: list[tuple[str, str, str]],
-        ops_project: str,
-    ) -> None:
-        """Publish state changes into the operator's project, as ordinary events."""
-        for ep_id, reason, _ in disabled:
-            ep = (await conn.execute(select(endpoints).where(endpoints.c.id == ep_id))).first()
-            if ep is None or ep.project_id == ops_project:
-                continue
-            await ops_event(
-                self,
-                conn,
-                ops_project,
-                "endpoint.disabled",
-                {
-                    "endpoint_id": ep_id,
-                    "project_id": ep.project_id,
-                    # masked, for a broker URL with a password (sealed in the row)
-                    "url": _sealing.unseal_for_delivery(self.box, dict(ep._mapping))["url"],
-                    "reason": reason,
-                },
-            )
-        for o in batch:
-            if o.status == DeliveryStatus.FAILED and o.project_id != ops_project:
-                await ops_event(
-                    self,
-                    conn,
-                    ops_project,
-                    "delivery.exhausted",
-                    {
-                        "delivery_id": o.delivery_id,
-                        "event_id": o.event_id,
-                        "endpoint_id": o.endpoint_id,
-                        "project_id": o.project_id,
-                        "attempts": o.number,
-                        "last_status_code": o.status_code,
-                        "last_error": o.error,
-                    },
-                )
 
     async def purge(
         self, older_than_seconds: float, *, batch: int = 1000, max_batches: int = 10_000
