@@ -351,8 +351,7 @@ async def _time_queries(url: str, runs: int, warmup: int, seed_: int) -> dict[st
     from sqlalchemy import event
 
     from hookpost.core.crypto import SecretBox, generate_key
-    from hookpost.store import Store
-    from hookpost.store.store import encode_cursor
+    from hookpost.store import Store, encode_cursor
 
     rng = random.Random(seed_)
     projects: list[str] = [

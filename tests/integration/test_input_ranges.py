@@ -14,7 +14,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hookpost.store.store import encode_cursor
+from hookpost.store import encode_cursor
 from tests.conftest import Hookpost
 from tests.integration.test_api_input import expect_field
 

@@ -1,16 +1,21 @@
-"""Persistence: the tables, the migrations and the one class that speaks SQL.
+"""Persistence: the tables, the migrations and the :class:`Store` that speaks SQL.
 
-Other packages import the store from here, never its modules (``store.store``
-and the private ``_x`` modules may move: an import-linter contract keeps it so).
+``Store`` (``_facade``) is composed of one mixin per aggregate (see its
+module docstring for the map). Other packages import the store from here,
+never its modules: the private ``_x`` modules are the store's own and may
+move.
 """
 
 # The domain types are re-exported here while callers move to hookpost.domain.
 from hookpost.domain import Claim, Conflict, HealthPolicy, Job, NotFound, Outcome, Page
+from hookpost.store._core import MAX_BIGINT, decode_cursor, encode_cursor
+from hookpost.store._facade import Store
 from hookpost.store._liveness import Presence
+from hookpost.store._projects import KEY_SCOPES
 from hookpost.store._record import RecordIncomplete
-from hookpost.store.store import MAX_BIGINT, Store, decode_cursor, encode_cursor
 
 __all__ = [
+    "KEY_SCOPES",
     "MAX_BIGINT",
     "Claim",
     "Conflict",

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Self
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hookpost.core.clock import Clock, SystemClock
@@ -161,6 +161,18 @@ class Core:
     def database_file(self) -> str | None:
         """The SQLite database's path (None on PostgreSQL)."""
         return _backend.sqlite_file(self.engine)
+
+    async def probe_write(self) -> None:
+        """A write that changes nothing anyone reads: does the database take writes?
+
+        Rewrites the one row of ``alembic_version`` with its own value. Both
+        backends really write it (SQLite appends a WAL frame, so it fails on a
+        full disk; PostgreSQL writes a new row version), and the writer reports
+        the outcome to :attr:`health`. Only ``/readyz`` calls it, and only while
+        writes are failing.
+        """
+        async with self.writer.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
     async def _notify(self, conn: AsyncConnection) -> None:
         """Wake every worker: deliveries become due when this transaction commits.

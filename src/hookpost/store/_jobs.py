@@ -49,6 +49,19 @@ class JobsMixin(Core):
             conds.append(deliveries.c.created_at < params["until"])
         return conds
 
+    async def count_recoverable(
+        self, project_id: str, endpoint_id: str | None, since: float, until: float | None
+    ) -> int:
+        """How many failed deliveries a recover job with these bounds would resend now."""
+        params = {"endpoint_id": endpoint_id, "since": since, "until": until}
+        stmt = (
+            select(func.count())
+            .select_from(deliveries)
+            .where(and_(*self._recover_conditions(params, project_id)))
+        )
+        async with self.reader.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
     async def create_recover_job(
         self, project_id: str, endpoint_id: str | None, since: float, until: float | None
     ) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from hookpost.store.models import dashboard_sessions as table
 
 if TYPE_CHECKING:
-    from hookpost.store.store import Store
+    from hookpost.store._facade import Store
 
 
 @dataclass(frozen=True, slots=True)

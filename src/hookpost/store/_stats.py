@@ -1,128 +1,39 @@
-"""All SQL in one place.
+"""Aggregate reads: queue metrics, and the dashboard's charts and live feed.
 
-The API calls these methods, the dispatcher calls :meth:`Store.claim` and
-:meth:`Store.record`. Every write that must be atomic (an event and its
-deliveries; a batch of attempts and their deliveries' new state) is one
-transaction here.
+Read-only and bounded. :meth:`StatsMixin.queue_stats` counts through the
+indexes behind ``/metrics``; the ``dashboard_*`` queries are each bounded by
+a time window on the indexed ``attempts.started_at`` (the dashboard asks for
+the last hour) and, where rows come back, by a row cap.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import (
     and_,
     case,
-    delete,
     func,
     select,
-    text,
 )
 
 from hookpost.domain import (
     DeliveryStatus,
 )
 from hookpost.store import _backend
-from hookpost.store._catalog import CatalogMixin
-from hookpost.store._core import MAX_BIGINT, Core, decode_cursor, encode_cursor
-from hookpost.store._deliveries import DeliveriesMixin
-from hookpost.store._endpoints import EndpointsMixin
-from hookpost.store._events import EventsMixin
-from hookpost.store._jobs import JobsMixin
-from hookpost.store._projects import KEY_SCOPES, ProjectsMixin
-from hookpost.store._queue import QueueMixin
-from hookpost.store._record import RecordMixin
+from hookpost.store._core import Core
 from hookpost.store.models import (
     attempts,
     deliveries,
     endpoints,
-    events,
 )
 
-log = logging.getLogger("hookpost.store")
+__all__ = ["StatsMixin"]
 
 
-class Store(
-    ProjectsMixin,
-    EndpointsMixin,
-    CatalogMixin,
-    EventsMixin,
-    DeliveriesMixin,
-    JobsMixin,
-    QueueMixin,
-    RecordMixin,
-    Core,
-):
-    """The one object the rest of hookpost persists through (see :mod:`hookpost.store._core`)."""
-
-    # -- the dispatcher's side -------------------------------------------------
-
-    async def purge(
-        self, older_than_seconds: float, *, batch: int = 1000, max_batches: int = 10_000
-    ) -> dict[str, int]:
-        """Delete attempts, and finished events with their deliveries, older than the cutoff.
-
-        Works in bounded batches, each its own short transaction, so a purge of
-        millions of rows never holds a long lock. Events with a delivery still
-        pending, in flight or held are kept whatever their age, and so is the
-        newest event: SQLite numbers a new row one past the largest left, so
-        deleting it would hand its sequence out again, below the cursor of a
-        catch-up reader that has already seen it.
-        """
-        cutoff = self.clock.now() - older_than_seconds
-        removed = {"attempts": 0, "events": 0}
-        for _ in range(max_batches):
-            async with self.writer.begin() as conn:
-                ids = select(attempts.c.id).where(attempts.c.started_at < cutoff).limit(batch)
-                res = await conn.execute(delete(attempts).where(attempts.c.id.in_(ids)))
-            removed["attempts"] += res.rowcount
-            if res.rowcount < batch:
-                break
-        active = select(deliveries.c.event_seq).where(
-            deliveries.c.event_seq == events.c.seq,
-            deliveries.c.status.in_(
-                (DeliveryStatus.PENDING, DeliveryStatus.DELIVERING, DeliveryStatus.HELD)
-            ),
-        )
-        newest = select(func.max(events.c.seq)).scalar_subquery()
-        for _ in range(max_batches):
-            async with self.writer.begin() as conn:
-                seqs = [
-                    r.seq
-                    for r in (
-                        await conn.execute(
-                            select(events.c.seq)
-                            .where(
-                                events.c.created_at < cutoff,
-                                ~active.exists(),
-                                events.c.seq < newest,
-                            )
-                            .limit(batch)
-                        )
-                    ).all()
-                ]
-                if seqs:
-                    dsub = select(deliveries.c.id).where(deliveries.c.event_seq.in_(seqs))
-                    await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
-                    await conn.execute(delete(deliveries).where(deliveries.c.event_seq.in_(seqs)))
-                    await conn.execute(delete(events).where(events.c.seq.in_(seqs)))
-            removed["events"] += len(seqs)
-            if len(seqs) < batch:
-                break
-        return removed
-
-    async def probe_write(self) -> None:
-        """A write that changes nothing anyone reads: does the database take writes?
-
-        Rewrites the one row of ``alembic_version`` with its own value. Both
-        backends really write it (SQLite appends a WAL frame, so it fails on a
-        full disk; PostgreSQL writes a new row version), and the writer reports
-        the outcome to :attr:`health`. Only ``/readyz`` calls it, and only while
-        writes are failing.
-        """
-        async with self.writer.begin() as conn:
-            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+class StatsMixin(Core):
+    """Queue depth and age for metrics; per-minute outcomes, per-endpoint success,
+    durations and recent attempts for the dashboard."""
 
     async def queue_stats(self) -> dict[str, float]:
         """Queue depth and age for metrics: bounded, index-driven queries."""
@@ -168,11 +79,6 @@ class Store(
                     ).scalar_one()
                 )
         return out
-
-    # -- dashboard -------------------------------------------------------------
-    # Read-only aggregates for hookpost.dashboard's charts and live feed. Each is
-    # bounded by a time window on the indexed attempts.started_at (the dashboard
-    # asks for the last hour) and, where rows come back, by a row cap.
 
     def _project_attempts(self, project_id: str, since: float) -> tuple[Any, Any]:
         """The attempts-join-deliveries FROM clause and the project/time WHERE clause."""
@@ -221,19 +127,6 @@ class Store(
             int(r.bucket): (int(r.ok or 0), int(r.total) - int(r.ok or 0), float(r.mean_ms or 0))
             for r in rows
         }
-
-    async def count_recoverable(
-        self, project_id: str, endpoint_id: str | None, since: float, until: float | None
-    ) -> int:
-        """How many failed deliveries a recover job with these bounds would resend now."""
-        params = {"endpoint_id": endpoint_id, "since": since, "until": until}
-        stmt = (
-            select(func.count())
-            .select_from(deliveries)
-            .where(and_(*self._recover_conditions(params, project_id)))
-        )
-        async with self.reader.connect() as conn:
-            return int((await conn.execute(stmt)).scalar_one())
 
     async def dashboard_endpoint_success(
         self, project_id: str, since: float
@@ -290,6 +183,3 @@ class Store(
         )
         async with self.reader.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
-
-
-__all__ = ["KEY_SCOPES", "MAX_BIGINT", "Store", "decode_cursor", "encode_cursor"]
