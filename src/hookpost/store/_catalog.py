@@ -13,26 +13,13 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    delete,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hookpost.core.ids import new_id
-from hookpost.domain import (
-    Conflict,
-    NotFound,
-    Page,
-)
+from hookpost.domain import Conflict, NotFound, Page
 from hookpost.store._core import Core
-from hookpost.store.models import (
-    endpoints,
-    event_types,
-    profiles,
-)
+from hookpost.store.models import endpoints, event_types, profiles
 
 __all__ = ["CatalogMixin"]
 

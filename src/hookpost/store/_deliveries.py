@@ -12,24 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    case,
-    select,
-    update,
-)
+from sqlalchemy import case, select, update
 
-from hookpost.domain import (
-    Conflict,
-    DeliveryStatus,
-    NotFound,
-    Page,
-)
+from hookpost.domain import Conflict, DeliveryStatus, NotFound, Page
 from hookpost.store._core import Core
-from hookpost.store.models import (
-    attempts,
-    deliveries,
-    endpoints,
-)
+from hookpost.store.models import attempts, deliveries, endpoints
 
 __all__ = ["DeliveriesMixin", "retry_values"]
 

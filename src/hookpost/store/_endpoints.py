@@ -15,32 +15,16 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import (
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id
-from hookpost.domain import (
-    Conflict,
-    DeliveryStatus,
-    LimitReached,
-    Page,
-)
+from hookpost.domain import Conflict, DeliveryStatus, LimitReached, Page
 from hookpost.store import _sealing
 from hookpost.store import _statements as statements
 from hookpost.store._core import Core
 from hookpost.store._events import ops_event
-from hookpost.store.models import (
-    attempts,
-    deliveries,
-    endpoints,
-    rate_buckets,
-)
+from hookpost.store.models import attempts, deliveries, endpoints, rate_buckets
 
 __all__ = ["EndpointsMixin", "disable"]
 

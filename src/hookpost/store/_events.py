@@ -17,28 +17,20 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hookpost.core.clock import Clock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.ids import new_id
-from hookpost.domain import (
-    DeliveryStatus,
-    Page,
-)
+from hookpost.domain import DeliveryStatus, Page
 from hookpost.domain import targets as event_targets
 from hookpost.store import _backend
 from hookpost.store import _statements as statements
 from hookpost.store._core import Core
 from hookpost.store._group_commit import GroupCommit, Published, PublishRequest
-from hookpost.store.models import (
-    events,
-    projects,
-)
+from hookpost.store.models import events, projects
 
 __all__ = ["EventsMixin", "existing_events", "ops_event", "publish_in"]
 
@@ -177,6 +169,8 @@ async def existing_events(
 async def ops_event(
     core: Core, conn: AsyncConnection, ops_project: str, event_type: str, payload: dict[str, Any]
 ) -> None:
+    """Publish an operational event (``endpoint.disabled``, ``delivery.exhausted``) into
+    the operator's project, inside the caller's transaction; nothing if it does not exist."""
     exists = (await conn.execute(select(projects.c.id).where(projects.c.id == ops_project))).first()
     if exists is not None:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

@@ -11,25 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import and_, func, insert, select, update
 
 from hookpost.core.ids import new_id
-from hookpost.domain import (
-    DeliveryStatus,
-    Page,
-)
+from hookpost.domain import DeliveryStatus, Page
 from hookpost.store._core import Core
 from hookpost.store._deliveries import retry_values
-from hookpost.store.models import (
-    deliveries,
-    jobs,
-)
+from hookpost.store.models import deliveries, jobs
 
 __all__ = ["JobsMixin"]
 

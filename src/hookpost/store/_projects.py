@@ -13,19 +13,11 @@ import secrets
 import typing
 from typing import Any
 
-from sqlalchemy import (
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id, new_token
-from hookpost.domain import (
-    NotFound,
-    Page,
-)
+from hookpost.domain import NotFound, Page
 from hookpost.store._core import Core
 from hookpost.store.models import (
     api_keys,

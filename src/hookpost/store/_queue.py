@@ -23,11 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id
-from hookpost.domain import (
-    Claim,
-    HealthPolicy,
-    Job,
-)
+from hookpost.domain import Claim, HealthPolicy, Job
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _sealing
 from hookpost.store import _statements as statements
@@ -112,8 +108,8 @@ class QueueMixin(Core):
                 if ep["consecutive_failures"] >= policy.breaker_threshold and allowed:
                     # Half-open: one probe; everyone else waits for its verdict.
                     allowed = 1
-                    params = {"b_id": ep_id, "b_until": now + lease_seconds}
-                    await conn.execute(statements.HALF_OPEN, params)
+                    probe = {"b_id": ep_id, "b_until": now + lease_seconds}
+                    await conn.execute(statements.HALF_OPEN, probe)
                 if ep["rate_limit"] and allowed:
                     granted = await self._take_tokens(
                         conn, ep_id, float(ep["rate_limit"]), allowed, now

@@ -7,21 +7,11 @@ transaction, so a purge of millions of rows never holds a long lock.
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    delete,
-    func,
-    select,
-)
+from sqlalchemy import delete, func, select
 
-from hookpost.domain import (
-    DeliveryStatus,
-)
+from hookpost.domain import DeliveryStatus
 from hookpost.store._core import Core
-from hookpost.store.models import (
-    attempts,
-    deliveries,
-    events,
-)
+from hookpost.store.models import attempts, deliveries, events
 
 __all__ = ["RetentionMixin"]
 

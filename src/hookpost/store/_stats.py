@@ -10,23 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    case,
-    func,
-    select,
-)
+from sqlalchemy import and_, case, func, select
 
-from hookpost.domain import (
-    DeliveryStatus,
-)
+from hookpost.domain import DeliveryStatus
 from hookpost.store import _backend
 from hookpost.store._core import Core
-from hookpost.store.models import (
-    attempts,
-    deliveries,
-    endpoints,
-)
+from hookpost.store.models import attempts, deliveries, endpoints
 
 __all__ = ["StatsMixin"]
 
