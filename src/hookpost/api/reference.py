@@ -22,6 +22,7 @@ from typing import Any
 
 from hookpost.api.openapi import MEANINGS
 from hookpost.api.schemas import PATTERN_WORDS
+from hookpost.domain import DeliveryStatus
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -68,7 +69,7 @@ _BY_NAME: dict[str, Any] = {
     "filter": {"currency": "EUR"},
     "provider": "byl",
     "scope": "full",
-    "status": "succeeded",
+    "status": DeliveryStatus.SUCCEEDED,
 }
 #: What a parameter is, when its route does not say (the same name means the same everywhere).
 _PARAM_WORDS = {

@@ -88,41 +88,45 @@ INSERT_DELIVERIES = insert(deliveries)
 
 # -- claim -----------------------------------------------------------------------
 
+# SQL text spells a state by its value; these come from DeliveryStatus, never typed out.
+_DELIVERING = DeliveryStatus.DELIVERING.value
+_OPEN = f"('{DeliveryStatus.PENDING.value}', '{DeliveryStatus.DELIVERING.value}')"
+
 #: Lease due deliveries of unordered endpoints: pending and due, or delivering with an
 #: expired lease (its worker died); skips disabled endpoints, open circuits and the
 #: endpoints the worker keeps busy. ``{lock}``: the backend's row lock (see _backend).
-CLAIM = """
+CLAIM = f"""
 UPDATE deliveries
-   SET status = 'delivering', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
+   SET status = '{_DELIVERING}', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
  WHERE id IN (
         SELECT id FROM deliveries
-         WHERE status IN ('pending', 'delivering') AND next_attempt_at <= :now
+         WHERE status IN {_OPEN} AND next_attempt_at <= :now
            AND endpoint_id NOT IN (
                 SELECT id FROM endpoints
                  WHERE enabled = :false OR ordering = 'fifo' OR circuit_open_until > :now
                )
            AND endpoint_id NOT IN :busy
          ORDER BY next_attempt_at
-         LIMIT :limit {lock}
+         LIMIT :limit {{lock}}
        )
 RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
 """
 
 #: Lease the head of each ordered (fifo) endpoint's queue -- the lowest event sequence
 #: not yet final -- when it is due; the only claim of an ordered endpoint's rows.
-CLAIM_FIFO = """
+CLAIM_FIFO = f"""
 UPDATE deliveries
-   SET status = 'delivering', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
+   SET status = '{_DELIVERING}', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
  WHERE id IN (
         SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
          WHERE e.ordering = 'fifo' AND e.enabled = :true
            AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= :now)
-           AND d.status IN ('pending', 'delivering') AND d.next_attempt_at <= :now
+           AND d.status IN {_OPEN} AND d.next_attempt_at <= :now
            AND d.event_seq = (
                 SELECT MIN(d2.event_seq) FROM deliveries d2
-                 WHERE d2.endpoint_id = d.endpoint_id AND d2.status IN ('pending', 'delivering')
+                 WHERE d2.endpoint_id = d.endpoint_id AND d2.status IN {_OPEN}
                )
-         LIMIT :limit {lock}
+         LIMIT :limit {{lock}}
        )
 RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
 """

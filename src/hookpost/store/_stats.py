@@ -40,8 +40,8 @@ class StatsMixin(Core):
                     (deliveries.c.status == DeliveryStatus.PENDING)
                     & (deliveries.c.next_attempt_at > now),
                 ),
-                ("delivering", deliveries.c.status == DeliveryStatus.DELIVERING),
-                ("held", deliveries.c.status == DeliveryStatus.HELD),
+                (DeliveryStatus.DELIVERING, deliveries.c.status == DeliveryStatus.DELIVERING),
+                (DeliveryStatus.HELD, deliveries.c.status == DeliveryStatus.HELD),
             ):
                 out[state] = float(
                     (
