@@ -22,8 +22,10 @@ run: install
 	$(BIN)/hookpost migrate
 	$(BIN)/hookpost serve --port $(PORT)
 
-# Every tier: tests/unit, tests/integration, tests/e2e (README, "Testing").
+# Every tier: tests/unit, tests/integration, tests/e2e (README, "Testing"); the import
+# contracts first (a second; pyproject.toml [tool.importlinter]).
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # The pure tier only, in seconds.
@@ -34,6 +36,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m benchmarks core

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from hookpost.api.schemas import EventIn
+from hookpost.web.schemas import EventIn
 
 
 def main(port: int, db_path: str) -> None:

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from hookpost.api import scopes
-from hookpost.api.ratelimit import AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE, RateLimiter
 from hookpost.core.clock import ManualClock
+from hookpost.web import scopes
+from hookpost.web.ratelimit import AUTH_FAILURE_BURST, AUTH_FAILURES_PER_MINUTE, RateLimiter
 from tests.conftest import ADMIN, Hookpost, start_hookpost
 
 

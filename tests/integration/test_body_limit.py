@@ -210,7 +210,7 @@ async def test_lingering_is_bounded(
     server_port: int, stall: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client that stops sending still gets its 413, and the connection closes."""
-    monkeypatch.setattr("hookpost.api.errors.LINGER_IDLE_SECONDS", 0.3)
+    monkeypatch.setattr("hookpost.web.errors.LINGER_IDLE_SECONDS", 0.3)
     head = (
         b"POST /api/v1/projects/p_none/events HTTP/1.1\r\nHost: x\r\n"
         b"Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"

@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from hookpost.api.ratelimit import AUTH_FAILURE_BURST, RateLimiter
 from hookpost.config import Settings
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
 from hookpost.dashboard.keys import dashboard_key
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid, Signer
+from hookpost.web.ratelimit import AUTH_FAILURE_BURST, RateLimiter
 from tests.conftest import ADMIN, Hookpost, Receiver
 
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')

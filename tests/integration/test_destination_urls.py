@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from hookpost.api.destinations import DestinationPolicy
 from hookpost.core import destination_url
 from hookpost.core.netguard import NetGuard, parse_networks
 from hookpost.delivery.sender import About, Sender
+from hookpost.services.destinations import DestinationPolicy
 from tests.brokers import hp, sqlite_url
 from tests.conftest import Hookpost
 from tests.fakedns import FakeResolver

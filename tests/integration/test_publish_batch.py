@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from hookpost import AsyncClient
-from hookpost.api.routes.events import NOT_THE_SCHEMA
+from hookpost.services.events import NOT_THE_SCHEMA
 from tests.conftest import Hookpost
 
 

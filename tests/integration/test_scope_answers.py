@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hookpost.api.routes.events import NOT_THE_SCHEMA
+from hookpost.services.events import NOT_THE_SCHEMA
 from tests.conftest import Hookpost
 
 #: Planted in everything stored; a scope that may not read it must never get it back.

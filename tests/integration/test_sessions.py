@@ -22,11 +22,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hookpost.api.ratelimit import AUTH_FAILURE_BURST
 from hookpost.config import ConfigError, Settings
 from hookpost.core.clock import ManualClock
 from hookpost.store.migrate import upgrade
 from hookpost.store.models import dashboard_sessions
+from hookpost.web.ratelimit import AUTH_FAILURE_BURST
 from tests.conftest import ADMIN, Hookpost, Receiver, free_port, start_hookpost
 from tests.e2e.test_cli import cli_env, spawn, wait_port
 

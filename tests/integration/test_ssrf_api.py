@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hookpost.api.destinations import DestinationPolicy
 from hookpost.core.clock import ManualClock
 from hookpost.core.netguard import NetGuard
+from hookpost.services.destinations import DestinationPolicy
 from tests.conftest import Hookpost, Receiver, start_hookpost
 from tests.fakedns import FakeResolver
 

@@ -12,9 +12,9 @@ import typing
 
 import pytest
 
-from hookpost.api import schemas
 from hookpost.dashboard import views
 from hookpost.domain import DeliveryStatus
+from hookpost.web import schemas
 
 WIRE = ["pending", "delivering", "succeeded", "failed", "held"]
 

@@ -16,9 +16,7 @@ from aiohttp.abc import AbstractResolver
 from fastapi import FastAPI
 
 from hookpost import __version__, dashboard
-from hookpost.api import errors, openapi
-from hookpost.api.destinations import DestinationPolicy
-from hookpost.api.ratelimit import RateLimiter
+from hookpost.api import openapi
 from hookpost.api.routes import (
     api_keys,
     deliveries,
@@ -37,8 +35,11 @@ from hookpost.core.crypto import SecretBox
 from hookpost.core.keyfile import load_secret_box
 from hookpost.core.netguard import NetGuard
 from hookpost.delivery import Dispatcher, Sender
+from hookpost.services.destinations import DestinationPolicy
 from hookpost.store import Store
 from hookpost.store.migrate import check_schema
+from hookpost.web import errors
+from hookpost.web.ratelimit import RateLimiter
 
 log = logging.getLogger("hookpost")
 
@@ -68,27 +69,29 @@ def create_app(
         if check_migrations:
             await check_schema(settings.database_url)
         own_store = store is None
-        app.state.store = store or Store.from_url(
+        opened = store or Store.from_url(
             settings.database_url,
             clock,
             box=box or load_secret_box(settings),
             sqlite_synchronous=settings.sqlite_synchronous,
         )
+        app.state.store = opened
+        dispatcher: Dispatcher | None = None
         task: asyncio.Task[Any] | None = None
         if workers:
             sender = Sender.from_settings(settings, resolver=resolver)
-            dispatcher = Dispatcher(app.state.store, settings, clock=clock, sender=sender)
+            dispatcher = Dispatcher(opened, settings, clock=clock, sender=sender)
             app.state.dispatcher = dispatcher
             task = asyncio.create_task(dispatcher.run(), name="hookpost-dispatcher")
         try:
             yield
         finally:
-            if task is not None:
-                app.state.dispatcher.stop()
+            if dispatcher is not None and task is not None:
+                dispatcher.stop()
                 await task
                 app.state.dispatcher = None
             if own_store:
-                await app.state.store.close()
+                await opened.close()
 
     app = FastAPI(
         title="hookpost",

@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from hookpost.api.schemas import ErrorOut
+from hookpost.web.schemas import ErrorOut
 
 API = "/api/v1"
 _P = f"{API}/projects/{{project_id}}"

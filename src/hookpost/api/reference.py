@@ -21,8 +21,8 @@ from http import HTTPStatus
 from typing import Any
 
 from hookpost.api.openapi import MEANINGS
-from hookpost.api.schemas import PATTERN_WORDS
 from hookpost.domain import DeliveryStatus
+from hookpost.web.schemas import PATTERN_WORDS
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -4,7 +4,7 @@ uvicorn, left to its defaults, rewrites the client address from
 ``X-Forwarded-For`` whenever the TCP peer is 127.0.0.1. Then any process on
 the same host -- or a proxy that passes the header through untouched -- can
 name a fresh address on every request, and the wrong-token lockout
-(:mod:`hookpost.api.ratelimit`), which counts per client address, never
+(:mod:`hookpost.web.ratelimit`), which counts per client address, never
 locks it out. So hookpost trusts nobody unless ``HOOKPOST_FORWARDED_ALLOW_IPS``
 names the reverse proxy (IPs or CIDRs, or ``*`` for a proxy on a network
 nobody else can reach), and ``hookpost serve`` hands uvicorn exactly that.

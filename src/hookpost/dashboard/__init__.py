@@ -13,13 +13,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hookpost.api import errors
 from hookpost.config import Settings
 from hookpost.dashboard import portal_api, site
 from hookpost.dashboard.html import error_page, make_templates
 from hookpost.dashboard.keys import dashboard_key
 from hookpost.dashboard.state import Dashboard
 from hookpost.dashboard.tokens import Signer
+from hookpost.web import errors
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -1,11 +1,12 @@
-"""The project pages' actions (POST): each one is the REST API's own route function.
+"""The project pages' actions (POST): each one calls the service the REST API's route calls.
 
-Creating an endpoint here calls :func:`hookpost.api.routes.endpoints.create_endpoint`
-with the body the form describes, validated by the same pydantic schema --
-so the SSRF check, the profile's secret rules, the plan limit, the
-dispatcher wake-up and every future rule apply to the dashboard without
-being written twice. A refusal comes back as the API's message, shown next to
-the field it names; success redirects (303) so a reload repeats nothing.
+Creating an endpoint here calls :func:`hookpost.services.endpoints.create` with
+the body the form describes, validated by the same pydantic schema
+(:mod:`hookpost.web.schemas`) -- so the SSRF check, the profile's secret
+rules, the plan limit, the dispatcher wake-up and every future rule apply to
+the dashboard without being written twice. A refusal comes back as the API's
+message, shown next to the field it names; success redirects (303) so a
+reload repeats nothing.
 """
 
 from __future__ import annotations
@@ -14,22 +15,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from pydantic import ValidationError
 
-from hookpost.api import render as shapes
-from hookpost.api.errors import ValidationProblem
-from hookpost.api.routes import deliveries as deliveries_api
-from hookpost.api.routes import endpoints as endpoints_api
-from hookpost.api.routes import jobs as jobs_api
-from hookpost.api.schemas import (
-    EndpointIn,
-    EndpointPatch,
-    ProjectRecoverIn,
-    RecoverIn,
-    RotateIn,
-    TestIn,
-)
 from hookpost.dashboard import views
 from hookpost.dashboard.forms import (
     ENDPOINT_FIELDS,
@@ -44,10 +32,21 @@ from hookpost.dashboard.html import notice_redirect, render
 from hookpost.dashboard.portal_api import PortalLinkIn, make_link
 from hookpost.dashboard.state import store
 from hookpost.dashboard.surface import Surface
-from hookpost.domain import Conflict, LimitReached, NotFound
+from hookpost.domain import Conflict, Invalid, LimitReached, NotFound
 from hookpost.profiles import ed25519
+from hookpost.services import deliveries, endpoints
+from hookpost.web import render as shapes
+from hookpost.web.schemas import (
+    EndpointIn,
+    EndpointPatch,
+    ProjectRecoverIn,
+    RecoverIn,
+    RotateIn,
+    TestIn,
+)
+from hookpost.web.state import runtime, waker
 
-_REFUSALS = (ValidationProblem, HTTPException, LimitReached)
+_REFUSALS = (Invalid, LimitReached)
 
 
 async def create_endpoint(request: Request, s: Surface, form: Form) -> Response:
@@ -59,14 +58,17 @@ async def create_endpoint(request: Request, s: Surface, form: Form) -> Response:
         errors = {**pydantic_errors(exc), **errors}
     if not errors:
         try:
-            created = await endpoints_api.create_endpoint(
-                s.project_id, model, store(request), request
+            state = runtime(request)
+            created = await endpoints.create(
+                state.store, state.settings, state.destinations, s.project_id, model.model_dump()
             )
         except _REFUSALS as exc:
             errors = problem_errors(exc, ENDPOINT_FIELDS)
             status = 409 if isinstance(exc, LimitReached) else 422
         else:
-            return notice_redirect(request, s.url(f"/endpoints/{created['id']}", done="created"))
+            return notice_redirect(
+                request, s.url(f"/endpoints/{created.endpoint['id']}", done="created")
+            )
     values = endpoint_values(form, await views.catalog_names(request, s))
     return await views.endpoint_form(request, s, values=values, errors=errors, status=status)
 
@@ -81,9 +83,7 @@ async def edit_endpoint(request: Request, s: Surface, form: Form) -> Response:
         errors = {**pydantic_errors(exc), **errors}
     if not errors:
         try:
-            await endpoints_api.update_endpoint(
-                s.project_id, endpoint_id, model, store(request), request
-            )
+            await _update(request, s, endpoint_id, model)
         except _REFUSALS as exc:
             errors = problem_errors(exc, ENDPOINT_FIELDS)
         else:
@@ -100,19 +100,25 @@ async def edit_endpoint(request: Request, s: Surface, form: Form) -> Response:
     )
 
 
+async def _update(request: Request, s: Surface, endpoint_id: str, body: EndpointPatch) -> None:
+    state = runtime(request)
+    values = body.model_dump(exclude_unset=True)
+    await endpoints.update(
+        state.store, state.settings, state.destinations, s.project_id, endpoint_id, values
+    )
+
+
 async def set_enabled(request: Request, s: Surface, form: Form) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
     enabled = form.one("enabled") == "1"
-    await endpoints_api.update_endpoint(
-        s.project_id, endpoint_id, EndpointPatch(enabled=enabled), store(request), request
-    )
+    await _update(request, s, endpoint_id, EndpointPatch(enabled=enabled))
     done = "enabled" if enabled else "disabled"
     return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done=done))
 
 
 async def release_held(request: Request, s: Surface, form: Form) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
-    await endpoints_api.release_held(s.project_id, endpoint_id, store(request), request)
+    await endpoints.release_held(store(request), s.project_id, endpoint_id, waker(request))
     return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done="released"))
 
 
@@ -147,24 +153,34 @@ async def rotate_secret(request: Request, s: Surface, form: Form) -> Response:
     except (ValueError, OverflowError):  # not a number, or inf; a ValidationError is one too
         errors: FieldErrors = {"grace_hours": "must be a number of hours from 0 to 168"}
         return await views.endpoint_page(request, s, errors=errors, status=422)
-    rotated = await endpoints_api.rotate_secret(s.project_id, endpoint_id, store(request), body)
-    what = "key pair" if rotated["public_key"] else "secret"
+    rotated = await endpoints.rotate_secret(
+        store(request),
+        s.project_id,
+        endpoint_id,
+        secret=body.secret,
+        signing=body.signing,
+        grace_period_seconds=body.grace_period_seconds,
+    )
+    what = "key pair" if shapes.endpoint(rotated.endpoint)["public_key"] else "secret"
     message = (
         f"{what.capitalize()} rotated. The previous {what} keeps signing alongside it for "
         f"{hours} h, so receivers can switch without missing a delivery."
     )
-    return await views.endpoint_page(request, s, secret=str(rotated["secret"]), message=message)
+    return await views.endpoint_page(request, s, secret=rotated.secret, message=message)
 
 
 async def send_test(request: Request, s: Surface, form: Form) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
-    await endpoints_api.send_test(s.project_id, endpoint_id, store(request), request, TestIn())
+    test = TestIn()
+    await endpoints.send_test(
+        store(request), s.project_id, endpoint_id, test.event_type, test.payload, waker(request)
+    )
     return notice_redirect(request, s.url("/deliveries", endpoint_id=endpoint_id, done="test_sent"))
 
 
 async def resend(request: Request, s: Surface, form: Form) -> Response:
     delivery_id = request.path_params["delivery_id"]
-    await deliveries_api.resend(s.project_id, delivery_id, store(request), request)
+    await deliveries.resend(store(request), s.project_id, delivery_id, waker(request))
     return notice_redirect(request, s.url(f"/deliveries/{delivery_id}", done="resent"))
 
 
@@ -196,7 +212,10 @@ async def recover(request: Request, s: Surface, form: Form) -> Response:
             s.project_id, body.endpoint_id, body.since.timestamp(), None
         )
         return await views.failed_page(request, s, values=values, count=count)
-    await jobs_api.recover_project(s.project_id, body, st, request)
+    until = body.until.timestamp() if body.until else None
+    await deliveries.recover(
+        st, s.project_id, body.endpoint_id, body.since.timestamp(), until, waker(request)
+    )
     return notice_redirect(request, s.url("/failed", done="recover"))
 
 
@@ -247,7 +266,7 @@ async def resend_selected(request: Request, s: Surface, form: Form) -> Response:
         except (NotFound, Conflict):
             continue
         resent += 1
-    endpoints_api.wake(request)
+    waker(request)()
     done = "resent_selected" if resent == len(ids) else "resent_some"
     return notice_redirect(request, _back(s, back, done=done, n=resent))
 
@@ -275,7 +294,10 @@ async def recover_endpoint(request: Request, s: Surface, form: Form) -> Response
     if form.one("confirm") != "1":
         count = await st.count_recoverable(s.project_id, endpoint_id, body.since.timestamp(), None)
         return await views.endpoint_page(request, s, recover={"since": since, "count": count})
-    await endpoints_api.recover(s.project_id, endpoint_id, body, st, request)
+    until = body.until.timestamp() if body.until else None
+    await deliveries.recover(
+        st, s.project_id, endpoint_id, body.since.timestamp(), until, waker(request)
+    )
     return notice_redirect(request, s.url(f"/endpoints/{endpoint_id}", done="recover_endpoint"))
 
 

@@ -28,10 +28,11 @@ from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
 from hookpost.domain import NotFound
 from hookpost.store.sessions import check_session
+from hookpost.web.state import runtime
 
 
 def admin_token(request: Request) -> str:
-    return str(request.app.state.settings.admin_token or "")
+    return runtime(request).settings.admin_token or ""
 
 
 def token_matches(request: Request, given: str) -> bool:

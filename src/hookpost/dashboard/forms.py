@@ -1,7 +1,7 @@
 """HTML forms in, API bodies out -- and the API's error messages back onto the fields.
 
 A dashboard form is turned into exactly the JSON body the REST API would
-receive and validated by the same pydantic schema (``api/schemas.py``), so
+receive and validated by the same pydantic schema (``web/schemas.py``), so
 the dashboard can neither accept what the API refuses nor word a refusal
 differently. What pydantic cannot see -- a header line without a colon, a
 filter that is not JSON -- is checked here and reported on its field too.
@@ -21,8 +21,9 @@ from urllib.parse import parse_qsl
 from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
-from hookpost.api.errors import ValidationProblem, readable
 from hookpost.dashboard.html import PageError, schedule_text
+from hookpost.domain import Invalid
+from hookpost.web.errors import readable
 
 #: Where a message goes that belongs to no single field.
 FORM = "form"
@@ -77,7 +78,7 @@ def pydantic_errors(exc: ValidationError) -> FieldErrors:
 
 def problem_errors(exc: Exception, known: set[str]) -> FieldErrors:
     """The field errors of an API-side refusal (``"secret: too short"`` -> ``secret``)."""
-    if isinstance(exc, ValidationProblem):
+    if isinstance(exc, Invalid):
         pairs = exc.problems
     elif isinstance(exc, HTTPException):
         name, sep, msg = str(exc.detail).partition(": ")

@@ -37,12 +37,12 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hookpost.api.errors import DATABASE_ERRORS, ValidationProblem, note_outage
 from hookpost.dashboard.state import dashboard, now
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
-from hookpost.domain import Conflict, NotFound
+from hookpost.domain import Conflict, Invalid, NotFound
 from hookpost.store.outage import Outage
+from hookpost.web.errors import DATABASE_ERRORS, note_outage
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -356,7 +356,7 @@ class HtmlRoute(APIRoute):
                 return error_page(request, 404, "Not found", f"This {what} does not exist here.")
             except Conflict as exc:
                 return error_page(request, 409, "Conflict", str(exc))
-            except ValidationProblem as exc:
+            except Invalid as exc:
                 return error_page(request, 422, "Invalid input", str(exc))
             except StarletteHTTPException as exc:
                 title = _TITLES.get(exc.status_code, "Error")

@@ -15,10 +15,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookpost.api.deps import ProjectScope
-from hookpost.api.links import public_link
-from hookpost.api.schemas import iso
 from hookpost.dashboard.state import dashboard, now
+from hookpost.web.deps import ProjectScope
+from hookpost.web.links import public_link
+from hookpost.web.schemas import iso
 
 #: Longest a portal link may live: a week.
 MAX_EXPIRES_IN = 7 * 86400

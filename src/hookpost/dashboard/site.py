@@ -17,11 +17,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from hookpost.api import render as shapes
-from hookpost.api.ratelimit import auth_lockout, note_auth_failure
-from hookpost.api.schemas import ProjectIn
 from hookpost.dashboard import actions, views
 from hookpost.dashboard.auth import (
+    admin_token,
     check_csrf,
     check_origin,
     operator_session,
@@ -43,6 +41,9 @@ from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
 from hookpost.dashboard.views import View
 from hookpost.store.sessions import end_session, open_session
+from hookpost.web import render as shapes
+from hookpost.web.deps import auth_lockout, note_auth_failure
+from hookpost.web.schemas import ProjectIn
 
 Access = Literal["read", "manage", "operator"]
 
@@ -168,7 +169,7 @@ def _safe_next(target: str, root: str) -> str:
 
 @router.get("/login", name="login")
 async def login_page(request: Request) -> Response:
-    configured = bool(request.app.state.settings.admin_token)
+    configured = bool(admin_token(request))
     return render(
         request,
         "login.html",
@@ -199,7 +200,7 @@ async def login(request: Request) -> Response:
             "login.html",
             {
                 "next": form.one("next"),
-                "configured": bool(request.app.state.settings.admin_token),
+                "configured": bool(admin_token(request)),
                 "error": "That is not the admin token." if token else "Enter the admin token.",
             },
             status=401,

@@ -1,4 +1,5 @@
-"""What the dashboard keeps per app: its signer and its templates."""
+"""What the dashboard keeps per app (its signer and templates), and what its pages read of the
+app's state -- all through :func:`hookpost.web.state.runtime`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from jinja2 import Environment
 from hookpost.dashboard.tokens import Signer
 from hookpost.store import Store
 from hookpost.store.sessions import SessionPolicy
+from hookpost.web.state import runtime
 
 SESSION_COOKIE = "hookpost_session"
 
@@ -21,18 +23,18 @@ class Dashboard:
 
 
 def dashboard(request: Request) -> Dashboard:
-    state: Dashboard = request.app.state.dashboard
+    state = runtime(request).dashboard
+    assert isinstance(state, Dashboard), "hookpost.dashboard.install() sets it"
     return state
 
 
 def store(request: Request) -> Store:
-    value: Store = request.app.state.store
-    return value
+    return runtime(request).store
 
 
 def session_policy(request: Request) -> SessionPolicy:
     """How long operator sessions last: HOOKPOST_SESSION_IDLE_SECONDS / _MAX_SECONDS."""
-    settings = request.app.state.settings
+    settings = runtime(request).settings
     return SessionPolicy(settings.session_idle_seconds, settings.session_max_seconds)
 
 

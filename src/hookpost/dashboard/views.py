@@ -2,7 +2,7 @@
 
 Each view takes the request, the :class:`~hookpost.dashboard.surface.Surface`
 (operator or portal) and the submitted form (empty for GET), asks the store
-for ``surface.project_id``'s data only, shapes rows with ``api/render.py``
+for ``surface.project_id``'s data only, shapes rows with ``web/render.py``
 (the same dicts the REST API returns) and renders a template. Lists are
 bounded and paged with the store's cursors, like the API.
 """
@@ -15,8 +15,6 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from hookpost.api import render as shapes
-from hookpost.api.schemas import in_range, iso
 from hookpost.core import destination_url
 from hookpost.dashboard import charts
 from hookpost.dashboard.curl import curl_command
@@ -27,6 +25,8 @@ from hookpost.dashboard.surface import Surface
 from hookpost.domain import DEFAULT_SCHEDULE, DeliveryStatus, NotFound
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import decode_cursor
+from hookpost.web import render as shapes
+from hookpost.web.schemas import in_range, iso
 
 View = Callable[[Request, Surface, Form], Awaitable[Response]]
 

@@ -9,7 +9,8 @@ reports an :class:`Outcome`: :func:`classify` says what the receiver's
 delivery is tried again. :class:`HealthPolicy` bounds what one bad endpoint
 may cost everyone else, and :class:`Windows` how many requests a worker has
 in flight to each endpoint. Failures the caller can act on are the
-errors :class:`NotFound`, :class:`Conflict` and :class:`LimitReached`.
+errors :class:`NotFound`, :class:`Conflict`, :class:`LimitReached` and
+:class:`Invalid`.
 
 This package imports only :mod:`hookpost.core` and the standard library, so
 the store, the services, the API, the dashboard and the dispatcher can all
@@ -17,7 +18,7 @@ use it without importing each other. Its modules are private: import from
 ``hookpost.domain``.
 """
 
-from hookpost.domain._errors import Conflict, LimitReached, NotFound
+from hookpost.domain._errors import Conflict, Invalid, LimitReached, NotFound
 from hookpost.domain._health import HealthChange, fold_health
 from hookpost.domain._idempotency import repeat_differences
 from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
@@ -64,6 +65,7 @@ __all__ = [
     "DeliveryStatus",
     "HealthChange",
     "HealthPolicy",
+    "Invalid",
     "Job",
     "LimitReached",
     "NotFound",

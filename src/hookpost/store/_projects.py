@@ -33,7 +33,7 @@ from hookpost.store.models import (
 
 __all__ = ["KEY_SCOPES", "ProjectsMixin", "hash_key"]
 
-#: What a project API key may do (enforced in hookpost.api.deps).
+#: What a project API key may do (enforced in hookpost.web.deps).
 KEY_SCOPES = ("full", "read", "publish")
 
 

@@ -52,7 +52,7 @@ api_keys = Table(
     Column("created_at", Epoch, nullable=False),
     Column("revoked_at", Epoch),
     Column("name", String(200), nullable=False, server_default=""),
-    # full | read | publish (what the key may do; see hookpost.api.scopes)
+    # full | read | publish (what the key may do; see hookpost.web.scopes)
     Column("scope", String(16), nullable=False, server_default="full"),
     Index("ix_api_keys_project", "project_id", "id"),
 )

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
-from hookpost.api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, ListOut, iso
+from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, ListOut, iso
 
 router = APIRouter(prefix="/projects/{project_id}/api-keys", tags=["api keys"])
 

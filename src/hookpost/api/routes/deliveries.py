@@ -1,13 +1,20 @@
+"""Deliveries: list and read them (with every attempt), and resend one now.
+
+Resending is :func:`hookpost.services.deliveries.resend`, the same use case the
+dashboard's button calls.
+"""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from hookpost.api import render
-from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
-from hookpost.api.routes.endpoints import wake
-from hookpost.api.schemas import DeliveryDetail, DeliveryOut, DeliveryStatus, ListOut
+from hookpost.services import deliveries
+from hookpost.web import render
+from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.schemas import DeliveryDetail, DeliveryOut, DeliveryStatus, ListOut
+from hookpost.web.state import waker
 
 router = APIRouter(prefix="/projects/{project_id}/deliveries", tags=["deliveries"])
 
@@ -46,6 +53,4 @@ async def resend(
     project_id: ProjectScope, delivery_id: str, store: StoreDep, request: Request
 ) -> dict[str, Any]:
     """Attempt the delivery once more, now (409 while an attempt is in flight)."""
-    row = await store.resend(project_id, delivery_id)
-    wake(request)
-    return render.delivery(row)
+    return render.delivery(await deliveries.resend(store, project_id, delivery_id, waker(request)))

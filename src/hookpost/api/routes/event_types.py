@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Response
 
-from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
-from hookpost.api.errors import ValidationProblem
-from hookpost.api.schemas import EventTypeIn, EventTypeOut, ListOut, SeedIn, iso
-from hookpost.core import tenant_schema
-from hookpost.core.catalogs import PROVIDER_EVENT_TYPES
-from hookpost.store import Store
+from hookpost.services import catalog
+from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.schemas import EventTypeIn, EventTypeOut, ListOut, SeedIn, iso
 
 router = APIRouter(prefix="/projects/{project_id}/event-types", tags=["event types"])
 
@@ -26,40 +22,18 @@ def _render(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def check_schema(project_id: str, schema: dict[str, Any]) -> None:
-    """422 naming the field when ``schema`` cannot be saved (see core/tenant_schema.py)."""
-    problems = await tenant_schema.check_schema(project_id, schema)
-    if problems:
-        raise ValidationProblem(problems)
-
-
-async def validate_payload(store: Store, project_id: str, event_type: str, payload: Any) -> None:
-    """422 naming the payload field when the catalog's schema for this type rejects it."""
-    schema = await store.event_type_schema(project_id, event_type)
-    if schema is None:
-        return
-    problems = await tenant_schema.check_payload(
-        project_id, event_type, json.dumps(schema, sort_keys=True), payload
-    )
-    if problems:
-        raise ValidationProblem(problems)
-
-
 @router.post("", status_code=201, response_model=EventTypeOut)
 async def create_event_type(project_id: ProjectScope, body: EventTypeIn, store: StoreDep) -> Any:
-    if body.schema_ is not None:
-        await check_schema(project_id, body.schema_)
-    item = {"name": body.name, "description": body.description, "schema": body.schema_}
-    (row,) = await store.upsert_event_types(project_id, [item], replace=False)
+    row = await catalog.create_event_type(
+        store, project_id, body.name, body.description, body.schema_
+    )
     return _render(row)
 
 
 @router.post("/seed", status_code=201, response_model=ListOut[EventTypeOut])
 async def seed(project_id: ProjectScope, body: SeedIn, store: StoreDep) -> Any:
     """Add (or refresh) every event type a seed provider documents."""
-    rows = await store.upsert_event_types(
-        project_id, PROVIDER_EVENT_TYPES[body.provider], replace=True
-    )
+    rows = await catalog.seed(store, project_id, body.provider)
     return {"data": [_render(r) for r in rows], "next_cursor": None}
 
 

@@ -1,3 +1,11 @@
+"""Events: publish (:func:`hookpost.services.events.publish`), publish a batch, list, read.
+
+A route here decides what the caller may be answered with: a repeated
+``event_id`` answers a key that may not read events with no more than it sent,
+and a refusal by the catalog's schema quotes the schema only to a key that may
+read the catalog (:mod:`hookpost.web.scopes`).
+"""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -7,12 +15,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from hookpost import tracing
-from hookpost.api import errors, render, scopes
-from hookpost.api.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
-from hookpost.api.errors import ValidationProblem
-from hookpost.api.routes.endpoints import wake
-from hookpost.api.routes.event_types import validate_payload
-from hookpost.api.schemas import (
+from hookpost.core import jsonenc
+from hookpost.domain import Invalid, repeat_differences
+from hookpost.observability import metrics
+from hookpost.services import events
+from hookpost.services.events import NOT_THE_SCHEMA, reused_event_id, validate_payload
+from hookpost.store import MAX_BIGINT, decode_cursor
+from hookpost.web import errors, render, scopes
+from hookpost.web.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
+from hookpost.web.schemas import (
     ErrorOut,
     EventAccepted,
     EventBatchIn,
@@ -23,31 +34,11 @@ from hookpost.api.schemas import (
     ListOut,
     Moment,
 )
-from hookpost.core import jsonenc
-from hookpost.domain import Conflict, repeat_differences
-from hookpost.observability import metrics
-from hookpost.store import MAX_BIGINT, decode_cursor
+from hookpost.web.state import waker
 
 JSON = "application/json"
 
 router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
-
-#: Why a payload was refused, told to a key that may not read the catalog: the
-#: schema's own messages quote it (enums, patterns, required names).
-NOT_THE_SCHEMA = (
-    "does not match this event type's schema in the catalog "
-    "(a key that may read the catalog is told why)"
-)
-
-
-def reused_event_id(event_id: str | None, differ: list[str]) -> str:
-    """The 409 message for an ``event_id`` already used by a different event."""
-    what = " and ".join(differ)
-    return (
-        f"event_id: {event_id!r} was already used for an event with a different {what}; "
-        "nothing was created. Repeat an event with the same event_type and payload, "
-        "or give a new event a new event_id"
-    )
 
 
 @router.post(
@@ -85,42 +76,28 @@ async def publish(
     A payload the catalog's schema refuses is a 422 naming its fields; the
     schema's reasons only to a key that may read the catalog.
     """
-    try:
-        await validate_payload(store, project_id, body.event_type, body.payload)
-    except ValidationProblem as exc:
-        if principal.reads(scopes.EVENT_TYPES_ROUTE):
-            raise
-        raise ValidationProblem([(field, NOT_THE_SCHEMA) for field, _ in exc.problems]) from None
-    attrs = {"hookpost.project_id": project_id, "hookpost.event_type": body.event_type}
-    payload = jsonenc.compact(body.payload)  # encoded once: stored, and sent back
-    with tracing.span("hookpost.publish", attrs) as span:
-        event, count, created = await store.publish(
-            project_id,
-            body.event_type,
-            payload,
-            body.event_id,
-            trace_context=tracing.current_traceparent(),
-        )
-        if span is not None:
-            span.set_attribute("hookpost.event_id", event["id"])
-            span.set_attribute("hookpost.deliveries", count)
-    if not created:
-        if differ := repeat_differences(
-            event["event_type"], event["payload"], body.event_type, body.payload
-        ):
-            raise Conflict(reused_event_id(body.event_id, differ), field="event_id")
+    published = await events.publish(
+        store,
+        project_id,
+        body.event_type,
+        body.payload,
+        body.event_id,
+        waker(request),
+        explain=principal.reads(scopes.EVENT_TYPES_ROUTE),
+    )
+    event, count = published.event, published.deliveries
+    if not published.created:
         if principal.reads(scopes.EVENTS_ROUTE):
             repeat = {**render.event(event), "deliveries": count}
         else:
             repeat = render.event_receipt(event, body, count)
         return JSONResponse(repeat, status_code=200)
-    metrics.events.inc()
-    metrics.deliveries_created.inc(count)
-    wake(request)
     # The answer is written here, its payload the text just stored: neither a
     # second encoding of the payload nor FastAPI's validation of the answer
     # against EventAccepted (which it is, field for field).
-    return Response(render.event_accepted_json(event, payload, count), 202, media_type=JSON)
+    return Response(
+        render.event_accepted_json(event, published.payload, count), 202, media_type=JSON
+    )
 
 
 @router.post(
@@ -157,7 +134,7 @@ async def publish_batch(
             await validate_payload(store, project_id, sent.event_type, sent.payload)
         except ValidationError as exc:
             results[i] = _refused(i, 422, [errors.problem(e) for e in exc.errors()])
-        except ValidationProblem as exc:
+        except Invalid as exc:
             problems = [(f, m if explain else NOT_THE_SCHEMA) for f, m in exc.problems]
             results[i] = _refused(i, 422, [errors.detail_item(f, m) for f, m in problems])
         else:
@@ -193,7 +170,7 @@ async def publish_batch(
     if created:
         metrics.events.inc(created)
         metrics.deliveries_created.inc(deliveries)
-        wake(request)
+        waker(request)()
     data = [r for r in results if r is not None]
     refused = sum(1 for r in data if r["status"] >= 400)
     out = {"data": data, "created": created, "repeated": len(data) - created - refused,

@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from hookpost.api import render
-from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
-from hookpost.api.routes.endpoints import wake
-from hookpost.api.schemas import JobOut, ListOut, ProjectRecoverIn, RecoverOut
+from hookpost.services import deliveries
+from hookpost.web import render
+from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.schemas import JobOut, ListOut, ProjectRecoverIn, RecoverOut
+from hookpost.web.state import waker
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["jobs"])
 
@@ -20,10 +21,9 @@ async def recover_project(
 ) -> Any:
     """Resend every failed delivery of the project (or of one endpoint) in a time window."""
     until = body.until.timestamp() if body.until else None
-    job = await store.create_recover_job(
-        project_id, body.endpoint_id, body.since.timestamp(), until
+    job = await deliveries.recover(
+        store, project_id, body.endpoint_id, body.since.timestamp(), until, waker(request)
     )
-    wake(request)
     return {**render.job(job), "recovered": job["total"]}
 
 

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from hookpost.api.deps import PagingDep, ProjectScope, StoreDep
-from hookpost.api.errors import ValidationProblem
-from hookpost.api.schemas import CustomProfileIn, CustomProfileOut, ListOut, iso
-from hookpost.profiles import validate_definition
+from hookpost.services import catalog
+from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.schemas import CustomProfileIn, CustomProfileOut, ListOut, iso
 
 router = APIRouter(prefix="/projects/{project_id}/profiles", tags=["profiles"])
 
@@ -24,10 +23,7 @@ def _render(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=CustomProfileOut)
 async def create_profile(project_id: ProjectScope, body: CustomProfileIn, store: StoreDep) -> Any:
-    problems = validate_definition(body.definition)
-    if problems:
-        raise ValidationProblem([(f"definition.{field}", msg) for field, msg in problems])
-    return _render(await store.create_profile(project_id, body.name, body.definition))
+    return _render(await catalog.create_profile(store, project_id, body.name, body.definition))
 
 
 @router.get("", response_model=ListOut[CustomProfileOut])

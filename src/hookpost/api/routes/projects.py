@@ -1,11 +1,13 @@
+"""Projects: the admin token creates and deletes them; a project's key sees only its own."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from hookpost.api import render
-from hookpost.api.deps import (
+from hookpost.web import render
+from hookpost.web.deps import (
     PagingDep,
     Principal,
     PrincipalDep,
@@ -13,7 +15,7 @@ from hookpost.api.deps import (
     StoreDep,
     require_admin,
 )
-from hookpost.api.schemas import ListOut, ProjectCreated, ProjectIn, ProjectOut
+from hookpost.web.schemas import ListOut, ProjectCreated, ProjectIn, ProjectOut
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 

@@ -16,6 +16,7 @@ from hookpost.observability import metrics
 from hookpost.store import Store
 from hookpost.store.migrate import schema_is_current
 from hookpost.store.outage import Outage, sqlite_disk_full
+from hookpost.web.state import runtime
 
 router = APIRouter(tags=["system"])
 
@@ -70,7 +71,8 @@ async def readyz(request: Request) -> Any:
     under the database file is not ready before any write fails on it.
     """
     checks: dict[str, str] = {}
-    store = request.app.state.store
+    state = runtime(request)
+    store = state.store
     try:
         async with store.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -83,10 +85,10 @@ async def readyz(request: Request) -> Any:
         failing = await _writes_failing(store)
         if failing is not None:
             checks["database"] = f"writes failing: {failing.what}"
-    dispatcher = getattr(request.app.state, "dispatcher", None)
+    dispatcher = state.dispatcher
     if dispatcher is not None:
         idle = time.monotonic() - dispatcher.last_tick
-        stalled = idle > request.app.state.settings.stall_seconds
+        stalled = idle > state.settings.stall_seconds
         checks["workers"] = f"stalled for {idle:.0f}s" if stalled else "ok"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
@@ -126,7 +128,7 @@ async def prometheus(request: Request) -> Response:
     now = time.monotonic()
     if now - _stats_cache["at"] > _STATS_TTL:
         try:
-            stats = await request.app.state.store.queue_stats()
+            stats = await runtime(request).store.queue_stats()
         except Exception:
             stats = None
         if stats is not None:

@@ -3,7 +3,7 @@
 :func:`get_principal` authenticates (the admin token, compared in constant
 time, or a project API key looked up by its hash), applies the per-key rate
 limit (429 with Retry-After) and the key's scope (403: see
-:mod:`hookpost.api.scopes`) -- for every authenticated route at once, so no
+:mod:`hookpost.web.scopes`) -- for every authenticated route at once, so no
 route can forget them. A route that touches a project's data takes
 ``project: ProjectScope``; that dependency answers 404 -- never 403 -- when the
 caller's key belongs to another project, so one tenant cannot even learn that
@@ -18,9 +18,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
-from hookpost.api import scopes
-from hookpost.api.ratelimit import RateLimiter, auth_lockout, note_auth_failure
 from hookpost.store import Store, decode_cursor
+from hookpost.web import scopes
+from hookpost.web.state import runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +35,25 @@ class Principal:
         return self.admin or scopes.reads(self.scope, route)
 
 
-def store_of(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 async def get_store(request: Request) -> Store:
     """The store, as a dependency (async: FastAPI runs a plain ``def`` in a thread pool)."""
-    return store_of(request)
+    return runtime(request).store
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def auth_lockout(request: Request) -> str | None:
+    """``Retry-After`` for a client address locked out by wrong tokens; None if it may try."""
+    failures = runtime(request).auth_failures
+    wait = failures.blocked(_address(request))
+    return failures.retry_after(wait) if wait > 0 else None
+
+
+def note_auth_failure(request: Request) -> None:
+    """Count a wrong token against the caller's address."""
+    runtime(request).auth_failures.take(_address(request))
 
 
 async def get_principal(request: Request) -> Principal:
@@ -60,10 +71,11 @@ async def get_principal(request: Request) -> Principal:
             "too many invalid tokens from this address; try again later",
             headers={"Retry-After": retry_after},
         )
-    admin_token: str = request.app.state.settings.admin_token or ""
+    state = runtime(request)
+    admin_token = state.settings.admin_token or ""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(admin=True)  # the operator: neither rate-limited nor scoped
-    key = await store_of(request).key_principal(token)
+    key = await state.store.key_principal(token)
     if key is None:
         note_auth_failure(request)
         raise HTTPException(
@@ -72,7 +84,7 @@ async def get_principal(request: Request) -> Principal:
     principal = Principal(
         admin=False, project_id=key["project_id"], scope=key["scope"], key_id=key["id"]
     )
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter = state.rate_limiter
     wait = limiter.take(key["id"])
     if wait > 0:
         raise HTTPException(
@@ -98,7 +110,7 @@ async def project_scope(
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> str:
     if principal.admin:
-        await store_of(request).get_project(project_id)  # 404 if absent
+        await runtime(request).store.get_project(project_id)  # 404 if absent
         return project_id
     if principal.project_id != project_id:
         raise HTTPException(404, "project not found")

@@ -15,8 +15,6 @@ import math
 import time
 from collections.abc import Callable
 
-from starlette.requests import Request
-
 #: Wrong tokens one client address may present before it has to slow down...
 AUTH_FAILURE_BURST = 10
 #: ...and how many more a minute it may try after that.
@@ -76,20 +74,3 @@ class RateLimiter:
     def retry_after(wait: float) -> str:
         """A ``Retry-After`` value: whole seconds, at least 1."""
         return str(max(1, math.ceil(wait)))
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def auth_lockout(request: Request) -> str | None:
-    """``Retry-After`` for a client address locked out by wrong tokens; None if it may try."""
-    failures: RateLimiter = request.app.state.auth_failures
-    wait = failures.blocked(_address(request))
-    return failures.retry_after(wait) if wait > 0 else None
-
-
-def note_auth_failure(request: Request) -> None:
-    """Count a wrong token against the caller's address."""
-    failures: RateLimiter = request.app.state.auth_failures
-    failures.take(_address(request))

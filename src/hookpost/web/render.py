@@ -10,10 +10,10 @@ import json
 import time
 from typing import Any
 
-from hookpost.api.schemas import EventIn, iso
 from hookpost.core import secret_headers
 from hookpost.core.wiretext import storable, storable_headers
 from hookpost.profiles import ed25519
+from hookpost.web.schemas import EventIn, iso
 
 
 def project(row: dict[str, Any]) -> dict[str, Any]:

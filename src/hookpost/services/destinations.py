@@ -1,4 +1,4 @@
-"""The SSRF check at registration: a clear 422 on ``url`` before an endpoint is stored.
+"""The SSRF check at registration: a clear refusal of ``url`` before an endpoint is stored.
 
 This is the friendly half; the sender checks every connection again (see
 :mod:`hookpost.delivery.egress`), which is what actually stops a hostname
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from hookpost.api.errors import ValidationProblem
 from hookpost.core import destination_url
 from hookpost.core.netguard import BlockedDestination, NetGuard, is_canonical_ipv4, numeric_host
 from hookpost.delivery.egress import GuardedResolver
+from hookpost.domain import Invalid
 
 #: The setting that opts internal ranges back in, named in every refusal.
 ALLOW = "HOOKPOST_ALLOWED_NETWORKS"
@@ -104,7 +104,7 @@ class DestinationPolicy:
         return None
 
     async def check(self, url: str) -> None:
-        """Raise a 422 naming ``url`` if it may not be registered."""
+        """Raise :class:`~hookpost.domain.Invalid` naming ``url`` if it may not be registered."""
         problem = await self.problem(url)
         if problem is not None:
-            raise ValidationProblem([("url", problem)])
+            raise Invalid("url", problem)

@@ -15,10 +15,12 @@ from typing import Any
 
 from fastapi import Request
 
+from hookpost.web.state import runtime
+
 
 def public_link(request: Request, name: str, **path_params: Any) -> str:
     """The absolute URL of route ``name`` as people outside should open it."""
-    base: str | None = request.app.state.settings.public_url
+    base = runtime(request).settings.public_url
     if base:
         return base + str(request.app.url_path_for(name, **path_params))
     return str(request.url_for(name, **path_params))

@@ -17,7 +17,7 @@ Three scopes, least privilege first:
 The decision looks at the method and the matched route *template*
 (``/projects/{project_id}/events``), never the raw path, so no path spelling
 can smuggle a request past it. It is applied once, in
-:func:`hookpost.api.deps.get_principal`.
+:func:`hookpost.web.deps.get_principal`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """Every error is JSON: ``{"error": code, "message": text, "detail": [...]}``.
 
 Validation errors name the field (``"message": "url: must include a host"``), so
-an integrator can fix the request without guessing.
+an integrator can fix the request without guessing. The domain's errors, raised
+by the store and the services, are mapped here once:
+:class:`~hookpost.domain.NotFound` 404, :class:`~hookpost.domain.Conflict` 409,
+:class:`~hookpost.domain.LimitReached` 409 ``limit_reached``,
+:class:`~hookpost.domain.Invalid` 422 with one ``detail`` entry per field.
 
 A database that is unreachable, times out or is full is not a bug: every route
 answers ``503`` (``507`` for a full disk) with ``Retry-After`` and a message
@@ -29,8 +33,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookpost.core import limits
-from hookpost.domain import Conflict, LimitReached, NotFound
+from hookpost.domain import Conflict, Invalid, LimitReached, NotFound
 from hookpost.store.outage import Outage, classify
+from hookpost.web.state import store_if_open
 
 log = logging.getLogger("hookpost.api")
 
@@ -57,14 +62,6 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
 )
-
-
-class ValidationProblem(Exception):
-    """A 422 raised by a route after pydantic: ``[(field, message), ...]``."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
-        self.problems = problems
 
 
 def error_response(
@@ -119,7 +116,7 @@ _NOT_AN_OBJECT = {"model_attributes_type", "model_type", "dict_type"}
 def readable(err: Mapping[str, Any]) -> str:
     """One pydantic error in the API's words (the dashboard's forms use it too):
     no "Value error, " prefix, and a pattern said in words, never as its regex."""
-    from hookpost.api.schemas import PATTERN_WORDS
+    from hookpost.web.schemas import PATTERN_WORDS
 
     msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     if err.get("type") == "extra_forbidden":
@@ -194,8 +191,8 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
     return error_response(404, f"{exc} not found")
 
 
-async def _problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ValidationProblem)
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Invalid)
     detail = [detail_item(f, m) for f, m in exc.problems]
     return error_response(422, str(exc), detail)
 
@@ -218,7 +215,7 @@ def outage_response(outage: Outage) -> JSONResponse:
 
 def note_outage(request: Request, exc: BaseException) -> Outage | None:
     """The outage ``exc`` means, counted in the store's health (one log line per interval)."""
-    store = getattr(request.app.state, "store", None)
+    store = store_if_open(request)
     if store is None:
         return classify(exc)
     route = getattr(request.scope.get("route"), "path", request.url.path)
@@ -239,7 +236,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(LimitReached, _limit)
-    app.add_exception_handler(ValidationProblem, _problem)
+    app.add_exception_handler(Invalid, _invalid)
     for kind in DATABASE_ERRORS:
         app.add_exception_handler(kind, _database)
 
