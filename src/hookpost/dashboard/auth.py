@@ -67,7 +67,7 @@ def check_origin(request: Request) -> None:
     # Host only, not scheme: behind a TLS-terminating proxy the browser says
     # https while this process sees http, and the host is what identifies us --
     # the request's, or HOOKPOST_PUBLIC_URL's when a proxy rewrites Host.
-    public = request.app.state.settings.public_url
+    public = runtime(request).settings.public_url
     ours = {request.headers.get("host", ""), urlsplit(public).netloc if public else ""}
     if urlsplit(origin).netloc not in ours - {""}:
         raise PageError(403, "Not allowed", "This form was sent from another site.")
