@@ -15,6 +15,7 @@ different one it is a :class:`Conflict` naming ``event_id`` and what differs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +108,53 @@ async def publish(
     metrics.deliveries_created.inc(count)
     wake()
     return Published(event, count, True, text)
+
+
+async def publish_batch(
+    store: Store,
+    project_id: str,
+    events: Sequence[tuple[str, Any, str | None]],
+    wake: Wake,
+    *,
+    explain: bool,
+) -> list[Published | Invalid | Conflict]:
+    """Publish ``(event_type, payload, event_id)`` items, each checked as :func:`publish`
+    checks one and refused alone; the valid ones are stored in one transaction.
+
+    One outcome per item, in order: :class:`Published`, or the :class:`Invalid` /
+    :class:`Conflict` a single publish would have raised.
+    """
+    outcomes: list[Published | Invalid | Conflict | None] = [None] * len(events)
+    valid: list[tuple[int, str]] = []
+    for i, (event_type, payload, _) in enumerate(events):
+        try:
+            await validate_payload(store, project_id, event_type, payload)
+        except Invalid as exc:
+            outcomes[i] = (
+                exc if explain else Invalid.of([(f, NOT_THE_SCHEMA) for f, _ in exc.problems])
+            )
+        else:
+            valid.append((i, jsonenc.compact(payload)))
+    attrs = {"hookpost.project_id": project_id, "hookpost.events": len(valid)}
+    with tracing.span("hookpost.publish_batch", attrs):
+        published = await store.publish_many(
+            project_id,
+            [(events[i][0], text, events[i][2]) for i, text in valid],
+            trace_context=tracing.current_traceparent(),
+        )
+    created = deliveries = 0
+    for (i, text), (event, count, new) in zip(valid, published, strict=True):
+        event_type, payload, event_id = events[i]
+        if not new and (
+            differ := repeat_differences(event["event_type"], event["payload"], event_type, payload)
+        ):
+            outcomes[i] = Conflict(reused_event_id(event_id, differ), field="event_id")
+            continue
+        created += new
+        deliveries += count if new else 0
+        outcomes[i] = Published(event, count, new, text)
+    if created:
+        metrics.events.inc(created)
+        metrics.deliveries_created.inc(deliveries)
+        wake()
+    return [o for o in outcomes if o is not None]

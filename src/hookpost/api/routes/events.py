@@ -14,12 +14,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from hookpost import tracing
 from hookpost.core import jsonenc
-from hookpost.domain import Invalid, repeat_differences
-from hookpost.observability import metrics
+from hookpost.domain import Conflict, Invalid
 from hookpost.services import events
-from hookpost.services.events import NOT_THE_SCHEMA, reused_event_id, validate_payload
 from hookpost.store import MAX_BIGINT, decode_cursor
 from hookpost.web import errors, render, scopes
 from hookpost.web.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
@@ -126,51 +123,39 @@ async def publish_batch(
     only when it is not ``{"events": [...]}`` with 1 to 500 items.
     """
     results: list[dict[str, Any] | None] = [None] * len(body.events)
-    valid: list[tuple[int, EventIn]] = []
-    explain = principal.reads(scopes.EVENT_TYPES_ROUTE)
+    parsed: list[tuple[int, EventIn]] = []
     for i, raw in enumerate(body.events):
         try:
-            sent = EventIn.model_validate(raw)
-            await validate_payload(store, project_id, sent.event_type, sent.payload)
+            parsed.append((i, EventIn.model_validate(raw)))
         except ValidationError as exc:
             results[i] = _refused(i, 422, [errors.problem(e) for e in exc.errors()])
-        except Invalid as exc:
-            problems = [(f, m if explain else NOT_THE_SCHEMA) for f, m in exc.problems]
-            results[i] = _refused(i, 422, [errors.detail_item(f, m) for f, m in problems])
-        else:
-            valid.append((i, sent))
-    attrs = {"hookpost.project_id": project_id, "hookpost.events": len(valid)}
-    with tracing.span("hookpost.publish_batch", attrs):
-        published = await store.publish_many(
-            project_id,
-            [(e.event_type, jsonenc.compact(e.payload), e.event_id) for _, e in valid],
-            trace_context=tracing.current_traceparent(),
-        )
-    created = deliveries = 0
-    for (i, sent), (event, count, new) in zip(valid, published, strict=True):
-        if not new and (
-            differ := repeat_differences(
-                event["event_type"], event["payload"], sent.event_type, sent.payload
+    outcomes = await events.publish_batch(
+        store,
+        project_id,
+        [(e.event_type, e.payload, e.event_id) for _, e in parsed],
+        waker(request),
+        explain=principal.reads(scopes.EVENT_TYPES_ROUTE),
+    )
+    created = 0
+    for (i, sent), outcome in zip(parsed, outcomes, strict=True):
+        if isinstance(outcome, Invalid):
+            detail = [errors.detail_item(f, m) for f, m in outcome.problems]
+            results[i] = _refused(i, 422, detail)
+        elif isinstance(outcome, Conflict):
+            reused = str(outcome)
+            results[i] = _refused(
+                i, 409, [errors.detail_item("event_id", reused, "conflict")], reused
             )
-        ):
-            reused = reused_event_id(sent.event_id, differ)
-            conflict = [errors.detail_item("event_id", reused, "conflict")]
-            results[i] = _refused(i, 409, conflict, reused)
-            continue
-        created += new
-        deliveries += count if new else 0
-        results[i] = {
-            "index": i,
-            "status": 202 if new else 200,
-            "id": event["id"],
-            "event_type": sent.event_type,
-            "sequence": event["seq"],
-            "deliveries": count,
-        }
-    if created:
-        metrics.events.inc(created)
-        metrics.deliveries_created.inc(deliveries)
-        waker(request)()
+        else:
+            created += outcome.created
+            results[i] = {
+                "index": i,
+                "status": 202 if outcome.created else 200,
+                "id": outcome.event["id"],
+                "event_type": sent.event_type,
+                "sequence": outcome.event["seq"],
+                "deliveries": outcome.deliveries,
+            }
     data = [r for r in results if r is not None]
     refused = sum(1 for r in data if r["status"] >= 400)
     out = {"data": data, "created": created, "repeated": len(data) - created - refused,
