@@ -32,7 +32,7 @@ from hookpost.dashboard.html import notice_redirect, render
 from hookpost.dashboard.portal_api import PortalLinkIn, make_link
 from hookpost.dashboard.state import store
 from hookpost.dashboard.surface import Surface
-from hookpost.domain import Conflict, Invalid, LimitReached, NotFound
+from hookpost.domain import Invalid, LimitReached
 from hookpost.profiles import ed25519
 from hookpost.services import deliveries, endpoints
 from hookpost.web import render as shapes
@@ -256,17 +256,9 @@ async def resend_selected(request: Request, s: Surface, form: Form) -> Response:
             surface=s,
             status=422 if error else 200,
         )
-    st = store(request)
-    resent = 0
-    for delivery_id in ids:
-        if not _ID.fullmatch(delivery_id):  # no id has such characters (NUL breaks PostgreSQL)
-            continue
-        try:
-            await st.resend(s.project_id, delivery_id)
-        except (NotFound, Conflict):
-            continue
-        resent += 1
-    waker(request)()
+    # No id has other characters (and a NUL would break PostgreSQL): those are left out.
+    wanted = [i for i in ids if _ID.fullmatch(i)]
+    resent = await deliveries.resend_many(store(request), s.project_id, wanted, waker(request))
     done = "resent_selected" if resent == len(ids) else "resent_some"
     return notice_redirect(request, _back(s, back, done=done, n=resent))
 

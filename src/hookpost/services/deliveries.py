@@ -8,8 +8,10 @@ failures; the job itself runs in the workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from hookpost.domain import Conflict, NotFound
 from hookpost.services import Wake
 from hookpost.store import Store
 
@@ -19,6 +21,22 @@ async def resend(store: Store, project_id: str, delivery_id: str, wake: Wake) ->
     row = await store.resend(project_id, delivery_id)
     wake()
     return row
+
+
+async def resend_many(
+    store: Store, project_id: str, delivery_ids: Iterable[str], wake: Wake
+) -> int:
+    """One more attempt for each delivery; how many were queued. One being attempted
+    right then, or not of this project, is left out (and not counted)."""
+    resent = 0
+    for delivery_id in delivery_ids:
+        try:
+            await store.resend(project_id, delivery_id)
+        except (NotFound, Conflict):
+            continue
+        resent += 1
+    wake()
+    return resent
 
 
 async def recover(
