@@ -42,7 +42,14 @@ _LOADING: contextvars.ContextVar[Path | bool | None] = contextvars.ContextVar(
 #: The longest a dashboard session may be set to last (a year).
 MAX_SESSION_SECONDS = 366 * 86400
 
-SECRET_FIELDS = ("admin_token", "proxy_url", "secret_key", "secret_key_old", "dashboard_key")
+SECRET_FIELDS = (
+    "admin_token",
+    "proxy_url",
+    "secret_key",
+    "secret_key_old",
+    "dashboard_key",
+    "metrics_token",
+)
 
 
 class Settings(BaseSettings):
@@ -130,6 +137,9 @@ class Settings(BaseSettings):
     #: prefix allowed): the base of every link hookpost hands out -- portal links,
     #: the start-up lines. Unset: links use the address each request came to.
     public_url: str | None = None
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <this>`` (401
+    #: otherwise); unset, it answers anyone who reaches the port, like /readyz.
+    metrics_token: str | None = Field(default=None, repr=False)
 
     @field_validator("public_url")
     @classmethod

@@ -6,7 +6,10 @@ run has the one format: ``hookpost serve``'s start-up lines are log records, and
 uvicorn's own lines go through the same handler (``log_config=None``). Health
 probes log nothing at info: no access log, and Alembic's per-connection notes
 are held to warnings. Records carry ids as structured fields (``extra={...}``); no
-secrets and no bodies are ever logged.
+secrets and no bodies are ever logged. When tracing is on (``hookpost[otel]`` and a
+tracer provider), a line written inside a span carries its ``trace_id`` and ``span_id``
+(the W3C hex forms a trace backend searches by), uvicorn's lines included: the handler
+adds them, whoever logged.
 
 A failure that repeats on every request (the database is down) goes through a
 :class:`Throttle`: one line when it starts, then at most one line per interval
@@ -22,6 +25,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from hookpost.tracing import current_ids
 
 #: Attributes of every LogRecord; anything else was passed with ``extra=``
 #: (but uvicorn's ``color_message``, the same text with terminal colours).
@@ -47,6 +52,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str, ensure_ascii=False)
+
+
+class TraceIds(logging.Filter):
+    """Adds ``trace_id`` and ``span_id`` of the active span to each record (if any)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = current_ids()
+        if ids is not None and not hasattr(record, "trace_id"):
+            record.trace_id, record.span_id = ids
+        return True
 
 
 class TextFormatter(logging.Formatter):
@@ -92,6 +107,7 @@ def setup_logging(
         json_lines = wants_json(log_format)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.addFilter(TraceIds())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -49,3 +49,13 @@ def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier.get("traceparent")
+
+
+def current_ids() -> tuple[str, str] | None:
+    """The active span's (trace_id, span_id) in W3C hex, when a real span is active."""
+    if trace is None:
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")

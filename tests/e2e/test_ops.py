@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -43,8 +44,11 @@ async def test_metrics_move_after_deliveries(hookpost: Hookpost, receiver: Recei
     pid, _ = await hookpost.project()
     await hookpost.endpoint(pid, receiver.url(), event_types=["ok.*"])
     await hookpost.endpoint(pid, receiver.on("/bad", [500]), event_types=["bad.*"])
+    closed = f"http://127.0.0.1:{free_port()}/nobody"  # connection refused: no answer
+    await hookpost.endpoint(pid, closed, event_types=["gone.*"])
     await hookpost.publish(pid, "ok.x")
     await hookpost.publish(pid, "bad.x")
+    await hookpost.publish(pid, "gone.x")
     await receiver.wait_for(2)
     for d in await hookpost.deliveries(pid):
         for _ in range(200):
@@ -54,14 +58,78 @@ async def test_metrics_move_after_deliveries(hookpost: Hookpost, receiver: Recei
     await asyncio.sleep(5.1)  # the queue gauges are cached for 5 s
     after = (await hookpost.http.get("/metrics")).text
     name = "hookpost_delivery_attempts_total"
-    assert _metric(after, name, result="succeeded", profile="standard") == (
-        _metric(before, name, result="succeeded", profile="standard") + 1
-    )
-    assert _metric(after, name, result="pending", profile="standard") >= 1
-    assert _metric(after, "hookpost_events_published_total") >= 2
-    assert _metric(after, "hookpost_queue_deliveries", state="scheduled") == 1  # the 500's retry
+    # ``result`` is what each attempt did, not the delivery's next state (both failed
+    # deliveries are "pending" again, waiting for their retry).
+    for result in ("success", "http_error", "error"):
+        grew = _metric(after, name, result=result, profile="standard") - _metric(
+            before, name, result=result, profile="standard"
+        )
+        assert grew == 1, (result, after)
+    assert 'result="pending"' not in after and 'result="succeeded"' not in after
+    assert _metric(after, "hookpost_events_published_total") >= 3
+    assert _metric(after, "hookpost_queue_deliveries", state="scheduled") == 2  # both retries
     assert "hookpost_delivery_attempt_seconds_bucket" in after
-    assert _metric(after, "hookpost_endpoints", state="failing") == 1
+    assert _metric(after, "hookpost_endpoints", state="failing") == 2
+
+
+async def test_metrics_names_requests_and_build(hookpost: Hookpost, receiver: Receiver) -> None:
+    """OpenMetrics-clean names, the renamed fan-out counter beside its old name, API
+    requests by route template and status, and the build; scraped from a real server."""
+    from hookpost import __version__
+
+    before = (await hookpost.http.get("/metrics")).text
+    pid, _ = await hookpost.project()
+    for path in ("/a", "/b"):
+        await hookpost.endpoint(pid, receiver.url(path))
+    await hookpost.publish(pid, "a.b")
+    assert (await hookpost.http.get(f"/nothing/here/{pid}")).status_code == 404
+    await receiver.wait_for(2)
+    after = (await hookpost.http.get("/metrics")).text
+
+    # No family or series ends in OpenMetrics' reserved _created (prometheus_client's
+    # per-counter *_created timestamps are off).
+    assert not re.findall(r"^\w+_created[{ ]", after, re.M)
+    assert "# TYPE hookpost_deliveries_created " not in after
+
+    def grew(name: str, **labels: str) -> float:
+        return _metric(after, name, **labels) - _metric(before, name, **labels)
+
+    assert grew("hookpost_deliveries_enqueued_total") == 2
+    assert grew("hookpost_deliveries_created_total") == 2  # the old name, one more release
+    assert "Deprecated: use hookpost_deliveries_enqueued_total" in after
+
+    publish = "/api/v1/projects/{project_id}/events"
+    assert grew("hookpost_http_requests_total", method="POST", route=publish, status="202") == 1
+    assert grew("hookpost_http_request_duration_seconds_count", method="POST", route=publish) == 1
+    assert grew("hookpost_http_requests_total", method="GET", route="<other>", status="404")
+    # Templates, never raw paths: a project's id makes no series of its own.
+    assert not [
+        line for line in after.splitlines() if line.startswith("hookpost_http_") and pid in line
+    ]
+    assert (
+        _metric(after, "hookpost_build_info", python=platform.python_version(), version=__version__)
+        == 1
+    )
+
+
+@pytest.fixture
+async def metrics_behind_token(db_url: str, clock: ManualClock) -> AsyncIterator[Hookpost]:
+    async for hp in start_hookpost(db_url, clock, metrics_token="scrape-me"):
+        yield hp
+
+
+async def test_metrics_token(metrics_behind_token: Hookpost) -> None:
+    hp = metrics_behind_token
+    async with httpx.AsyncClient(base_url=hp.base_url) as anonymous:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-me"}):
+            r = await anonymous.get("/metrics", headers=headers)
+            assert r.status_code == 401, (headers, r.text)
+            assert "HOOKPOST_METRICS_TOKEN" in r.text and "scrape-me" not in r.text
+            assert r.headers["www-authenticate"].startswith("Bearer")
+        r = await anonymous.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert r.status_code == 200 and "hookpost_build_info" in r.text
+        # The other probes stay open.
+        assert (await anonymous.get("/readyz")).status_code == 200
 
 
 @pytest.fixture

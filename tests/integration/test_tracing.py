@@ -49,3 +49,37 @@ async def test_publish_delivery_attempt_spans(hookpost: Hookpost, receiver: Rece
     assert attempt.attributes["http.response.status_code"] == 200
     # the receiver can continue the trace
     assert req.headers["traceparent"].split("-")[1] == f"{trace_id:032x}"
+
+
+def test_log_lines_carry_the_active_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With tracing on, a line logged inside a span -- hookpost's or uvicorn's, both
+    through the one handler -- names the span's trace_id and span_id; outside, none."""
+    import io
+    import json
+    import logging
+    import sys
+
+    from hookpost.logs import setup_logging
+    from hookpost.tracing import span
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", out)
+    try:
+        setup_logging("info", json_lines=True)
+        logging.getLogger("hookpost").info("before")
+        with span("hookpost.delivery", {"delivery_id": "dlv_1"}) as current:
+            logging.getLogger("hookpost").warning("inside")
+            logging.getLogger("uvicorn.error").warning("uvicorn inside")
+            context = current.get_span_context()
+        logging.getLogger("hookpost").info("after")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = {rec["msg"]: rec for rec in map(json.loads, out.getvalue().splitlines())}
+    want = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
+    for msg in ("inside", "uvicorn inside"):
+        assert (lines[msg]["trace_id"], lines[msg]["span_id"]) == want, lines[msg]
+    for msg in ("before", "after"):
+        assert "trace_id" not in lines[msg] and "span_id" not in lines[msg]

@@ -35,6 +35,7 @@ from hookpost.core.crypto import SecretBox
 from hookpost.core.keyfile import load_secret_box
 from hookpost.core.netguard import NetGuard
 from hookpost.delivery import Dispatcher, Sender
+from hookpost.observability import RequestMetrics
 from hookpost.services.destinations import DestinationPolicy
 from hookpost.store import Store
 from hookpost.store.migrate import check_schema
@@ -115,6 +116,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(errors.RejectNulMiddleware)
+    app.add_middleware(RequestMetrics)  # outermost: times every answer, a 413 included
     for module in (
         projects,
         api_keys,

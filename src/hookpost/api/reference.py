@@ -209,6 +209,8 @@ def _operation(s: _Spec, method: str, path: str, op: dict[str, Any]) -> list[str
         lines += [op["summary"] + ".", ""]
     if path.startswith("/api/"):
         lines += ["Token: the admin token, or an API key of the project whose scope allows it.", ""]
+    elif path == "/metrics":
+        lines += ["No token, unless `HOOKPOST_METRICS_TOKEN` is set: then that bearer token.", ""]
     else:
         lines += ["No token.", ""]
     params = op.get("parameters", [])

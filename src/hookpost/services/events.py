@@ -105,7 +105,7 @@ async def publish(
             raise Conflict(reused_event_id(event_id, differ), field="event_id")
         return Published(event, count, False, text)
     metrics.events.inc()
-    metrics.deliveries_created.inc(count)
+    metrics.fanned_out(count)
     wake()
     return Published(event, count, True, text)
 
@@ -155,6 +155,6 @@ async def publish_batch(
         outcomes[i] = Published(event, count, new, text)
     if created:
         metrics.events.inc(created)
-        metrics.deliveries_created.inc(deliveries)
+        metrics.fanned_out(deliveries)
         wake()
     return [o for o in outcomes if o is not None]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -121,10 +122,12 @@ _METRICS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/metrics", response_class=Response, responses=_METRICS)
 async def prometheus(request: Request) -> Response:
-    """Prometheus metrics of this process (no token): attempts and their latency by
-    outcome, events and deliveries created, and -- read from the database at most
-    every 5 s -- the queue by state, the oldest due delivery's age and endpoints by
-    health. Scrape every process; the queue figures are the same from each."""
+    """Prometheus metrics of this process: attempts and their latency by outcome,
+    events and deliveries created, API requests by route, and -- read from the
+    database at most every 5 s -- the queue by state, the oldest due delivery's age
+    and endpoints by health. Scrape every process; the queue figures are the same
+    from each."""
+    _check_metrics_token(request)
     now = time.monotonic()
     if now - _stats_cache["at"] > _STATS_TTL:
         try:
@@ -139,3 +142,16 @@ async def prometheus(request: Request) -> Response:
                 metrics.endpoints.labels(state).set(stats["endpoints_" + state])
             _stats_cache["at"] = now
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check_metrics_token(request: Request) -> None:
+    want: str | None = request.app.state.settings.metrics_token
+    if not want:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), want.encode()):
+        raise HTTPException(
+            401,
+            "/metrics needs the bearer token set in HOOKPOST_METRICS_TOKEN",
+            headers={"WWW-Authenticate": 'Bearer realm="hookpost metrics"'},
+        )
