@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 
@@ -127,3 +129,36 @@ async def test_fifo_order_holds(hp: Hookpost, queue: Queue) -> None:
 
 async def test_resend_publishes_again(hp: Hookpost, queue: Queue) -> None:
     await brokers.resends(hp, url_for(queue), queue)
+
+
+def _close_hookpost_connections() -> int:
+    """Close the worker's pooled connections from the broker's side, as a restart does."""
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    ours = '{"connection_name","hookpost"}'
+    pids = [line.split("\t")[0] for line in listed.splitlines() if ours in line]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_connection", pid, "test: broker restart"],
+            capture_output=True, timeout=60, check=True,
+        )  # fmt: skip
+    return len(pids)
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="rabbitmqctl is not installed")
+async def test_a_connection_the_broker_closed_is_replaced(hp: Hookpost, queue: Queue) -> None:
+    """After the broker drops the pooled connection, the next event still goes out."""
+    pid, _ = await hp.project()
+    await hp.endpoint(pid, url_for(queue))
+    await hp.publish(pid, "user.created", event_id="evt_before")
+    await queue.take(1)
+    assert await asyncio.to_thread(_close_hookpost_connections) >= 1
+    await asyncio.sleep(0.5)  # the client reads the broker's Connection.Close
+    await hp.publish(pid, "user.created", event_id="evt_after")
+    (msg,) = await queue.take(1)
+    assert msg.headers["webhook-id"] == "evt_after"
+    after = [d for d in await hp.deliveries(pid) if d["event_id"] == "evt_after"]
+    done = await hp.wait_status(pid, after[0]["id"], "succeeded")
+    assert done["attempt_count"] == 1  # reconnected within the attempt, not on the schedule

@@ -115,3 +115,23 @@ def test_http_path_imports_no_broker_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_missing_extra_is_an_attempt_error_naming_the_install() -> None:
+    """Without aiomqtt installed, an mqtt:// endpoint's attempts say what to install."""
+    code = (
+        "import asyncio, sys\n"
+        "sys.modules['aiomqtt'] = None  # as if the mqtt extra were not installed\n"
+        "from hookpost.core.netguard import NetGuard, parse_networks\n"
+        "from hookpost.delivery.sender import Sender\n"
+        "async def main():\n"
+        "    async with Sender(guard=NetGuard(parse_networks('127.0.0.0/8'))) as s:\n"
+        "        r = await s.post('mqtt://u:pw@127.0.0.1:1883/t', b'{}', {}, 2.0)\n"
+        "        print(r.error, r.url, r.accepted)\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == (
+        "the mqtt client is not installed (aiomqtt): pip install 'hookpost[mqtt]' "
+        "mqtt://u:***@127.0.0.1:1883/t False"
+    ), out.stdout + out.stderr
