@@ -279,6 +279,12 @@ SECRET_HEADERS_DOC = (
 )
 
 
+MAX_ATTEMPTS_DOC = (
+    "Attempts in all, the first one included (default: the profile's, else 8: at once, "
+    "then retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after each failure)."
+)
+
+
 class ProjectIn(_In):
     name: str = Field(min_length=1, max_length=200)
 
@@ -369,9 +375,7 @@ class EndpointIn(_EndpointPolicy):
         default=None,
         ge=1,
         le=50,
-        description="Attempts in all, the first one included (default: the profile's, "
-        "else 8: at once, then retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after "
-        "each failure).",
+        description=MAX_ATTEMPTS_DOC,
     )
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool = True
@@ -412,9 +416,7 @@ class EndpointPatch(_EndpointPolicy):
         default=None,
         ge=1,
         le=50,
-        description="Attempts in all, the first one included (default: the profile's, "
-        "else 8: at once, then retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after "
-        "each failure).",
+        description=MAX_ATTEMPTS_DOC,
     )
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
