@@ -26,7 +26,7 @@ from hookpost.dashboard.html import LoginRequired, PageError, root_path
 from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_policy, store
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
-from hookpost.domain import NotFound
+from hookpost.domain import Actor, NotFound, set_actor
 from hookpost.store.sessions import check_session
 from hookpost.web.state import runtime
 
@@ -56,6 +56,8 @@ async def operator_session(request: Request) -> Session:
         store(request), session.sid, mark, session_policy(request), touch=active
     ):
         raise LoginRequired
+    address = request.client.host if request.client else None
+    set_actor(Actor("admin", label="admin token (dashboard)", address=address))
     return session
 
 

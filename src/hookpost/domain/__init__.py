@@ -18,6 +18,16 @@ use it without importing each other. Its modules are private: import from
 ``hookpost.domain``.
 """
 
+from hookpost.domain._actor import (
+    ADMIN,
+    SHELL,
+    SYSTEM,
+    Actor,
+    ActorKind,
+    acting_as,
+    current_actor,
+    set_actor,
+)
 from hookpost.domain._errors import Conflict, Invalid, LimitReached, NotFound
 from hookpost.domain._health import HealthChange, fold_health
 from hookpost.domain._idempotency import repeat_differences
@@ -51,6 +61,7 @@ from hookpost.domain._window import Windows
 
 __all__ = [
     "ABORT_HEADER",
+    "ADMIN",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_SCHEDULE",
     "GONE",
@@ -58,6 +69,10 @@ __all__ = [
     "OVERLOADED",
     "RETRY_AFTER_MAX",
     "RETRY_AFTER_MIN",
+    "SHELL",
+    "SYSTEM",
+    "Actor",
+    "ActorKind",
     "Answer",
     "Claim",
     "Conflict",
@@ -74,9 +89,11 @@ __all__ = [
     "Subscriber",
     "Verdict",
     "Windows",
+    "acting_as",
     "asks_to_stop",
     "attempt_limit",
     "classify",
+    "current_actor",
     "decide",
     "event_types_match",
     "fold_health",
@@ -85,5 +102,6 @@ __all__ = [
     "parse_retry_after",
     "repeat_differences",
     "retry_delay",
+    "set_actor",
     "targets",
 ]

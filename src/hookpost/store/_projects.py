@@ -109,7 +109,7 @@ class ProjectsMixin(Core):
         return dict(row._mapping)
 
     async def key_principal(self, key: str) -> dict[str, Any] | None:
-        """``{id, project_id, scope}`` of a live key, or None.
+        """``{id, project_id, scope, prefix}`` of a live key, or None.
 
         Looked up by the key's SHA-256 (a high-entropy token needs no slow
         hash), then compared again in constant time.
@@ -122,13 +122,22 @@ class ProjectsMixin(Core):
             row = (
                 await conn.execute(
                     select(
-                        api_keys.c.id, api_keys.c.project_id, api_keys.c.scope, api_keys.c.key_hash
+                        api_keys.c.id,
+                        api_keys.c.project_id,
+                        api_keys.c.scope,
+                        api_keys.c.prefix,
+                        api_keys.c.key_hash,
                     ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
                 )
             ).first()
         found = None
         if row is not None and secrets.compare_digest(str(row.key_hash), digest):
-            found = {"id": row.id, "project_id": row.project_id, "scope": row.scope}
+            found = {
+                "id": row.id,
+                "project_id": row.project_id,
+                "scope": row.scope,
+                "prefix": row.prefix,
+            }
         self._keys.put(digest, found)
         return found
 

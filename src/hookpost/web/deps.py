@@ -18,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
+from hookpost.domain import ADMIN, Actor, set_actor
 from hookpost.store import Store, decode_cursor
 from hookpost.web import scopes
 from hookpost.web.state import runtime
@@ -29,6 +30,8 @@ class Principal:
     project_id: str | None = None
     scope: str = "full"
     key_id: str | None = None
+    #: Who this is, for the audit log (:mod:`hookpost.domain`'s ``Actor``).
+    actor: Actor = ADMIN
 
     def reads(self, route: str) -> bool:
         """May this caller read what ``GET route`` shows (the admin token: always)?"""
@@ -74,15 +77,22 @@ async def get_principal(request: Request) -> Principal:
     state = runtime(request)
     admin_token = state.settings.admin_token or ""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Principal(admin=True)  # the operator: neither rate-limited nor scoped
+        admin = Actor("admin", label="admin token", address=_address(request) or None)
+        set_actor(admin)
+        return Principal(admin=True, actor=admin)  # neither rate-limited nor scoped
     key = await state.store.key_principal(token)
     if key is None:
         note_auth_failure(request)
         raise HTTPException(
             401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
         )
+    actor = Actor("api_key", id=key["id"], label=key_label(key), address=_address(request) or None)
     principal = Principal(
-        admin=False, project_id=key["project_id"], scope=key["scope"], key_id=key["id"]
+        admin=False,
+        project_id=key["project_id"],
+        scope=key["scope"],
+        key_id=key["id"],
+        actor=actor,
     )
     limiter = state.rate_limiter
     wait = limiter.take(key["id"])
@@ -95,7 +105,14 @@ async def get_principal(request: Request) -> Principal:
     route = getattr(request.scope.get("route"), "path", None)
     if not scopes.allows(principal.scope, request.method, route):
         raise HTTPException(403, f"this API key's scope ({principal.scope}) does not allow this")
+    set_actor(actor)
     return principal
+
+
+def key_label(key: dict[str, object]) -> str:
+    """What the audit log shows for a project API key: its visible prefix, never the key."""
+    prefix = key.get("prefix")
+    return str(prefix) if prefix else f"key {key['id']}"
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
