@@ -278,3 +278,30 @@ async def test_forwarded_for_moves_the_lockout_address_only_from_listed_peers(
                 headers={"Authorization": f"Bearer {ADMIN}", "X-Forwarded-For": "192.0.2.99"},
             )
             assert r.status_code == (200 if believed else 429), r.text
+
+
+# -- the Secure flag behind a TLS-ending proxy ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure"),
+    [
+        (None, False),  # plain http on loopback, no public URL: a Secure cookie would be dropped
+        ("http://hooks.example.test", False),
+        ("https://hooks.example.test", True),  # TLS ends at the proxy; the request looks http
+        ("HTTPS://hooks.example.test/base", True),
+    ],
+)
+async def test_cookies_are_secure_when_the_public_url_is_https(
+    db_url: str, clock: ManualClock, public_url: str | None, secure: bool
+) -> None:
+    extra = {} if public_url is None else {"public_url": public_url}
+    async for hp in start_hookpost(db_url, clock, workers=False, **extra):
+        pid, _ = await hp.project()
+        async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as browser:
+            r = await browser.post("/login", data={"token": ADMIN, "next": "/"})
+            assert r.status_code == 303, r.text
+            session = [c for c in r.headers.get_list("set-cookie") if "hookpost_session=" in c]
+            assert len(session) == 1, r.headers
+            assert ("; secure" in session[0].lower()) is secure, session[0]
+            assert "httponly" in session[0].lower()

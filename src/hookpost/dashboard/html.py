@@ -43,6 +43,7 @@ from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
 from hookpost.domain import Conflict, Invalid, NotFound
 from hookpost.store.outage import Outage
 from hookpost.web.errors import DATABASE_ERRORS, note_outage
+from hookpost.web.links import served_over_https
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -273,7 +274,7 @@ def notice_redirect(request: Request, url: str) -> Response:
             path=root_path(request) or "/",
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=served_over_https(request),
         )
     return response
 

@@ -43,6 +43,7 @@ from hookpost.dashboard.views import View
 from hookpost.store.sessions import end_session, open_session
 from hookpost.web import render as shapes
 from hookpost.web.deps import auth_lockout, note_auth_failure
+from hookpost.web.links import served_over_https
 from hookpost.web.schemas import ProjectIn
 
 Access = Literal["read", "manage", "operator"]
@@ -218,7 +219,7 @@ async def login(request: Request) -> Response:
         path=root or "/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=served_over_https(request),
     )
     return response
 

@@ -18,6 +18,17 @@ from fastapi import Request
 from hookpost.web.state import runtime
 
 
+def served_over_https(request: Request) -> bool:
+    """Do browsers reach hookpost over HTTPS (so its cookies must be ``Secure``)?
+
+    True when ``HOOKPOST_PUBLIC_URL`` is an ``https://`` URL -- a proxy that
+    ends TLS and forwards plain HTTP is the usual case, and its request looks
+    like ``http`` to hookpost -- or when the request itself came over HTTPS.
+    """
+    base = runtime(request).settings.public_url
+    return (base or "").lower().startswith("https://") or request.url.scheme == "https"
+
+
 def public_link(request: Request, name: str, **path_params: Any) -> str:
     """The absolute URL of route ``name`` as people outside should open it."""
     base = runtime(request).settings.public_url
