@@ -297,7 +297,6 @@ async def test_cookies_are_secure_when_the_public_url_is_https(
 ) -> None:
     extra = {} if public_url is None else {"public_url": public_url}
     async for hp in start_hookpost(db_url, clock, workers=False, **extra):
-        pid, _ = await hp.project()
         async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as browser:
             r = await browser.post("/login", data={"token": ADMIN, "next": "/"})
             assert r.status_code == 303, r.text
