@@ -1,7 +1,7 @@
 """HTML forms in, API bodies out -- and the API's error messages back onto the fields.
 
 A dashboard form is turned into exactly the JSON body the REST API would
-receive and validated by the same pydantic schema (``web/schemas.py``), so
+receive and validated by the same pydantic schema (``web/schemas/``), so
 the dashboard can neither accept what the API refuses nor word a refusal
 differently. What pydantic cannot see -- a header line without a colon, a
 filter that is not JSON -- is checked here and reported on its field too.

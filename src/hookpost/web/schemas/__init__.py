@@ -1,0 +1,135 @@
+"""Request and response bodies of the REST API (pydantic v2), one module per resource.
+
+- :mod:`~hookpost.web.schemas.common`: patterns, times (:func:`iso`, :data:`Moment`),
+  the strict request base :class:`In`, :class:`ListOut` and :class:`ErrorOut`;
+- :mod:`~hookpost.web.schemas.checks`: URL, header and filter checks;
+- :mod:`~hookpost.web.schemas.projects`, :mod:`~hookpost.web.schemas.endpoints`,
+  :mod:`~hookpost.web.schemas.events` (with deliveries), :mod:`~hookpost.web.schemas.jobs`,
+  :mod:`~hookpost.web.schemas.catalog` (profiles, event types).
+
+Request models forbid unknown fields, so a typo is a 422 naming the field
+rather than a silently ignored setting. Every name is importable from
+``hookpost.web.schemas`` itself.
+"""
+
+from __future__ import annotations
+
+from hookpost.web.schemas.catalog import (
+    CustomProfileIn,
+    CustomProfileOut,
+    EventTypeIn,
+    EventTypeOut,
+    SeedIn,
+)
+from hookpost.web.schemas.checks import HEADER_NAME_RE, RESERVED_HEADERS
+from hookpost.web.schemas.common import (
+    EARLIEST,
+    EVENT_ID_RE,
+    EVENT_TYPE_RE,
+    LATEST,
+    PATTERN_WORDS,
+    PROFILE_NAME_RE,
+    SUBSCRIPTION_RE,
+    ErrorOut,
+    In,
+    ListOut,
+    Moment,
+    check_json_payload,
+    in_range,
+    iso,
+)
+from hookpost.web.schemas.endpoints import (
+    MAX_ATTEMPTS_DOC,
+    SECRET_HEADERS_DOC,
+    SIGNING_DESCRIPTION,
+    EndpointCreated,
+    EndpointIn,
+    EndpointOut,
+    EndpointPatch,
+    RotateIn,
+    Signing,
+    Subscription,
+)
+from hookpost.web.schemas.events import (
+    MAX_BATCH,
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryOut,
+    DeliveryStatus,
+    EventAccepted,
+    EventBatchIn,
+    EventBatchItem,
+    EventBatchOut,
+    EventIn,
+    EventOut,
+    EventRepeated,
+    ReleasedOut,
+    TestIn,
+)
+from hookpost.web.schemas.jobs import JobOut, ProjectRecoverIn, RecoverIn, RecoverOut
+from hookpost.web.schemas.projects import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    ProjectCreated,
+    ProjectIn,
+    ProjectOut,
+)
+
+__all__ = [
+    "EARLIEST",
+    "EVENT_ID_RE",
+    "EVENT_TYPE_RE",
+    "HEADER_NAME_RE",
+    "LATEST",
+    "MAX_ATTEMPTS_DOC",
+    "MAX_BATCH",
+    "PATTERN_WORDS",
+    "PROFILE_NAME_RE",
+    "RESERVED_HEADERS",
+    "SECRET_HEADERS_DOC",
+    "SIGNING_DESCRIPTION",
+    "SUBSCRIPTION_RE",
+    "ApiKeyCreated",
+    "ApiKeyIn",
+    "ApiKeyOut",
+    "AttemptOut",
+    "CustomProfileIn",
+    "CustomProfileOut",
+    "DeliveryDetail",
+    "DeliveryOut",
+    "DeliveryStatus",
+    "EndpointCreated",
+    "EndpointIn",
+    "EndpointOut",
+    "EndpointPatch",
+    "ErrorOut",
+    "EventAccepted",
+    "EventBatchIn",
+    "EventBatchItem",
+    "EventBatchOut",
+    "EventIn",
+    "EventOut",
+    "EventRepeated",
+    "EventTypeIn",
+    "EventTypeOut",
+    "In",
+    "JobOut",
+    "ListOut",
+    "Moment",
+    "ProjectCreated",
+    "ProjectIn",
+    "ProjectOut",
+    "ProjectRecoverIn",
+    "RecoverIn",
+    "RecoverOut",
+    "ReleasedOut",
+    "RotateIn",
+    "SeedIn",
+    "Signing",
+    "Subscription",
+    "TestIn",
+    "check_json_payload",
+    "in_range",
+    "iso",
+]

@@ -1,0 +1,118 @@
+"""What every request and response body shares: patterns, times, the strict base and errors.
+
+Request models derive from :class:`In`, which forbids unknown fields (a typo is a
+422 naming the field rather than a silently ignored setting), NUL characters and
+non-finite numbers. Response times are ISO 8601 strings in UTC with milliseconds
+(:func:`iso`), the form stored timestamps (epoch seconds) take on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from hookpost.core import limits
+
+EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
+SUBSCRIPTION_RE = r"^(\*|[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*(\.\*)?)$"
+EVENT_ID_RE = r"^[A-Za-z0-9_\-.:]+$"
+PROFILE_NAME_RE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+#: What each pattern allows, in words: the 422 says this, not the regular expression.
+PATTERN_WORDS = {
+    EVENT_TYPE_RE: "must be words of letters, digits, '_' or '-' joined by single dots, "
+    "like user.created (no spaces or other characters, no dot at either end)",
+    SUBSCRIPTION_RE: "must be an event type like user.created, a prefix ending in .* "
+    "like user.* (its types and their subtypes), or * for every type",
+    EVENT_ID_RE: "may contain only letters, digits and the characters _ - . :",
+    PROFILE_NAME_RE: "must be 1 to 64 lowercase letters, digits, '_' or '-', "
+    "starting with a letter or digit",
+}
+
+
+#: What a time in a request may be (UTC): later arithmetic and ``iso()`` stay in datetime's range.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def in_range(moment: datetime) -> datetime:
+    """``moment`` in UTC (without an offset: taken as UTC); ValueError outside the years 1-9999."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between the years 1 and 9999") from None
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("must be between the years 1 and 9999")
+    return moment
+
+
+#: A time in a request: ISO 8601 (or epoch seconds), kept within :func:`in_range`.
+Moment = Annotated[datetime, AfterValidator(in_range)]
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class In(BaseModel):
+    """A request body: unknown fields, NUL characters and non-finite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        # PostgreSQL text cannot hold NUL, and no name, URL or id needs one.
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("must not contain NUL characters")
+        return v
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite(cls, v: Any, info: ValidationInfo) -> Any:
+        # Python reads NaN, Infinity and 1e400 in a JSON body; PostgreSQL's json
+        # type refuses them (a 500 when stored) and no filter, schema or
+        # definition means anything by them. Payloads have their own check.
+        if isinstance(v, (dict, list)) and info.field_name != "payload":
+            try:
+                json.dumps(v, allow_nan=False)
+            except ValueError:
+                raise ValueError("numbers must be finite (no NaN, Infinity or 1e400)") from None
+            except RecursionError:
+                raise ValueError("is nested too deeply") from None
+        return v
+
+
+def check_json_payload(payload: Any) -> Any:
+    """The payload must be real JSON (no NaN/Infinity, no unpaired surrogates),
+    within the nesting and size limits every later layer can handle."""
+    limits.check_shape(payload)
+    try:
+        json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except ValueError as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    except UnicodeEncodeError:
+        raise ValueError(
+            "contains text that is not valid Unicode (an unpaired surrogate)"
+        ) from None
+    return payload
+
+
+T = TypeVar("T")
+
+
+class ListOut(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    detail: list[dict[str, Any]] = []
