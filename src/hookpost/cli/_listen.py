@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 import json
 
+import click
 from aiohttp import web
 from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
+from hookpost.cli._common import Command
+from hookpost.cli._receiving import PROFILE, TOLERANCE, check_secrets
 from hookpost.verify import WebhookVerificationError, verify
+
+__all__ = ["listen"]
 
 
 def make_app(secret: str, profile: str, tolerance: int, console: Console) -> web.Application:
@@ -52,3 +57,22 @@ async def run_listener(
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+@click.command(cls=Command)
+@click.option(
+    "--secret",
+    envvar="HOOKPOST_LISTEN_SECRET",
+    required=True,
+    callback=check_secrets,
+    help="The endpoint's signing secret (whsec_...).",
+)
+@PROFILE
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=9000, show_default=True, type=int, help="Port to listen on.")
+@TOLERANCE
+def listen(secret: str, profile: str, host: str, port: int, tolerance: int) -> None:
+    """A local receiver that verifies and pretty-prints each delivery."""
+    asyncio.run(
+        run_listener(secret=secret, profile=profile, host=host, port=port, tolerance=tolerance)
+    )
