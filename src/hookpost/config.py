@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     sqlite_synchronous: str = "FULL"
     #: Attempts and finished events older than this are purged (0 keeps everything).
     retention_days: float = 30.0
+    #: Audit log entries older than this are purged (0 keeps them all): longer than
+    #: the data they describe, for the auditor who asks a year later.
+    audit_retention_days: float = 365.0
     #: How often each worker process runs the retention purge.
     purge_interval_seconds: float = 3600.0
     data_dir: str = "."

@@ -78,7 +78,10 @@ def test_each_route_shows_its_own_body_answers_and_examples(
     examples = _blocks(section, "Example answer")
     with_body = [c for c in answers if c.startswith("2") and answers[c].get("content")]
     if with_body:
-        assert examples or "```\n#" in section, f"{path}: no example answer"
+        plain = re.findall(r"Example answer[^\n]*:\n\n```\n(.*?)\n```", section, re.S)
+        assert examples or plain, f"{path}: no example answer"
+        if any("application/x-ndjson" in answers[c]["content"] for c in with_body):
+            assert all(json.loads(line) for line in plain[0].splitlines()), path
         for code in with_body:
             content = answers[code]["content"].get("application/json", {})
             if examples and "schema" in content and f"Example answer ({code})" in section:

@@ -59,4 +59,4 @@ def test_purge_command(db_url: str) -> None:
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert "purged 0 attempts and 0 events" in out.stdout
+    assert "purged 0 attempts, 0 events and 0 audit entries" in out.stdout

@@ -19,6 +19,7 @@ from hookpost import __version__, dashboard
 from hookpost.api import openapi
 from hookpost.api.routes import (
     api_keys,
+    audit,
     deliveries,
     docs,
     endpoints,
@@ -126,6 +127,7 @@ def create_app(
         event_types,
         profiles,
         jobs,
+        audit,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(system.router)

@@ -207,7 +207,9 @@ def _operation(s: _Spec, method: str, path: str, op: dict[str, Any]) -> list[str
         lines += [_code(op["description"]), ""]
     elif op.get("summary"):
         lines += [op["summary"] + ".", ""]
-    if path.startswith("/api/"):
+    if op.get("x-token"):  # a route that says who may call it (openapi_extra)
+        lines += [f"Token: {op['x-token']}", ""]
+    elif path.startswith("/api/"):
         lines += ["Token: the admin token, or an API key of the project whose scope allows it.", ""]
     elif path == "/metrics":
         lines += ["No token, unless `HOOKPOST_METRICS_TOKEN` is set: then that bearer token.", ""]

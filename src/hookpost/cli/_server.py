@@ -214,10 +214,20 @@ def migrate(database_url: str | None, check: bool) -> None:
     help="Delete attempts and finished events older than this.",
 )
 @click.option(
+    "--audit-older-than-days",
+    type=float,
+    envvar="HOOKPOST_AUDIT_RETENTION_DAYS",
+    default=365,
+    show_default=True,
+    help="Delete audit log entries older than this (0 keeps them).",
+)
+@click.option(
     "--batch", default=1000, show_default=True, type=int, help="Rows deleted per transaction."
 )
-def purge(database_url: str | None, older_than_days: float, batch: int) -> None:
-    """Delete old attempts and finished events in bounded batches."""
+def purge(
+    database_url: str | None, older_than_days: float, audit_older_than_days: float, batch: int
+) -> None:
+    """Delete old attempts, finished events and audit entries in bounded batches."""
     from hookpost.store import Store
 
     settings = load_settings(database_url=database_url)
@@ -228,12 +238,21 @@ def purge(database_url: str | None, older_than_days: float, batch: int) -> None:
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
         try:
-            return await store.purge(older_than_days * 86400, batch=batch)
+            removed = await store.purge(older_than_days * 86400, batch=batch)
+            removed["audit"] = 0
+            if audit_older_than_days > 0:
+                removed["audit"] = await store.purge_audit(
+                    audit_older_than_days * 86400, batch=batch
+                )
+            return removed
         finally:
             await store.close()
 
     removed = asyncio.run(run())
-    click.echo(f"purged {removed['attempts']} attempts and {removed['events']} events")
+    click.echo(
+        f"purged {removed['attempts']} attempts, {removed['events']} events "
+        f"and {removed['audit']} audit entries"
+    )
 
 
 @click.command(cls=Command)

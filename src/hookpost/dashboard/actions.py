@@ -131,7 +131,19 @@ async def reveal_secret(request: Request, s: Surface, form: Form) -> Response:
     if ep["secret"] is None:
         message = "This endpoint's secret cannot be decrypted (check HOOKPOST_SECRET_KEY)."
         return await views.endpoint_page(request, s, message=message, status=409)
+    await _revealed(request, s, ep, ["secret"])
     return await views.endpoint_page(request, s, secret=ed25519.shown_key(ep["secret"]))
+
+
+async def _revealed(request: Request, s: Surface, ep: dict[str, Any], what: list[str]) -> None:
+    """Record that the operator was shown ``what`` (field or header names, never values)."""
+    await store(request).record_audit(
+        "endpoint.secret.reveal",
+        "endpoint",
+        ep["id"],
+        project_id=s.project_id,
+        after={"revealed": what},
+    )
 
 
 async def reveal_headers(request: Request, s: Surface, form: Form) -> Response:
@@ -141,6 +153,8 @@ async def reveal_headers(request: Request, s: Surface, form: Form) -> Response:
     a URL or the history, and the page is not cached.
     """
     ep = await store(request).get_endpoint(s.project_id, request.path_params["endpoint_id"])
+    names = [f"headers.{name}" for name in ep["secret_headers"]]
+    await _revealed(request, s, ep, names)
     return await views.endpoint_page(request, s, revealed_headers=dict(ep["headers"]))
 
 
@@ -303,5 +317,5 @@ async def portal_link(request: Request, s: Surface, form: Form) -> Response:
     except ValidationError as exc:
         ctx["portal_errors"] = pydantic_errors(exc)
         return render(request, "overview.html", ctx, surface=s, status=422)
-    ctx["portal_link"] = make_link(request, s.project_id, body)
+    ctx["portal_link"] = await make_link(request, s.project_id, body)
     return render(request, "overview.html", ctx, surface=s)

@@ -16,6 +16,7 @@ that covers the cookie-less portal forms.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from urllib.parse import urlsplit
 
@@ -56,9 +57,22 @@ async def operator_session(request: Request) -> Session:
         store(request), session.sid, mark, session_policy(request), touch=active
     ):
         raise LoginRequired
-    address = request.client.host if request.client else None
-    set_actor(Actor("admin", label="admin token (dashboard)", address=address))
+    set_actor(dashboard_admin(request))
     return session
+
+
+def dashboard_admin(request: Request) -> Actor:
+    """Whoever signs in to the dashboard with the admin token, from this request's address."""
+    address = request.client.host if request.client else None
+    return Actor("admin", label="admin token (dashboard)", address=address)
+
+
+def portal_fingerprint(token: str) -> str:
+    """A short, stable name for a portal link (never the link): 16 hex of its SHA-256.
+
+    The audit log names the link by it where it was issued and where it acted.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def check_origin(request: Request) -> None:
@@ -105,6 +119,9 @@ async def portal_surface(request: Request) -> Surface:
     token = str(request.path_params["token"])
     signer = dashboard(request).signer
     grant = signer.read_portal(token, now(request))  # LinkInvalid / LinkExpired -> pages
+    fingerprint = portal_fingerprint(token)
+    address = request.client.host if request.client else None
+    set_actor(Actor("portal", id=fingerprint, label=f"portal link {fingerprint}", address=address))
     try:
         project = await store(request).get_project(grant.project_id)
     except NotFound:

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookpost.dashboard.state import dashboard, now
+from hookpost.dashboard.auth import portal_fingerprint
+from hookpost.dashboard.state import dashboard, now, store
 from hookpost.web.deps import ProjectScope
 from hookpost.web.links import public_link
 from hookpost.web.schemas import iso
@@ -44,9 +45,17 @@ class PortalLinkOut(BaseModel):
     scope: Literal["view", "manage"]
 
 
-def make_link(request: Request, project_id: str, body: PortalLinkIn) -> dict[str, Any]:
+async def make_link(request: Request, project_id: str, body: PortalLinkIn) -> dict[str, Any]:
+    """Sign a link, and record its issue in the audit log (by fingerprint, never the link)."""
     expires_at = int(now(request) + body.expires_in)
     token = dashboard(request).signer.portal_token(project_id, body.scope, expires_at)
+    await store(request).record_audit(
+        "portal_link.create",
+        "portal_link",
+        portal_fingerprint(token),
+        project_id=project_id,
+        after={"scope": body.scope, "expires_at": expires_at},
+    )
     return {
         "url": public_link(request, "portal_overview", token=token),
         "expires_at": iso(expires_at),
@@ -59,4 +68,4 @@ async def create_portal_link(
     project_id: ProjectScope, request: Request, body: PortalLinkIn | None = None
 ) -> dict[str, Any]:
     """A short-lived signed URL showing only this project (admin token or its key)."""
-    return make_link(request, project_id, body or PortalLinkIn())
+    return await make_link(request, project_id, body or PortalLinkIn())

@@ -22,6 +22,7 @@ from hookpost.dashboard.auth import (
     admin_token,
     check_csrf,
     check_origin,
+    dashboard_admin,
     operator_session,
     operator_surface,
     portal_surface,
@@ -40,6 +41,7 @@ from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_pol
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
 from hookpost.dashboard.views import View
+from hookpost.domain import set_actor
 from hookpost.store.sessions import end_session, open_session
 from hookpost.web import render as shapes
 from hookpost.web.deps import auth_lockout, note_auth_failure
@@ -193,9 +195,13 @@ async def login(request: Request) -> Response:
         )
         page.headers["Retry-After"] = retry_after
         return page
+    set_actor(dashboard_admin(request))
     if not token_matches(request, token):
         if token:
             note_auth_failure(request)
+            await store(request).record_audit(
+                "session.sign_in_failed", "session", "", after={"reason": "wrong admin token"}
+            )
         return render(
             request,
             "login.html",
@@ -233,7 +239,7 @@ async def logout(
     request: Request, session: Annotated[Session, Depends(operator_session)]
 ) -> Response:
     check_csrf(request, _session_csrf(request, session), await read_form(request))
-    await end_session(store(request), session.sid)
+    await end_session(store(request), session.sid, sign_out=True)
     root = root_path(request)
     response = redirect(root + "/login")
     response.delete_cookie(SESSION_COOKIE, path=root or "/")

@@ -6,7 +6,8 @@ Beside the claim loop a worker runs a few loops of its own:
 - ``heartbeat`` extends this worker's leases, keeps its proof of life, and
   hands deliveries leased by dead workers back at once (:meth:`Maintenance.heartbeat`);
 - ``jobs`` runs queued bulk jobs (recover) in bounded batches;
-- ``retention`` purges what is older than ``retention_days``;
+- ``retention`` purges what is older than ``retention_days`` (and audit entries
+  older than ``audit_retention_days``);
 - ``listen`` keeps the cross-process wake-up channel open (LISTEN/NOTIFY, or
   SQLite's datagrams).
 
@@ -172,11 +173,15 @@ class Maintenance:
             await asyncio.sleep(self.settings.poll_interval)
 
     async def retention(self) -> None:
-        """Purge what is older than ``retention_days``, every ``purge_interval_seconds``."""
+        """Purge what is older than ``retention_days``, and audit entries older than
+        ``audit_retention_days``, every ``purge_interval_seconds`` (0 keeps either)."""
+        days, audit_days = self.settings.retention_days, self.settings.audit_retention_days
         while True:
             await asyncio.sleep(self.settings.purge_interval_seconds)
             try:
-                removed = await self.store.purge(self.settings.retention_days * 86400)
+                removed = await self.store.purge(days * 86400) if days > 0 else {}
+                if audit_days > 0:
+                    removed["audit_entries"] = await self.store.purge_audit(audit_days * 86400)
                 if any(removed.values()):
                     log.info("retention purge removed %s", removed)
             except Exception as exc:

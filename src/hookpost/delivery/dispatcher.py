@@ -140,7 +140,7 @@ class Dispatcher:
         tasks.start("recorder", self._recorder.run)
         tasks.start("heartbeat", lambda: m.heartbeat(presence))
         tasks.start("jobs", m.jobs)
-        if self.settings.retention_days > 0:
+        if self.settings.retention_days > 0 or self.settings.audit_retention_days > 0:
             tasks.start("retention", m.retention)
         if listener is not None:
             tasks.start("listen", lambda: m.listen(listener))

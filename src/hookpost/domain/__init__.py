@@ -10,7 +10,9 @@ delivery is tried again. :class:`HealthPolicy` bounds what one bad endpoint
 may cost everyone else, and :class:`Windows` how many requests a worker has
 in flight to each endpoint. Failures the caller can act on are the
 errors :class:`NotFound`, :class:`Conflict`, :class:`LimitReached` and
-:class:`Invalid`.
+:class:`Invalid`. Every change is made as an :class:`Actor` (:func:`acting_as`),
+and the audit log records it under one of :data:`AUDIT_ACTIONS`, with the
+changed fields masked by :func:`audit_changes`.
 
 This package imports only :mod:`hookpost.core` and the standard library, so
 the store, the services, the API, the dashboard and the dispatcher can all
@@ -28,6 +30,11 @@ from hookpost.domain._actor import (
     current_actor,
     set_actor,
 )
+from hookpost.domain._audit import ACTIONS as AUDIT_ACTIONS
+from hookpost.domain._audit import OBJECT_TYPES as AUDIT_OBJECT_TYPES
+from hookpost.domain._audit import changes as audit_changes
+from hookpost.domain._audit import check_action as check_audit_action
+from hookpost.domain._audit import masked as audit_masked
 from hookpost.domain._errors import Conflict, Invalid, LimitReached, NotFound
 from hookpost.domain._health import HealthChange, fold_health
 from hookpost.domain._idempotency import repeat_differences
@@ -62,6 +69,8 @@ from hookpost.domain._window import Windows
 __all__ = [
     "ABORT_HEADER",
     "ADMIN",
+    "AUDIT_ACTIONS",
+    "AUDIT_OBJECT_TYPES",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_SCHEDULE",
     "GONE",
@@ -92,6 +101,9 @@ __all__ = [
     "acting_as",
     "asks_to_stop",
     "attempt_limit",
+    "audit_changes",
+    "audit_masked",
+    "check_audit_action",
     "classify",
     "current_actor",
     "decide",

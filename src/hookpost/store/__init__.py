@@ -8,6 +8,7 @@ move.
 
 # The domain types are re-exported here while callers move to hookpost.domain.
 from hookpost.domain import Claim, Conflict, HealthPolicy, Job, NotFound, Outcome, Page
+from hookpost.store._audit import AuditFilter
 from hookpost.store._core import MAX_BIGINT, decode_cursor, encode_cursor
 from hookpost.store._facade import Store
 from hookpost.store._liveness import Presence
@@ -17,6 +18,7 @@ from hookpost.store._record import RecordIncomplete
 __all__ = [
     "KEY_SCOPES",
     "MAX_BIGINT",
+    "AuditFilter",
     "Claim",
     "Conflict",
     "HealthPolicy",

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hookpost.core.ids import new_id
 from hookpost.domain import Conflict, NotFound, Page
+from hookpost.store._audit import audit
 from hookpost.store._core import Core
 from hookpost.store.models import endpoints, event_types, profiles
 
@@ -30,17 +31,27 @@ class CatalogMixin(Core):
     async def create_profile(
         self, project_id: str, name: str, definition: dict[str, Any]
     ) -> dict[str, Any]:
+        now = self.clock.now()
         row = {
             "id": new_id("prof"),
             "project_id": project_id,
             "name": name,
             "definition": definition,
-            "created_at": self.clock.now(),
+            "created_at": now,
         }
         try:
             async with self.writer.begin() as conn:
                 await self._require_project(conn, project_id)
                 await conn.execute(insert(profiles).values(**row))
+                await audit(
+                    conn,
+                    now,
+                    "profile.create",
+                    "profile",
+                    name,
+                    project_id=project_id,
+                    after=row,
+                )
         except IntegrityError:
             raise Conflict(f"a profile named {name!r} already exists") from None
         return row
@@ -66,11 +77,25 @@ class CatalogMixin(Core):
             ).scalar_one()
             if used:
                 raise Conflict(f"profile {name!r} is used by {used} endpoint(s)")
-            res = await conn.execute(
-                delete(profiles).where(profiles.c.project_id == project_id, profiles.c.name == name)
-            )
-            if res.rowcount == 0:
+            found = (
+                await conn.execute(
+                    select(profiles).where(
+                        profiles.c.project_id == project_id, profiles.c.name == name
+                    )
+                )
+            ).first()
+            if found is None:
                 raise NotFound("profile")
+            await conn.execute(delete(profiles).where(profiles.c.id == found.id))
+            await audit(
+                conn,
+                self.clock.now(),
+                "profile.delete",
+                "profile",
+                name,
+                project_id=project_id,
+                before=dict(found._mapping),
+            )
 
     async def upsert_event_types(
         self, project_id: str, items: Sequence[dict[str, Any]], *, replace: bool
@@ -111,6 +136,26 @@ class CatalogMixin(Core):
             ]
             if rows:
                 await conn.execute(insert(event_types), rows)
+            if replace:  # the seed: one entry naming what it added or refreshed
+                await audit(
+                    conn,
+                    now,
+                    "event_type.seed",
+                    "project",
+                    project_id,
+                    project_id=project_id,
+                    after={"added": sorted(set(names) - existing), "refreshed": sorted(existing)},
+                )
+            for row in rows if not replace else ():
+                await audit(
+                    conn,
+                    now,
+                    "event_type.create",
+                    "event_type",
+                    row["name"],
+                    project_id=project_id,
+                    after=row,
+                )
         return rows
 
     async def list_event_types(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
@@ -127,14 +172,21 @@ class CatalogMixin(Core):
 
     async def delete_event_type(self, project_id: str, name: str) -> None:
         self._schemas.clear()
+        where = (event_types.c.project_id == project_id, event_types.c.name == name)
         async with self.writer.begin() as conn:
-            res = await conn.execute(
-                delete(event_types).where(
-                    event_types.c.project_id == project_id, event_types.c.name == name
-                )
+            found = (await conn.execute(select(event_types).where(*where))).first()
+            if found is None:
+                raise NotFound("event type")
+            await conn.execute(delete(event_types).where(*where))
+            await audit(
+                conn,
+                self.clock.now(),
+                "event_type.delete",
+                "event_type",
+                name,
+                project_id=project_id,
+                before=dict(found._mapping),
             )
-        if res.rowcount == 0:
-            raise NotFound("event type")
 
     async def event_type_schema(self, project_id: str, name: str) -> dict[str, Any] | None:
         hit, cached = self._schemas.get((project_id, name))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, select, update
 
 from hookpost.domain import Conflict, DeliveryStatus, NotFound, Page
+from hookpost.store._audit import audit
 from hookpost.store._core import Core
 from hookpost.store.models import attempts, deliveries, endpoints
 
@@ -91,7 +92,10 @@ class DeliveriesMixin(Core):
     async def resend(self, project_id: str, delivery_id: str) -> dict[str, Any]:
         """Make a delivery due now with one more attempt on top of those made."""
         now = self.clock.now()
+        where = (deliveries.c.id == delivery_id, deliveries.c.project_id == project_id)
+        state = select(deliveries.c.status, deliveries.c.attempt_limit).where(*where)
         async with self.writer.begin() as conn:
+            before = (await conn.execute(state)).first()
             res = await conn.execute(
                 update(deliveries)
                 .where(
@@ -113,4 +117,15 @@ class DeliveriesMixin(Core):
                     raise NotFound("delivery")
                 raise Conflict("the delivery is being attempted right now")
             await self._notify(conn)
+            after = (await conn.execute(state)).first()
+            await audit(
+                conn,
+                now,
+                "delivery.resend",
+                "delivery",
+                delivery_id,
+                project_id=project_id,
+                before=dict(before._mapping) if before else None,
+                after=dict(after._mapping) if after else None,
+            )
         return await self.get_delivery(project_id, delivery_id)

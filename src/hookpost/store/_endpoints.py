@@ -22,6 +22,7 @@ from hookpost.core.ids import new_id
 from hookpost.domain import Conflict, DeliveryStatus, LimitReached, Page
 from hookpost.store import _sealing
 from hookpost.store import _statements as statements
+from hookpost.store._audit import audit
 from hookpost.store._core import Core
 from hookpost.store._events import ops_event
 from hookpost.store.models import attempts, deliveries, endpoints, rate_buckets
@@ -92,7 +93,17 @@ class EndpointsMixin(Core):
                         "(HOOKPOST_MAX_ENDPOINTS_PER_PROJECT)"
                     )
             await conn.execute(insert(endpoints).values(**_sealing.seal(self.box, row["id"], row)))
-            return await self._endpoint(conn, project_id, row["id"])
+            created = await self._endpoint(conn, project_id, row["id"])
+            await audit(
+                conn,
+                now,
+                "endpoint.create",
+                "endpoint",
+                row["id"],
+                project_id=project_id,
+                after=created,
+            )
+            return created
 
     async def list_endpoints(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
         stmt = select(endpoints).where(endpoints.c.project_id == project_id)
@@ -146,6 +157,16 @@ class EndpointsMixin(Core):
                 )
                 change = "endpoint.enabled"
             after = await self._endpoint(conn, project_id, endpoint_id)
+            await audit(
+                conn,
+                now,
+                "endpoint.update",
+                "endpoint",
+                endpoint_id,
+                project_id=project_id,
+                before=before,
+                after=after,
+            )
             if change and operations_project and operations_project != project_id:
                 await ops_event(
                     self,
@@ -177,11 +198,20 @@ class EndpointsMixin(Core):
             )
             if res.rowcount:
                 await self._notify(conn)
+            await audit(
+                conn,
+                now,
+                "endpoint.release_held",
+                "endpoint",
+                endpoint_id,
+                project_id=project_id,
+                after={"released": int(res.rowcount)},
+            )
         return int(res.rowcount)
 
     async def delete_endpoint(self, project_id: str, endpoint_id: str) -> None:
         async with self.writer.begin() as conn:
-            await self._endpoint(conn, project_id, endpoint_id)
+            before = await self._endpoint(conn, project_id, endpoint_id)
             dsub = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint_id)
             await conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(dsub)))
             await conn.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint_id))
@@ -189,6 +219,15 @@ class EndpointsMixin(Core):
                 delete(rate_buckets).where(rate_buckets.c.endpoint_id == endpoint_id)
             )
             await conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id))
+            await audit(
+                conn,
+                self.clock.now(),
+                "endpoint.delete",
+                "endpoint",
+                endpoint_id,
+                project_id=project_id,
+                before=before,
+            )
 
     async def rotate_secret(
         self, project_id: str, endpoint_id: str, new_secret: str, grace_seconds: float
@@ -207,7 +246,18 @@ class EndpointsMixin(Core):
                 .where(endpoints.c.id == endpoint_id)
                 .values(**sealed, updated_at=now)
             )
-            return await self._endpoint(conn, project_id, endpoint_id)
+            after = await self._endpoint(conn, project_id, endpoint_id)
+            await audit(
+                conn,
+                now,
+                "endpoint.secret.rotate",
+                "endpoint",
+                endpoint_id,
+                project_id=project_id,
+                before=ep,
+                after=after,
+            )
+            return after
 
     async def reseal_secrets(self, *, batch: int = 200) -> dict[str, int]:
         """Re-encrypt every endpoint secret under the box's current key (``rotate-key``).

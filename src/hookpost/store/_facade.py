@@ -19,6 +19,7 @@ extends ``__init__`` and ``close`` (its group commit), cooperatively.
 ``_jobs``              recover jobs
 ``_retention``         purge
 ``_stats``             queue metrics, dashboard aggregates
+``_audit``             the audit log: write in a change's transaction, read, purge
 ``_statements``        the hot path's SQL, by name
 ``_backend``           every SQLite/PostgreSQL difference
 =====================  ==========================================
@@ -26,6 +27,7 @@ extends ``__init__`` and ``close`` (its group commit), cooperatively.
 
 from __future__ import annotations
 
+from hookpost.store._audit import AuditMixin
 from hookpost.store._catalog import CatalogMixin
 from hookpost.store._core import Core
 from hookpost.store._deliveries import DeliveriesMixin
@@ -52,6 +54,7 @@ class Store(
     JobsMixin,
     RetentionMixin,
     StatsMixin,
+    AuditMixin,
     Core,
 ):
     """All of hookpost's SQL. Every write that must be atomic (an event and its

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, insert, select, update
 
 from hookpost.core.ids import new_id
 from hookpost.domain import DeliveryStatus, Page
+from hookpost.store._audit import audit
 from hookpost.store._core import Core
 from hookpost.store._deliveries import retry_values
 from hookpost.store.models import deliveries, jobs
@@ -87,6 +88,16 @@ class JobsMixin(Core):
             await conn.execute(insert(jobs).values(**job))
             if total:
                 await self._notify(conn)
+            kind, target = ("endpoint", endpoint_id) if endpoint_id else ("project", project_id)
+            await audit(
+                conn,
+                now,
+                f"{kind}.recover",
+                kind,
+                target,
+                project_id=project_id,
+                after={"job_id": job["id"], "since": since, "until": until, "total": job["total"]},
+            )
         return job
 
     async def get_job(self, project_id: str, job_id: str) -> dict[str, Any]:

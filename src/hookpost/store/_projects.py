@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id, new_token
 from hookpost.domain import NotFound, Page
+from hookpost.store._audit import audit
 from hookpost.store._core import Core
 from hookpost.store.models import (
     api_keys,
@@ -51,6 +52,15 @@ class ProjectsMixin(Core):
         async with self.writer.begin() as conn:
             await conn.execute(insert(projects).values(**project))
             _row, key = await self._insert_key(conn, project_id, "full", "default", now)
+            await audit(
+                conn,
+                now,
+                "project.create",
+                "project",
+                project_id,
+                project_id=project_id,
+                after=project,
+            )
         return project, key
 
     async def _insert_key(
@@ -76,9 +86,14 @@ class ProjectsMixin(Core):
     ) -> tuple[dict[str, Any], str]:
         if scope not in KEY_SCOPES:
             raise ValueError(f"unknown scope {scope!r}")
+        now = self.clock.now()
         async with self.writer.begin() as conn:
             await self._require_project(conn, project_id)
-            return await self._insert_key(conn, project_id, scope, name, self.clock.now())
+            row, key = await self._insert_key(conn, project_id, scope, name, now)
+            await audit(
+                conn, now, "api_key.create", "api_key", row["id"], project_id=project_id, after=row
+            )
+            return row, key
 
     async def list_api_keys(self, project_id: str, *, limit: int, cursor: str | None) -> Page:
         stmt = select(api_keys).where(api_keys.c.project_id == project_id)
@@ -87,7 +102,9 @@ class ProjectsMixin(Core):
     async def revoke_api_key(self, project_id: str, key_id: str) -> dict[str, Any]:
         """Revoke (idempotent: a revoked key keeps its first revocation time)."""
         self._keys.clear()
+        now = self.clock.now()
         async with self.writer.begin() as conn:
+            before = await self._api_key(conn, project_id, key_id)
             await conn.execute(
                 update(api_keys)
                 .where(
@@ -95,15 +112,27 @@ class ProjectsMixin(Core):
                     api_keys.c.project_id == project_id,
                     api_keys.c.revoked_at.is_(None),
                 )
-                .values(revoked_at=self.clock.now())
+                .values(revoked_at=now)
             )
-            row = (
-                await conn.execute(
-                    select(api_keys).where(
-                        api_keys.c.id == key_id, api_keys.c.project_id == project_id
-                    )
-                )
-            ).first()
+            after = await self._api_key(conn, project_id, key_id)
+            await audit(
+                conn,
+                now,
+                "api_key.revoke",
+                "api_key",
+                key_id,
+                project_id=project_id,
+                before=before,
+                after=after,
+            )
+        return after
+
+    async def _api_key(self, conn: AsyncConnection, project_id: str, key_id: str) -> dict[str, Any]:
+        row = (
+            await conn.execute(
+                select(api_keys).where(api_keys.c.id == key_id, api_keys.c.project_id == project_id)
+            )
+        ).first()
         if row is None:
             raise NotFound("api key")
         return dict(row._mapping)
@@ -162,16 +191,33 @@ class ProjectsMixin(Core):
 
     async def update_project(self, project_id: str, name: str) -> dict[str, Any]:
         async with self.writer.begin() as conn:
-            res = await conn.execute(
+            before = await self._project(conn, project_id)
+            await conn.execute(
                 update(projects).where(projects.c.id == project_id).values(name=name)
             )
-            if res.rowcount == 0:
-                raise NotFound("project")
-        return await self.get_project(project_id)
+            after = {**before, "name": name}
+            await audit(
+                conn,
+                self.clock.now(),
+                "project.update",
+                "project",
+                project_id,
+                project_id=project_id,
+                before=before,
+                after=after,
+            )
+        return after
+
+    async def _project(self, conn: AsyncConnection, project_id: str) -> dict[str, Any]:
+        row = (await conn.execute(select(projects).where(projects.c.id == project_id))).first()
+        if row is None:
+            raise NotFound("project")
+        return dict(row._mapping)
 
     async def delete_project(self, project_id: str) -> None:
         self._keys.clear()
         async with self.writer.begin() as conn:
+            before = await self._project(conn, project_id)
             # Explicit order: SQLite only cascades when foreign keys are on,
             # and deleting children first keeps each statement index-driven.
             dsub = select(deliveries.c.id).where(deliveries.c.project_id == project_id)
@@ -183,6 +229,13 @@ class ProjectsMixin(Core):
             await conn.execute(delete(event_types).where(event_types.c.project_id == project_id))
             await conn.execute(delete(jobs).where(jobs.c.project_id == project_id))
             await conn.execute(delete(api_keys).where(api_keys.c.project_id == project_id))
-            res = await conn.execute(delete(projects).where(projects.c.id == project_id))
-            if res.rowcount == 0:
-                raise NotFound("project")
+            await conn.execute(delete(projects).where(projects.c.id == project_id))
+            await audit(
+                conn,
+                self.clock.now(),
+                "project.delete",
+                "project",
+                project_id,
+                project_id=project_id,
+                before=before,
+            )

@@ -247,3 +247,29 @@ dashboard_sessions = Table(
     Column("expires_at", Epoch, nullable=False),  # created_at + the absolute lifetime
     Index("ix_dashboard_sessions_expires", "expires_at"),
 )
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # Who changed what (hookpost.domain's AUDIT_ACTIONS), written in the same
+    # transaction as the change; never updated, deleted only by retention.
+    # Time-ordered ids: the cursor, and the order entries are read in.
+    Column("id", String(40), primary_key=True),
+    Column("at", Epoch, nullable=False),
+    # admin | operator | token | api_key | portal | shell | system
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False, server_default=""),
+    Column("actor_label", String(320), nullable=False, server_default=""),  # never a secret
+    Column("address", String(64)),  # the client's IP address, for changes made over HTTP
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(255), nullable=False),
+    # No foreign key: an entry outlives the project it names.
+    Column("project_id", String(40)),
+    Column("before", JSON),  # the changed fields, secrets masked; NULL for a create
+    Column("after", JSON),  # the changed fields, secrets masked; NULL for a delete
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_project", "project_id", "id"),
+    Index("ix_audit_log_object", "object_type", "object_id", "id"),
+    Index("ix_audit_log_actor", "actor_kind", "actor_id", "id"),
+)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, or_, select, update
 
+from hookpost.store._audit import audit
 from hookpost.store.models import dashboard_sessions as table
 
 if TYPE_CHECKING:
@@ -83,7 +84,13 @@ async def open_session(store: Store, sid: str, token_mark: str, policy: SessionP
                 expires_at=expires_at,
             )
         )
+        await audit(conn, now, "session.sign_in", "session", session_name(sid))
     return expires_at
+
+
+def session_name(sid: str) -> str:
+    """How the audit log names a session: 16 hex of the stored key (never the id itself)."""
+    return _key(sid)[:16]
 
 
 async def check_session(
@@ -105,10 +112,13 @@ async def check_session(
     return True
 
 
-async def end_session(store: Store, sid: str) -> None:
-    """Sign-out: the cookie, and any copy of it, stops working."""
+async def end_session(store: Store, sid: str, *, sign_out: bool = False) -> None:
+    """The cookie, and any copy of it, stops working; ``sign_out``: the person asked
+    (an audit entry), not an expiry."""
     async with store.writer.begin() as conn:
         await conn.execute(delete(table).where(table.c.id == _key(sid)))
+        if sign_out:
+            await audit(conn, store.clock.now(), "session.sign_out", "session", session_name(sid))
 
 
 async def end_all_sessions(store: Store) -> int:

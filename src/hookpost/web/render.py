@@ -176,3 +176,22 @@ def job(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
+
+
+def audit_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit log row as the API, the export and the dashboard show it."""
+    return {
+        "id": row["id"],
+        "at": iso(row["at"]),
+        "actor": {
+            "kind": row["actor_kind"],
+            "id": row["actor_id"],
+            "label": row["actor_label"],
+            "address": row["address"],
+        },
+        "action": row["action"],
+        "object": {"type": row["object_type"], "id": row["object_id"]},
+        "project_id": row["project_id"],
+        "before": row["before"],
+        "after": row["after"],
+    }

@@ -5,7 +5,8 @@
 - :mod:`~hookpost.web.schemas.checks`: URL, header and filter checks;
 - :mod:`~hookpost.web.schemas.projects`, :mod:`~hookpost.web.schemas.endpoints`,
   :mod:`~hookpost.web.schemas.events` (with deliveries), :mod:`~hookpost.web.schemas.jobs`,
-  :mod:`~hookpost.web.schemas.catalog` (profiles, event types).
+  :mod:`~hookpost.web.schemas.catalog` (profiles, event types), :mod:`~hookpost.web.schemas.audit`
+  (audit log entries).
 
 Request models forbid unknown fields, so a typo is a 422 naming the field
 rather than a silently ignored setting. Every name is importable from
@@ -14,6 +15,7 @@ rather than a silently ignored setting. Every name is importable from
 
 from __future__ import annotations
 
+from hookpost.web.schemas.audit import AuditActorOut, AuditEntryOut, AuditObjectOut
 from hookpost.web.schemas.catalog import (
     CustomProfileIn,
     CustomProfileOut,
@@ -94,6 +96,9 @@ __all__ = [
     "ApiKeyIn",
     "ApiKeyOut",
     "AttemptOut",
+    "AuditActorOut",
+    "AuditEntryOut",
+    "AuditObjectOut",
     "CustomProfileIn",
     "CustomProfileOut",
     "DeliveryDetail",
