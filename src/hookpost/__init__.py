@@ -12,14 +12,40 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["AsyncClient", "Client", "HookpostError", "__version__"]
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "Conflict",
+    "ConnectionFailed",
+    "Forbidden",
+    "HookpostError",
+    "NotFound",
+    "RateLimited",
+    "ServerError",
+    "Unauthorized",
+    "ValidationFailed",
+    "__version__",
+]
+_CLIENT_NAMES = frozenset(__all__) - {"__version__"}
 
 if TYPE_CHECKING:
-    from hookpost.client import AsyncClient, Client, HookpostError
+    from hookpost.client import (
+        AsyncClient,
+        Client,
+        Conflict,
+        ConnectionFailed,
+        Forbidden,
+        HookpostError,
+        NotFound,
+        RateLimited,
+        ServerError,
+        Unauthorized,
+        ValidationFailed,
+    )
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("AsyncClient", "Client", "HookpostError"):
+    if name in _CLIENT_NAMES:
         from hookpost import client
 
         return getattr(client, name)

@@ -128,11 +128,11 @@ def recover(
 
     from rich.progress import Progress
 
-    from hookpost.client import Client
+    from hookpost.client import Client, models
 
     body: dict[str, Any] = {"since": since, "until": until, "endpoint_id": endpoint_id}
     with Client(base_url, token=token) as client:
-        job = client.recover_project(project_id, **body)
+        job: models.Job = client.recover_project(project_id, **body)
         click.echo(f"job {job['id']}: {job['total']} failed deliveries to resend")
         if not wait:
             return
