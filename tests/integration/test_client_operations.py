@@ -134,6 +134,13 @@ async def test_catalog_profiles_jobs_portal_and_system(
         assert ready["status"] == "ready" and ready["checks"]["database"] == "ok"
     async with AsyncClient(hookpost.base_url, token=ADMIN) as admin:
         assert "hookpost_" in await admin.metrics()
+        renames = await admin.list_audit_log(project_id=pid, action="project.*")
+        assert [e["after"] for e in renames["data"] if e["action"] == "project.update"] == [
+            {"name": "after"}
+        ]
+        exported = await admin.export_audit_log(project_id=pid)
+        assert {e["id"] for e in renames["data"]} <= {e["id"] for e in exported}
+        assert exported[0]["at"] <= exported[-1]["at"]  # oldest first
 
 
 async def test_each_failure_raises_its_class(limited: Hookpost) -> None:

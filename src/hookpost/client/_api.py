@@ -16,6 +16,7 @@ from hookpost.client._calls import Call, clean, moment, operation
 from hookpost.client._models import (
     ApiKey,
     ApiKeyCreated,
+    AuditEntry,
     BatchResult,
     CustomProfile,
     Delivery,
@@ -49,6 +50,30 @@ _V1 = "/api/v1/projects"
 
 def _paging(limit: int | None, cursor: str | None, **more: Any) -> dict[str, Any]:
     return clean({"limit": limit, "cursor": cursor, **more})
+
+
+def _audit_filter(
+    actor: str | None,
+    actor_kind: str | None,
+    action: str | None,
+    object_type: str | None,
+    object_id: str | None,
+    project_id: str | None,
+    since: str | datetime | None,
+    until: str | datetime | None,
+) -> dict[str, Any]:
+    return clean(
+        {
+            "actor": actor,
+            "actor_kind": actor_kind,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "project_id": project_id,
+            "since": moment(since),
+            "until": moment(until),
+        }
+    )
 
 
 class Operations:
@@ -397,6 +422,49 @@ class Operations:
         (default 3600, at most 7 days)."""
         body = clean({"scope": scope, "expires_in": expires_in})
         return Call("POST", f"{_V1}/{project_id}/portal-link", body)
+
+    # -- audit log (admin token) -------------------------------------------------------
+
+    @operation
+    def list_audit_log(
+        self,
+        *,
+        actor: str | None = None,
+        actor_kind: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        project_id: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Call[Page[AuditEntry]]:
+        """Entries matching every filter given, newest first. ``action`` may be
+        ``endpoint.*``; ``since`` is inclusive, ``until`` exclusive."""
+        where = _audit_filter(
+            actor, actor_kind, action, object_type, object_id, project_id, since, until
+        )
+        return Call("GET", "/api/v1/audit-log", params=_paging(limit, cursor, **where))
+
+    @operation
+    def export_audit_log(
+        self,
+        *,
+        actor: str | None = None,
+        actor_kind: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        project_id: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+    ) -> Call[list[AuditEntry]]:
+        """Every matching entry, oldest first (the server streams JSON lines)."""
+        where = _audit_filter(
+            actor, actor_kind, action, object_type, object_id, project_id, since, until
+        )
+        return Call("GET", "/api/v1/audit-log/export", params=where, expect="lines")
 
     # -- system (no token needed) ------------------------------------------------------
 

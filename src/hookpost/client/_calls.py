@@ -30,7 +30,8 @@ T = TypeVar("T")
 class Call(Generic[T]):
     """A request to make and how to read its answer.
 
-    ``expect`` ``text`` reads the body as text (``/metrics``); ``answers`` are
+    ``expect`` ``text`` reads the body as text (``/metrics``), ``lines`` as
+    one JSON value a line (a list; ``/audit-log/export``); ``answers`` are
     non-2xx statuses that are an answer rather than an error (``/readyz``'s 503).
     """
 
@@ -38,7 +39,7 @@ class Call(Generic[T]):
     path: str
     json: Any = None
     params: dict[str, Any] | None = None
-    expect: Literal["json", "text"] = "json"
+    expect: Literal["json", "text", "lines"] = "json"
     answers: frozenset[int] = field(default_factory=frozenset)
 
 

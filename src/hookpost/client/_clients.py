@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -67,6 +68,8 @@ class _Base(Operations):
         body: Any
         if call.expect == "text" and response.is_success:
             body = response.text
+        elif call.expect == "lines" and response.is_success:
+            body = [json.loads(line) for line in response.text.splitlines() if line.strip()]
         else:
             try:
                 body = response.json()

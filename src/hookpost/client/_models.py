@@ -14,6 +14,9 @@ from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 __all__ = [
     "ApiKey",
+    "AuditActor",
+    "AuditEntry",
+    "AuditObject",
     "ApiKeyCreated",
     "Attempt",
     "BatchItem",
@@ -266,6 +269,32 @@ class PortalLink(TypedDict):
     url: str
     expires_at: str
     scope: Literal["view", "manage"]
+
+
+class AuditActor(TypedDict):
+    kind: Literal["admin", "operator", "token", "api_key", "portal", "shell", "system"]
+    id: str  # the operator's or key's id; empty for the admin token
+    label: str  # an email, a token or key prefix, "admin token": never a secret
+    address: str | None  # the client's IP address, for changes over HTTP
+
+
+class AuditObject(TypedDict):
+    type: str  # project, endpoint, api_key, delivery, event_type, ...
+    id: str
+
+
+class AuditEntry(TypedDict):
+    """Who changed what: ``before``/``after`` hold the changed fields (secrets
+    redacted; ``before`` None for a create, ``after`` None for a delete)."""
+
+    id: str
+    at: str
+    actor: AuditActor
+    action: str
+    object: AuditObject
+    project_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 class Health(TypedDict):
