@@ -14,11 +14,11 @@ from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 __all__ = [
     "ApiKey",
+    "ApiKeyCreated",
+    "Attempt",
     "AuditActor",
     "AuditEntry",
     "AuditObject",
-    "ApiKeyCreated",
-    "Attempt",
     "BatchItem",
     "BatchResult",
     "CustomProfile",
