@@ -24,6 +24,7 @@ import svix
 from hookpost.core.signing import generate_secret
 from hookpost.profiles import (
     PROFILE_NAMES,
+    RESERIALIZING_PROFILES,
     EventData,
     MalformedWebhookError,
     generate_keypair,
@@ -286,6 +287,36 @@ def test_justwallet_meta_from_a_split_payload() -> None:
         "meta": ["a764dd44"],
         "data": {"id": "608c", "funded": False},
     }
+
+
+@pytest.mark.parametrize(
+    ("serializer", "data"),
+    [
+        (None, '{"u":"a/b","n":"Зоя","f":1,"o":{}}'),
+        ("javascript", '{"u":"a/b","n":"Зоя","f":1,"o":{}}'),
+        ("php", '{"u":"a\\/b","n":"\\u0417\\u043e\\u044f","f":1,"o":[]}'),
+        ("ruby", '{"u":"a/b","n":"Зоя","f":1.0,"o":{}}'),
+    ],
+)
+def test_justwallet_writes_and_signs_its_receivers_serialization(
+    serializer: str | None, data: str
+) -> None:
+    secret = "s3cret"
+    ev = EventData("evt_5", "payout", NOW, {"u": "a/b", "n": "Зоя", "f": 1.0, "o": {}}, "p")
+    profile = get_profile("justwallet", serializer)
+    body = profile.body(ev)
+    headers = profile.sign(msg_id=ev.id, timestamp=NOW, body=body, secrets=[secret])
+    assert body == ('{"event.type":"payout","meta":null,"data":' + data + "}").encode()
+    assert headers == {"Signature": hex_hmac(secret, body)}  # the bytes sent are the bytes signed
+    assert verify(body, headers, secret, profile="justwallet")
+
+
+def test_only_justwallet_reserializes() -> None:
+    assert RESERIALIZING_PROFILES == ("justwallet",)
+    assert get_profile("standard", "php") is get_profile("standard")  # ignored elsewhere
+    assert get_profile("justwallet", "php") is get_profile("justwallet", "php")  # one each
+    with pytest.raises(KeyError, match="serializer"):
+        get_profile("justwallet", "perl")
 
 
 def test_justwallet_success_is_200_only() -> None:

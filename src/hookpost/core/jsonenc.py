@@ -79,14 +79,27 @@ def _needs_js_form(value: Any) -> bool:
     return False
 
 
+def shortest_digits(x: float) -> tuple[str, int]:
+    """``(digits, point)`` of a finite non-zero float's magnitude: ``|x| = 0.digits * 10**point``.
+
+    ``digits`` is the shortest string that reads back as ``x`` (what
+    ``repr`` prints, the same digits as ECMAScript's, PHP's and Ruby's
+    shortest mode), with no trailing zeros; ``point`` is where the decimal
+    point goes (dtoa's ``decpt``). Each language's float text is a layout of
+    these two. Raises ``ValueError`` for NaN and the infinities (no JSON form).
+    """
+    _sign, digits_t, exp = Decimal(repr(abs(x))).as_tuple()
+    if not isinstance(exp, int):
+        raise ValueError(f"{x} has no JSON form")
+    all_digits = "".join(map(str, digits_t))
+    return all_digits.rstrip("0") or "0", len(all_digits) + exp
+
+
 def js_number(x: float) -> str:
     """ECMAScript Number::toString for a finite float (shortest round-trip digits)."""
     if x == 0:
         return "0"
-    _sign, digits_t, exp = Decimal(repr(abs(x))).as_tuple()
-    digits = "".join(map(str, digits_t)).rstrip("0") or "0"
-    assert isinstance(exp, int)
-    n = len("".join(map(str, digits_t))) + exp  # value = 0.digits x 10**n
+    digits, n = shortest_digits(x)  # value = 0.digits x 10**n
     k = len(digits)
     neg = "-" if x < 0 else ""
     if k <= n <= 21:

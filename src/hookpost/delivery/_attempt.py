@@ -65,7 +65,7 @@ class Attempts:
         self.sender = sender
         self.clock = clock
         self.default_timeout = default_timeout
-        self._bodies: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._bodies: OrderedDict[tuple[int, str, str | None], bytes] = OrderedDict()
 
     async def attempt(self, job: Job) -> Outcome:
         """One attempt, inside the event's trace when it was published with one."""
@@ -125,7 +125,9 @@ class Attempts:
         ep = job.endpoint
         now = self.clock.now()
         try:
-            profile = resolve_profile(ep["profile"], ep.get("profile_definition"))
+            profile = resolve_profile(
+                ep["profile"], ep.get("profile_definition"), ep.get("serializer")
+            )
             body = self._body(job, profile)
             signed = profile.sign(
                 msg_id=job.event["id"], timestamp=now, body=body, secrets=live_secrets(ep, now)
@@ -161,8 +163,9 @@ class Attempts:
     def _body(self, job: Job, profile: Profile) -> bytes:
         """Serialize an event once per profile and reuse the bytes on every try."""
         ev = job.event
-        # An event belongs to one project, and profile names are unique in it.
-        key = (int(ev["seq"]), str(job.endpoint["profile"]))
+        # An event belongs to one project, and profile names are unique in it;
+        # a re-serializing profile writes one body per receiver serializer.
+        key = (int(ev["seq"]), str(job.endpoint["profile"]), job.endpoint.get("serializer"))
         body = self._bodies.get(key)
         if body is None:
             data = EventData(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from hookpost.profiles._base import EventData, MalformedWebhookError, Profile
 from hookpost.profiles._checks import usable_keys
-from hookpost.profiles._registry import PROFILE_NAMES, get_profile
+from hookpost.profiles._registry import PROFILE_NAMES, RESERIALIZING_PROFILES, get_profile
 from hookpost.profiles._resolve import resolve_profile, validate_definition
 from hookpost.profiles.custom import CustomProfile, InvalidProfileError
 from hookpost.profiles.custom_rules import validate_custom_profile
@@ -19,6 +19,7 @@ from hookpost.profiles.ed25519 import generate_keypair, public_key_for
 
 __all__ = [
     "PROFILE_NAMES",
+    "RESERIALIZING_PROFILES",
     "CustomProfile",
     "EventData",
     "InvalidProfileError",

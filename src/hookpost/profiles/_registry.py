@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hookpost.core.serializers import SERIALIZERS
 from hookpost.profiles._base import Profile
 from hookpost.profiles.byl import BylProfile
 from hookpost.profiles.galaxyjoy import GalaxyJoyProfile
@@ -26,12 +27,31 @@ _PROFILES: dict[str, Profile] = {
 
 PROFILE_NAMES: tuple[str, ...] = tuple(_PROFILES)
 
+#: Built-in profiles whose providers' guides hash the body as the receiver's
+#: language re-serializes it, so an endpoint names that language's serializer.
+RESERIALIZING_PROFILES: tuple[str, ...] = (JustWalletProfile.name,)
 
-def get_profile(name: str) -> Profile:
+_SERIALIZED: dict[tuple[str, str], Profile] = {
+    (JustWalletProfile.name, s): JustWalletProfile(s) for s in SERIALIZERS
+}
+
+
+def get_profile(name: str, serializer: str | None = None) -> Profile:
+    """The built-in profile ``name``; ``serializer`` (one of
+    :data:`~hookpost.core.serializers.SERIALIZERS`) picks how a re-serializing
+    profile writes its body and is ignored by the others (None: the default).
+
+    Raises ``KeyError`` for an unknown profile or serializer name.
+    """
+    if serializer is not None and name in RESERIALIZING_PROFILES:
+        try:
+            return _SERIALIZED[name, serializer]
+        except KeyError:
+            raise KeyError(f"unknown serializer {serializer!r}") from None
     try:
         return _PROFILES[name]
     except KeyError:
         raise KeyError(f"unknown profile {name!r}; known: {', '.join(PROFILE_NAMES)}") from None
 
 
-__all__ = ["PROFILE_NAMES", "get_profile"]
+__all__ = ["PROFILE_NAMES", "RESERIALIZING_PROFILES", "get_profile"]

@@ -23,9 +23,13 @@ def _custom(definition_json: str) -> Profile:
     return profile
 
 
-def resolve_profile(name: str, definition: dict[str, Any] | None = None) -> Profile:
+def resolve_profile(
+    name: str, definition: dict[str, Any] | None = None, serializer: str | None = None
+) -> Profile:
+    """The profile an endpoint names: built in (written with ``serializer`` when
+    it re-serializes), else its project's custom one from ``definition``."""
     if name in PROFILE_NAMES or definition is None:
-        return get_profile(name)
+        return get_profile(name, serializer)
     return _custom(json.dumps(definition, sort_keys=True))
 
 
