@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import typing
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp.abc import AbstractResolver
@@ -35,7 +36,7 @@ from hookpost.core.clock import Clock
 from hookpost.core.crypto import SecretBox
 from hookpost.core.keyfile import load_secret_box
 from hookpost.core.netguard import NetGuard
-from hookpost.delivery import Dispatcher, Sender
+from hookpost.delivery import Dispatcher, Sender, TaskDied
 from hookpost.observability import RequestMetrics
 from hookpost.services.destinations import DestinationPolicy
 from hookpost.store import Store
@@ -44,6 +45,16 @@ from hookpost.web import errors
 from hookpost.web.ratelimit import RateLimiter
 
 log = logging.getLogger("hookpost")
+
+
+def _report_death(
+    on_worker_death: Callable[[TaskDied], None],
+) -> Callable[[asyncio.Task[Any]], None]:
+    def done(task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and isinstance(task.exception(), TaskDied):
+            on_worker_death(typing.cast(TaskDied, task.exception()))
+
+    return done
 
 
 def create_app(
@@ -55,8 +66,16 @@ def create_app(
     check_migrations: bool = True,
     box: SecretBox | None = None,
     resolver: AbstractResolver | None = None,
+    on_worker_death: Callable[[TaskDied], None] | None = None,
 ) -> FastAPI:
     """Build the app. ``run_workers`` starts the dispatcher inside the server process.
+
+    ``on_worker_death`` is called (once, on the event loop) when the embedded
+    dispatcher stops by itself because one of its tasks died
+    (:class:`~hookpost.delivery.TaskDied`, already logged with its traceback):
+    ``hookpost serve`` uses it to shut the whole server down and exit 1, so a
+    supervisor restarts a process that would otherwise accept events nobody
+    delivers. Without it the API keeps serving and ``/readyz`` reports not ready.
 
     ``box`` encrypts endpoint secrets when the app makes its own store (default:
     from ``settings``); ``resolver`` replaces DNS for the SSRF checks at
@@ -85,12 +104,19 @@ def create_app(
             dispatcher = Dispatcher(opened, settings, clock=clock, sender=sender)
             app.state.dispatcher = dispatcher
             task = asyncio.create_task(dispatcher.run(), name="hookpost-dispatcher")
+            if on_worker_death is not None:
+                task.add_done_callback(_report_death(on_worker_death))
         try:
             yield
         finally:
             if dispatcher is not None and task is not None:
                 dispatcher.stop()
-                await task
+                try:
+                    await task
+                except TaskDied:
+                    if on_worker_death is None:
+                        raise
+                    # already logged and reported: the server is stopping because of it
                 app.state.dispatcher = None
             if own_store:
                 await opened.close()

@@ -22,6 +22,7 @@ import click
 
 from hookpost.cli._common import (
     DATABASE_URL,
+    EXIT_FAILED,
     EXIT_UNREACHABLE,
     LOG_FORMAT,
     LOG_LEVEL,
@@ -288,6 +289,7 @@ def serve(
 
     from hookpost.api.app import create_app
     from hookpost.core.forwarded import uvicorn_proxy_options
+    from hookpost.delivery import TaskDied
 
     settings = load_settings(
         host=host,
@@ -304,17 +306,32 @@ def serve(
     json_lines = _setup_logging(settings)
     box = _ready_to_run(settings)
     _banner(settings, token, generated, json_lines)
-    app = create_app(settings, check_migrations=False, box=box)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's lines go through hookpost's handler and format
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        **uvicorn_proxy_options(settings.forwarded_allow_ips),
+    died: list[TaskDied] = []
+
+    def worker_died(exc: TaskDied) -> None:
+        # The embedded worker stopped (logged with its traceback): stop serving too,
+        # gracefully, and exit 1 below, so a supervisor restarts the whole process.
+        died.append(exc)
+        server.should_exit = True
+
+    app = create_app(settings, check_migrations=False, box=box, on_worker_death=worker_died)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's lines go through hookpost's handler and format
+            access_log=False,
+            timeout_graceful_shutdown=30,
+            **uvicorn_proxy_options(settings.forwarded_allow_ips),
+        )
     )
+    server.run()
+    if died:
+        raise CliError(f"stopped: the delivery worker died ({died[0]})", EXIT_FAILED)
+    if not server.started:  # uvicorn logged why (a busy port, most often)
+        raise CliError(f"could not listen on {settings.host}:{settings.port}", EXIT_FAILED)
 
 
 @click.command(cls=Command)
