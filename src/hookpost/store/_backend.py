@@ -14,14 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import sqlite3
 import time
+import typing
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, String, bindparam, cast, event, func, literal_column, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -140,6 +142,33 @@ def _sqlite_engine(
 #: Execution option marking a connection that will write (see Store.writer).
 WRITE_OPTION = "hookpost_write"
 
+_T = TypeVar("_T")
+
+#: What :func:`_sqlite_transaction` answers when ``BEGIN IMMEDIATE`` found the lock taken.
+_LOCKED = object()
+
+
+def _sqlite_transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> Any:
+    """``work`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, on the connection's thread.
+
+    Rolled back if ``work`` raises; :data:`_LOCKED` (nothing done) when another
+    process holds the write lock.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return _LOCKED
+        raise
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return result
+
 
 class Writer:
     """Write transactions: ``async with writer.begin() as conn``, like an engine's.
@@ -184,6 +213,47 @@ class Writer:
             except Exception as exc:
                 self.health.note(exc, "a write")
                 raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.002)
+
+    async def run_sqlite(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """SQLite: ``work`` as one write transaction, run whole on the writer's own thread.
+
+        ``work`` gets the ``sqlite3`` connection inside ``BEGIN IMMEDIATE`` and
+        its return value is this call's, once ``COMMIT`` has returned (with
+        ``synchronous=FULL``: once it is on disk). One hop to the database
+        thread and back for the whole transaction, where :meth:`begin` makes one
+        per statement plus the ``BEGIN`` and the ``COMMIT`` -- the hot path's
+        writes (publish) spend most of their time in those hops. The lock is
+        waited for as :meth:`begin` waits; the driver's errors reach the caller
+        as SQLAlchemy's (``IntegrityError``, ``OperationalError``), like every
+        other write's, and are reported to :attr:`health`.
+        """
+        delay = 0.0002
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                async with self._engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: Any = raw.driver_connection  # aiosqlite's Connection
+                    # aiosqlite runs every call of the connection as a function
+                    # on its one thread (``_execute``): this is one more.
+                    result = await driver._execute(_sqlite_transaction, driver._conn, work)
+            except sqlite3.Error as exc:
+                wrapped = DBAPIError.instance(None, None, exc, sqlite3.Error)
+                self.health.note(wrapped, "a write")
+                raise wrapped from exc
+            except Exception as exc:
+                self.health.note(exc, "a write")
+                raise
+            if result is not _LOCKED:
+                self.health.wrote()
+                return typing.cast(_T, result)
+            if time.monotonic() > deadline:
+                locked = sqlite3.OperationalError("database is locked")
+                timed_out = OperationalError("BEGIN IMMEDIATE", None, locked)
+                self.health.note(timed_out, "a write")
+                raise timed_out
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.002)
 
@@ -380,6 +450,12 @@ class Wakeups:
         if self._statement is not None:
             await conn.execute(self._statement)
         elif self.board is not None:
+            self.board.announce()
+
+    def committed(self) -> None:
+        """SQLite: a transaction that made deliveries due has committed (no NOTIFY to
+        ride on it): tell the other processes now."""
+        if self.board is not None:
             self.board.announce()
 
     def listener(

@@ -23,13 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hookpost.core.clock import Clock
 from hookpost.core.crypto import SecretBox
-from hookpost.core.ids import new_id
-from hookpost.domain import DeliveryStatus, Page
-from hookpost.domain import targets as event_targets
+from hookpost.domain import Page
 from hookpost.store import _backend
 from hookpost.store import _statements as statements
 from hookpost.store._core import Core
 from hookpost.store._group_commit import GroupCommit, Published, PublishRequest
+from hookpost.store._publish import DELIVERY_COLUMNS, EVENT_COLUMNS, Plan, publish_sqlite
 from hookpost.store.models import events, projects
 
 __all__ = ["EventsMixin", "existing_events", "ops_event", "publish_in"]
@@ -44,103 +43,31 @@ async def publish_in(
     project's endpoints, one multi-row insert of the events and one of
     all their deliveries -- however many requests the batch holds. A
     repeated ``event_id`` (earlier, or earlier in the same batch) answers
-    with the first event and ``created=False``.
+    with the first event and ``created=False``. (The SQLite store's own
+    publishes take :func:`hookpost.store._publish.publish_sqlite` instead,
+    the same statements in one hop to the database thread.)
     """
-    now = core.clock.now()
     existing = await existing_events(
         conn, [(r.project_id, r.event_id) for r in requests if r.event_id is not None]
     )
-    project_ids = {r.project_id for r in requests}
-    endpoint_rows: dict[str, list[Any]] = {pid: [] for pid in project_ids}
-    for row in (await conn.execute(statements.ROUTING, {"projects": list(project_ids)})).all():
-        endpoint_rows[row.project_id].append(row)
-    out: list[Published | None] = []
-    repeat_of: dict[int, tuple[str, str]] = {}  # index -> the new event it repeats
-    fresh: dict[tuple[str, str], tuple[PublishRequest, list[tuple[str, bool]]]] = {}
-    for i, r in enumerate(requests):
-        if r.event_id is not None:
-            key = (r.project_id, r.event_id)
-            if key in existing:
-                out.append(existing[key])
-                continue
-            if key in fresh:
-                repeat_of[i] = key
-                out.append(None)
-                continue
-        eid = r.event_id or new_id("msg")
-        fresh[(r.project_id, eid)] = (
-            r,
-            event_targets(endpoint_rows[r.project_id], r.event_type, r.payload, r.only_endpoint),
-        )
-        out.append(None)
-    made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
-    if fresh:
+    routes: dict[str, list[Any]] = {}
+    projects = list({r.project_id for r in requests})
+    for row in (await conn.execute(statements.ROUTING, {"projects": projects})).all():
+        routes.setdefault(row.project_id, []).append(row)
+    plan = Plan(requests, existing, routes, core.clock.now())
+    if plan.fresh:
         # From here to the commit, the project's sequences are ours alone
         # (PostgreSQL), so catch-up readers never see them out of order.
-        await _backend.order_sequences(conn, (pid for pid, _ in fresh))
-        inserted = (
-            await conn.execute(
-                statements.INSERT_EVENTS,
-                [
-                    {
-                        "project_id": pid,
-                        "id": eid,
-                        "event_type": r.event_type,
-                        "payload": r.payload,
-                        "created_at": now,
-                        "trace_context": r.trace_context,
-                    }
-                    for (pid, eid), (r, _) in fresh.items()
-                ],
-            )
-        ).all()
-        seq_of = {(row.project_id, row.id): row.seq for row in inserted}
-        rows: list[dict[str, Any]] = []
-        for (pid, eid), (r, targets) in fresh.items():
-            seq = seq_of[(pid, eid)]
-            made[(pid, eid)] = (
-                {
-                    "seq": seq,
-                    "project_id": pid,
-                    "id": eid,
-                    "event_type": r.event_type,
-                    "payload": r.payload,
-                    "created_at": now,
-                },
-                len(targets),
-            )
-            rows += (
-                {
-                    "id": new_id("dlv"),
-                    "project_id": pid,
-                    "event_seq": seq,
-                    "event_id": eid,
-                    "event_type": r.event_type,
-                    "endpoint_id": ep_id,
-                    "status": DeliveryStatus.PENDING if enabled else DeliveryStatus.HELD,
-                    "attempt_count": 0,
-                    "next_attempt_at": now if enabled else None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for ep_id, enabled in targets
-            )
+        await _backend.order_sequences(conn, plan.projects())
+        params = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in plan.event_rows()]
+        inserted = (await conn.execute(statements.INSERT_EVENTS, params)).all()
+        rows = plan.delivery_rows({(row.project_id, row.id): row.seq for row in inserted})
         if rows:
-            await conn.execute(statements.INSERT_DELIVERIES, rows)
-            if any(d["status"] == DeliveryStatus.PENDING for d in rows):
+            params = [dict(zip(DELIVERY_COLUMNS, row, strict=True)) for row in rows]
+            await conn.execute(statements.INSERT_DELIVERIES, params)
+            if Plan.any_pending(rows):
                 await core._notify(conn)
-    new_iter = iter(made.values())
-    result: list[Published] = []
-    for i, known in enumerate(out):
-        if known is not None:
-            result.append(known)
-        elif i in repeat_of:
-            event, count = made[repeat_of[i]]
-            result.append((event, count, False))
-        else:
-            event, count = next(new_iter)
-            result.append((event, count, True))
-    return result
+    return plan.results()
 
 
 async def existing_events(
@@ -233,8 +160,7 @@ class EventsMixin(Core):
     async def _publish_one(self, request: PublishRequest) -> Published:
         """Publish one event in its own transaction."""
         try:
-            async with self.writer.begin() as conn:
-                (result,) = await publish_in(self, conn, [request])
+            (result,) = await self._write([request])
         except IntegrityError:
             # Lost a race with a concurrent publish of the same event_id.
             if request.event_id is None:
@@ -278,8 +204,19 @@ class EventsMixin(Core):
 
     async def _publish_batch(self, requests: list[PublishRequest]) -> list[Published]:
         """Publish many events in one transaction (see :mod:`hookpost.store._group_commit`)."""
-        async with self.writer.begin() as conn:
-            return await publish_in(self, conn, requests)
+        return await self._write(requests)
+
+    async def _write(self, requests: list[PublishRequest]) -> list[Published]:
+        """The publish transaction: on SQLite one synchronous function on the writer's
+        thread (:func:`~hookpost.store._publish.publish_sqlite`), else :func:`publish_in`."""
+        if not self.is_sqlite:
+            async with self.writer.begin() as conn:
+                return await publish_in(self, conn, requests)
+        now = self.clock.now()
+        results, due = await self.writer.run_sqlite(lambda db: publish_sqlite(db, requests, now))
+        if due:
+            self._wakeups.committed()
+        return results
 
     async def list_events(
         self,

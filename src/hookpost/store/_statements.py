@@ -25,11 +25,16 @@ __all__ = [
     "CLAIM",
     "CLAIM_FIFO",
     "CUSTOM_PROFILES",
+    "DELIVERY_COLUMNS",
     "DELIVERY_COUNTS",
+    "DELIVERY_COUNTS_SQLITE",
     "DISABLE_ENDPOINT",
     "ENDPOINTS_BY_ID",
     "EVENTS_BY_SEQ",
+    "EVENT_COLUMNS",
+    "EVENT_ROW",
     "EXISTING_EVENTS",
+    "EXISTING_EVENTS_SQLITE",
     "EXTEND_LEASES",
     "FAILING_TOO_LONG",
     "HALF_OPEN",
@@ -40,9 +45,13 @@ __all__ = [
     "HOLD_PENDING",
     "INSERT_ATTEMPTS",
     "INSERT_DELIVERIES",
+    "INSERT_DELIVERIES_SQLITE",
     "INSERT_EVENTS",
+    "INSERT_EVENTS_SQLITE",
     "INSERT_RATE_BUCKET",
+    "LAST_SEQ_SQLITE",
     "LEASE_WORKERS",
+    "NEW_EVENTS_SQLITE",
     "NEXT_DUE",
     "NEXT_DUE_AFTER",
     "RATE_BUCKET",
@@ -50,6 +59,7 @@ __all__ = [
     "RECORD_DELIVERIES",
     "RELEASE_LEASES",
     "ROUTING",
+    "ROUTING_SQLITE",
     "UPDATE_RATE_BUCKET",
 ]
 
@@ -85,6 +95,45 @@ INSERT_EVENTS = insert(events).returning(events.c.seq, events.c.project_id, even
 
 #: Insert a batch of deliveries, one per event and routed endpoint.
 INSERT_DELIVERIES = insert(deliveries)
+
+# The same, as SQLite text for ``sqlite3`` (``_publish.publish_sqlite``: the publish
+# transaction in one synchronous function on the writer's thread). A list of values
+# is one parameter, a JSON array, so each statement is prepared once whatever its length.
+
+#: An event's columns as a stored event is answered (``select(events)``).
+EVENT_ROW = tuple(events.c.keys())
+#: The columns a publish writes of an event, and of a delivery (the rows' tuple order).
+EVENT_COLUMNS = ("project_id", "id", "event_type", "payload", "created_at", "trace_context")
+DELIVERY_COLUMNS = (
+    "id", "project_id", "event_seq", "event_id", "event_type", "endpoint_id", "status",
+    "attempt_count", "next_attempt_at", "created_at", "updated_at",
+)  # fmt: skip
+assert set(EVENT_COLUMNS) <= set(EVENT_ROW)
+assert set(DELIVERY_COLUMNS) <= set(deliveries.c.keys())
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+ROUTING_SQLITE = (
+    "SELECT project_id, id, event_types, filter, enabled FROM endpoints"
+    " WHERE project_id IN (SELECT value FROM json_each(?))"
+)
+EXISTING_EVENTS_SQLITE = (
+    f"SELECT {', '.join(EVENT_ROW)} FROM events"
+    " WHERE project_id = ? AND id IN (SELECT value FROM json_each(?))"
+)
+DELIVERY_COUNTS_SQLITE = (
+    "SELECT event_seq, count(*) FROM deliveries"
+    " WHERE event_seq IN (SELECT value FROM json_each(?)) GROUP BY event_seq"
+)
+#: The largest sequence before an insert, and the events inserted after it (the
+#: writer holds SQLite's only write lock in between, so they are this batch's).
+LAST_SEQ_SQLITE = "SELECT coalesce(max(seq), 0) FROM events"
+NEW_EVENTS_SQLITE = "SELECT seq, project_id, id FROM events WHERE seq > ?"
+INSERT_EVENTS_SQLITE = _insert_sql("events", EVENT_COLUMNS)
+INSERT_DELIVERIES_SQLITE = _insert_sql("deliveries", DELIVERY_COLUMNS)
 
 # -- claim -----------------------------------------------------------------------
 
