@@ -8,6 +8,8 @@ secret's value must never appear in an entry, whatever its field is called.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +96,10 @@ def test_every_action_is_dotted_and_described_and_others_are_refused() -> None:
         assert check_audit_action(action) == action
     with pytest.raises(ValueError, match="unknown audit action"):
         check_audit_action("endpoint.explode")
+
+
+def test_the_security_guide_lists_exactly_the_actions() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    section = guide.split("## Audit log", 1)[1].split("\n## ", 1)[0]
+    listed = dict(re.findall(r"^\| `([a-z_.]+)` \| (.+) \|$", section, re.M))
+    assert listed == AUDIT_ACTIONS

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from hookpost.dashboard import actions, views
+from hookpost.dashboard import actions, audit, views
 from hookpost.dashboard.auth import (
     admin_token,
     check_csrf,
@@ -269,6 +269,20 @@ async def _projects_page(
         },
         status=status,
     )
+
+
+@router.get("/audit", name="audit")
+async def audit_log(
+    request: Request, session: Annotated[Session, Depends(operator_session)]
+) -> Response:
+    return await audit.audit_page(request, csrf=_session_csrf(request, session))
+
+
+@router.get("/audit/export", name="audit_export")
+async def audit_log_export(
+    request: Request, session: Annotated[Session, Depends(operator_session)]
+) -> Response:
+    return await audit.audit_export(request)
 
 
 @router.get("/", name="projects")

@@ -271,7 +271,7 @@ async def event_types(request: Request, s: Surface, form: Form) -> Response:
     )
 
 
-def _when(text: str) -> float | None:
+def parse_when(text: str) -> float | None:
     """A ``datetime-local`` form value (taken as UTC) as epoch seconds; junk is ignored."""
     if not text:
         return None
@@ -301,8 +301,8 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
             limit=PAGE_SIZE,
             cursor=cursor_param(request, numeric=True),
             event_type=event_type or None,
-            since=_when(since),
-            until=_when(until),
+            since=parse_when(since),
+            until=parse_when(until),
             search=search or None,
         )
         rows, next_cursor = page.data, page.next_cursor

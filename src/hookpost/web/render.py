@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
-from hookpost.core import secret_headers
+from fastapi.responses import StreamingResponse
+
+from hookpost.core import jsonenc, secret_headers
 from hookpost.core.wiretext import storable, storable_headers
 from hookpost.profiles import ed25519
+from hookpost.store import AuditFilter, Store
 from hookpost.web.schemas import EventIn, iso
 
 
@@ -176,6 +180,23 @@ def job(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
+
+
+def audit_export(store: Store, where: AuditFilter) -> StreamingResponse:
+    """Every entry ``where`` matches, oldest first, streamed as JSON lines (one a line)."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for row in store.export_audit(where):
+            yield jsonenc.dumps(audit_entry(row)) + b"\n"
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": 'attachment; filename="hookpost-audit.jsonl"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def audit_entry(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,12 @@ oldest first, as JSON lines, reading the database in bounded batches.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
-from hookpost.core import jsonenc
 from hookpost.domain import AUDIT_ACTIONS, AUDIT_OBJECT_TYPES
 from hookpost.store import AuditFilter
 from hookpost.web import render
@@ -118,13 +116,4 @@ async def list_audit_log(
 )
 async def export_audit_log(_reader: Reader, where: AuditFilterDep, store: StoreDep) -> Any:
     """Every matching entry, oldest first, one JSON object a line (``application/x-ndjson``)."""
-
-    async def lines() -> AsyncIterator[bytes]:
-        async for row in store.export_audit(where):
-            yield jsonenc.dumps(render.audit_entry(row)) + b"\n"
-
-    return StreamingResponse(
-        lines(),
-        media_type="application/x-ndjson",
-        headers={"Content-Disposition": 'attachment; filename="hookpost-audit.jsonl"'},
-    )
+    return render.audit_export(store, where)
