@@ -24,26 +24,28 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 from hookpost import tracing
 from hookpost.core import secret_headers
 from hookpost.core.clock import Clock
 from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery.sender import About, Sender, SendResult
-from hookpost.domain import Answer, Decision, Job, Outcome, Verdict, attempt_limit, classify, decide
+from hookpost.domain import (
+    Answer,
+    ClaimedDelivery,
+    Decision,
+    Outcome,
+    Verdict,
+    attempt_limit,
+    classify,
+    decide,
+)
 from hookpost.profiles import EventData, Profile, resolve_profile
 
 log = logging.getLogger("hookpost.dispatcher")
 
 #: Rendered bodies kept (event, profile): a retry resends the same bytes without re-rendering.
 _BODY_CACHE = 4096
-
-
-def live_secrets(endpoint: dict[str, Any], now: float) -> list[str]:
-    """The current secret first, then rotated-out ones still in their grace period."""
-    olds = [s["secret"] for s in endpoint.get("old_secrets") or [] if s["expires_at"] > now]
-    return [endpoint["secret"], *olds]
 
 
 @dataclass(slots=True)
@@ -59,7 +61,7 @@ class Prepared:
 
 
 class Attempts:
-    """Turns a claimed :class:`~hookpost.domain.Job` into an :class:`~hookpost.domain.Outcome`."""
+    """Turns a :class:`~hookpost.domain.ClaimedDelivery` into an :class:`Outcome`."""
 
     def __init__(self, sender: Sender, clock: Clock, default_timeout: float) -> None:
         self.sender = sender
@@ -67,15 +69,15 @@ class Attempts:
         self.default_timeout = default_timeout
         self._bodies: OrderedDict[tuple[int, str, str | None], bytes] = OrderedDict()
 
-    async def attempt(self, job: Job) -> Outcome:
+    async def attempt(self, job: ClaimedDelivery) -> Outcome:
         """One attempt, inside the event's trace when it was published with one."""
-        parent = job.event.get("trace_context")
+        parent = job.event.trace_context
         if not parent:
             return await self.run(job, None)
         ids = {
             "hookpost.delivery_id": job.delivery_id,
-            "hookpost.event_id": job.event["id"],
-            "hookpost.endpoint_id": job.endpoint["id"],
+            "hookpost.event_id": job.event.id,
+            "hookpost.endpoint_id": job.endpoint.id,
         }
         with tracing.span("hookpost.delivery", ids, parent=parent):
             attempt_attrs = {**ids, "hookpost.attempt": job.attempt_count + 1}
@@ -88,7 +90,7 @@ class Attempts:
                         span.set_attribute("error.type", outcome.error)
                 return outcome
 
-    async def run(self, job: Job, traceparent: str | None) -> Outcome:
+    async def run(self, job: ClaimedDelivery, traceparent: str | None) -> Outcome:
         """prepare -> send -> classify -> decide, and the outcome to record."""
         ep = job.endpoint
         prepared = self.prepare(job, traceparent)
@@ -99,13 +101,13 @@ class Attempts:
         profile = prepared.profile
         verdict = classify(
             answer,
-            success_rule=ep.get("success_rule"),
+            success_rule=ep.success_rule,
             profile_accepts=None if profile is None else profile.is_success,
         )
         number = job.attempt_count + 1
         limit = attempt_limit(
             job.attempt_limit,
-            ep.get("max_attempts"),
+            ep.max_attempts,
             None if profile is None else profile.max_attempts,
         )
         decision = decide(
@@ -113,24 +115,22 @@ class Attempts:
             answer,
             number=number,
             limit=limit,
-            schedule=ep.get("retry_schedule"),
+            schedule=ep.retry_schedule,
             now=self.clock.now(),
         )
         return self._outcome(job, prepared, result, verdict, decision)
 
     # -- the stages ------------------------------------------------------------
 
-    def prepare(self, job: Job, traceparent: str | None) -> Prepared:
+    def prepare(self, job: ClaimedDelivery, traceparent: str | None) -> Prepared:
         """The profile, body and headers of this attempt, rendered and signed."""
         ep = job.endpoint
         now = self.clock.now()
         try:
-            profile = resolve_profile(
-                ep["profile"], ep.get("profile_definition"), ep.get("serializer")
-            )
+            profile = resolve_profile(ep.profile, ep.profile_definition, ep.serializer)
             body = self._body(job, profile)
             signed = profile.sign(
-                msg_id=job.event["id"], timestamp=now, body=body, secrets=live_secrets(ep, now)
+                msg_id=job.event.id, timestamp=now, body=body, secrets=ep.live_secrets(now)
             )
         except Exception as exc:
             # A profile, template or encoder failing on this event.
@@ -140,41 +140,40 @@ class Attempts:
         # A custom header never travels beside the signature under another case.
         owned = {k.lower() for k in signed} | {"content-type"}
         headers = {"Content-Type": "application/json"}
-        headers.update(
-            (k, v) for k, v in (ep.get("headers") or {}).items() if k.lower() not in owned
-        )
+        headers.update((k, v) for k, v in ep.headers.items() if k.lower() not in owned)
         headers.update(signed)
         if traceparent:
             headers["traceparent"] = traceparent
         return Prepared(started_at=now, profile=profile, body=body, headers=headers)
 
-    async def send(self, job: Job, prepared: Prepared) -> SendResult:
+    async def send(self, job: ClaimedDelivery, prepared: Prepared) -> SendResult:
         """POST the prepared request, or publish it to a broker (the sender picks by the
         URL's scheme); a request that could not be built is not sent."""
         if prepared.failure is not None:
             return SendResult(None, None, None, 0.0, prepared.failure)
         ep = job.endpoint
-        timeout = float(ep.get("timeout_seconds") or self.default_timeout)
-        about = About(job.event["id"], job.event["event_type"], ep["id"])
+        timeout = ep.timeout_seconds or self.default_timeout
+        about = About(job.event.id, job.event.event_type, ep.id)
         # ``wire_url``: a broker URL's real form, its password unmasked (store._sealing).
-        url = ep.get("wire_url") or ep["url"]
-        return await self.sender.post(url, prepared.body, prepared.headers, timeout, about=about)
+        return await self.sender.post(
+            ep.wire_url, prepared.body, prepared.headers, timeout, about=about
+        )
 
-    def _body(self, job: Job, profile: Profile) -> bytes:
+    def _body(self, job: ClaimedDelivery, profile: Profile) -> bytes:
         """Serialize an event once per profile and reuse the bytes on every try."""
         ev = job.event
         # An event belongs to one project, and profile names are unique in it;
         # a re-serializing profile writes one body per receiver serializer.
-        key = (int(ev["seq"]), str(job.endpoint["profile"]), job.endpoint.get("serializer"))
+        key = (ev.seq, job.endpoint.profile, job.endpoint.serializer)
         body = self._bodies.get(key)
         if body is None:
             data = EventData(
-                id=ev["id"],
-                type=ev["event_type"],
-                created_at=float(ev["created_at"]),
-                payload=json.loads(ev["payload"]),
-                project_id=ev["project_id"],
-                sequence=int(ev["seq"]),
+                id=ev.id,
+                type=ev.event_type,
+                created_at=ev.created_at,
+                payload=json.loads(ev.payload),
+                project_id=ev.project_id,
+                sequence=ev.seq,
             )
             body = profile.body(data)
             self._bodies[key] = body
@@ -186,7 +185,11 @@ class Attempts:
 
     @staticmethod
     def _outcome(
-        job: Job, prepared: Prepared, result: SendResult, verdict: Verdict, decision: Decision
+        job: ClaimedDelivery,
+        prepared: Prepared,
+        result: SendResult,
+        verdict: Verdict,
+        decision: Decision,
     ) -> Outcome:
         ep = job.endpoint
         request_body, escaped = body_text(prepared.body, complete=True)
@@ -195,11 +198,11 @@ class Attempts:
             lease=job.lease,
             number=job.attempt_count + 1,
             started_at=prepared.started_at,
-            url=result.url or ep["url"],
+            url=result.url or ep.url,
             # What went on the wire (what was meant to, if nothing was written),
             # but never a secret header's value.
             request_headers=secret_headers.mask(
-                result.request_headers or prepared.headers, ep.get("secret_headers") or ()
+                result.request_headers or prepared.headers, ep.secret_headers
             ),
             request_body=with_marker(request_body, {"request body": escaped}),
             status_code=result.status_code,
@@ -209,15 +212,14 @@ class Attempts:
             error=verdict.error,
             status=decision.status,
             next_attempt_at=decision.next_attempt_at,
-            endpoint_id=ep["id"],
-            project_id=ep["project_id"],
-            event_id=job.event["id"],
+            endpoint_id=ep.id,
+            project_id=ep.project_id,
+            event_id=job.event.id,
             success=verdict.success,
-            endpoint_was_failing=bool(ep.get("consecutive_failures"))
-            or ep.get("circuit_open_until") is not None,
+            endpoint_was_failing=ep.failing,
             disable_reason=verdict.disable_reason,
-            profile=str(ep["profile"]),
+            profile=ep.profile,
         )
 
 
-__all__ = ["Attempts", "Prepared", "live_secrets"]
+__all__ = ["Attempts", "Prepared"]

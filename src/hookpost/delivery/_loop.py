@@ -28,7 +28,7 @@ from typing import Any
 
 from hookpost.config import Settings
 from hookpost.core.clock import Clock
-from hookpost.domain import HealthPolicy, Job, Outcome, Windows
+from hookpost.domain import ClaimedDelivery, HealthPolicy, Outcome, Windows
 from hookpost.observability import metrics
 from hookpost.store import Store
 
@@ -71,17 +71,17 @@ class Slots:
         """Endpoints with as many requests in flight as their window allows."""
         return [ep for ep, n in self.per_endpoint.items() if n >= self.allowance(ep)]
 
-    def take(self, jobs: list[Job]) -> None:
+    def take(self, jobs: list[ClaimedDelivery]) -> None:
         """Count a claim's jobs as in flight."""
         if jobs:
             self.leases[jobs[0].lease] += len(jobs)
         for job in jobs:
             self.inflight += 1
             ep = job.endpoint
-            self.per_endpoint[ep["id"]] += 1
-            self.caps[ep["id"]] = ep["max_concurrency"] or self.default_cap
-            if ep.get("ordering") == "fifo":
-                self.ordered.add(ep["id"])
+            self.per_endpoint[ep.id] += 1
+            self.caps[ep.id] = ep.max_concurrency or self.default_cap
+            if ep.fifo:
+                self.ordered.add(ep.id)
 
     def observe(self, outcome: Outcome) -> None:
         """Widen or halve the endpoint's window after an attempt."""
@@ -123,7 +123,7 @@ class ClaimLoop:
         clock: Clock,
         policy: HealthPolicy,
         stopping: asyncio.Event,
-        attempt: Callable[[Job], Awaitable[Outcome]],
+        attempt: Callable[[ClaimedDelivery], Awaitable[Outcome]],
         record: Callable[[Outcome], Awaitable[None]],
     ) -> None:
         self.store = store
@@ -218,14 +218,14 @@ class ClaimLoop:
             t.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: ClaimedDelivery) -> None:
         try:
             outcome = await self._attempt(job)
         except Exception:
             # A bug, not a delivery failure: leave the lease to expire so the
             # delivery is retried rather than lost.
             log.exception("delivery %s crashed", job.delivery_id)
-            self._release([job.lease], [job.endpoint["id"]])
+            self._release([job.lease], [job.endpoint.id])
             return
         self.slots.observe(outcome)
         await self._record(outcome)

@@ -27,7 +27,7 @@ from hookpost.delivery._loop import ClaimLoop
 from hookpost.delivery._recorder import Recorder
 from hookpost.delivery._tasks import Listening, Liveness, Maintenance, Supervisor, TaskDied
 from hookpost.delivery.sender import Sender
-from hookpost.domain import Job, Outcome
+from hookpost.domain import ClaimedDelivery, Outcome
 from hookpost.store import Store
 
 log = logging.getLogger("hookpost.dispatcher")
@@ -157,7 +157,7 @@ class Dispatcher:
         await self.store.record(outcomes, self.policy)
         return len(jobs)
 
-    async def attempt(self, job: Job) -> Outcome:
+    async def attempt(self, job: ClaimedDelivery) -> Outcome:
         """One attempt of a claimed delivery (not recorded)."""
         return await self._attempts.attempt(job)
 

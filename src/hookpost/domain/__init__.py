@@ -2,7 +2,8 @@
 
 An *event* is published to a project; routing (:func:`targets`) picks the
 *endpoints* it goes to and one *delivery* each is stored with it. A worker
-claims due deliveries (:class:`Claim` of :class:`Job` s), attempts each and
+claims due deliveries (:class:`Claim` of :class:`ClaimedDelivery` s, each
+with its typed :class:`ClaimedEndpoint` and :class:`ClaimedEvent`), attempts each and
 reports an :class:`Outcome`: :func:`classify` says what the receiver's
 :class:`Answer` means and :func:`decide` the delivery's next
 :class:`DeliveryStatus`, with :func:`retry_delay` saying when a failed
@@ -38,7 +39,17 @@ from hookpost.domain._audit import masked as audit_masked
 from hookpost.domain._errors import Conflict, Invalid, LimitReached, NotFound
 from hookpost.domain._health import HealthChange, fold_health
 from hookpost.domain._idempotency import repeat_differences
-from hookpost.domain._model import Claim, HealthPolicy, Job, Outcome, Page
+from hookpost.domain._model import (
+    Claim,
+    ClaimedDelivery,
+    ClaimedEndpoint,
+    ClaimedEvent,
+    HealthPolicy,
+    Job,
+    Outcome,
+    Page,
+    UnreadableSecret,
+)
 from hookpost.domain._outcome import (
     ABORT_HEADER,
     GONE,
@@ -84,6 +95,9 @@ __all__ = [
     "ActorKind",
     "Answer",
     "Claim",
+    "ClaimedDelivery",
+    "ClaimedEndpoint",
+    "ClaimedEvent",
     "Conflict",
     "Decision",
     "DeliveryStatus",
@@ -96,6 +110,7 @@ __all__ = [
     "Outcome",
     "Page",
     "Subscriber",
+    "UnreadableSecret",
     "Verdict",
     "Windows",
     "acting_as",

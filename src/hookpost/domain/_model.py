@@ -1,10 +1,12 @@
 """The values the store and the dispatcher hand each other.
 
-A claim leases :class:`Job` s (a delivery with its endpoint and event), the
-dispatcher turns each into an :class:`Outcome`, and the store records those
-in batches. :class:`HealthPolicy` is how hard the dispatcher protects itself
-and every other tenant from a bad endpoint. These are plain data: no SQL,
-no HTTP, no settings, so every layer above may use them.
+A claim leases :class:`ClaimedDelivery` s (a delivery with its
+:class:`ClaimedEndpoint` and :class:`ClaimedEvent`: exactly the columns the
+claim's admission policy and one attempt read, built once per row by the
+store), the dispatcher turns each into an :class:`Outcome`, and the store
+records those in batches. :class:`HealthPolicy` is how hard the dispatcher
+protects itself and every other tenant from a bad endpoint. These are plain
+data: no SQL, no HTTP, no settings, so every layer above may use them.
 """
 
 from __future__ import annotations
@@ -23,23 +25,108 @@ class Page:
     next_cursor: str | None
 
 
-@dataclass(slots=True)
-class Job:
-    """A claimed delivery with everything needed to send it."""
+class UnreadableSecret(ValueError):
+    """The endpoint's signing secret could not be decrypted with this process's key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEndpoint:
+    """An endpoint as a claim loads it: secrets open, custom profile attached.
+
+    Built once per endpoint and claim, and shared by every delivery of that
+    claim to it. Times are epoch seconds.
+    """
+
+    id: str
+    project_id: str
+    #: The URL every answer, page and attempt shows (a broker URL's password masked).
+    url: str
+    #: The URL the transports dial: ``url`` itself, or a broker URL with its password.
+    wire_url: str
+    #: The profile's name, built-in or custom.
+    profile: str
+    #: A custom profile's definition (None for the built-in ones).
+    profile_definition: dict[str, Any] | None
+    #: How the receiver's language writes a parsed body back (a re-serializing
+    #: profile signs that form), or None for the profile's own.
+    serializer: str | None
+    #: The current signing secret; None when this process's key cannot open it.
+    secret: str | None
+    #: Secrets retired by rotation that still sign: (secret, expires_at) pairs.
+    old_secrets: tuple[tuple[str, float], ...]
+    #: Custom headers, values in the clear.
+    headers: dict[str, str]
+    #: The names in ``headers`` whose values are secret (masked in attempt logs).
+    secret_headers: tuple[str, ...]
+    #: "2xx", "200", or None for the profile's rule.
+    success_rule: str | None
+    max_attempts: int | None
+    #: Seconds to wait after each failed attempt; None for the default schedule.
+    retry_schedule: tuple[float, ...] | None
+    timeout_seconds: float | None
+    #: Requests in flight per worker; None for the policy's default.
+    max_concurrency: int | None
+    #: Requests per second across all workers; None for no limit.
+    rate_limit: float | None
+    #: Deliveries go out one at a time, in publish order.
+    fifo: bool
+    consecutive_failures: int
+    circuit_open_until: float | None
+
+    @property
+    def failing(self) -> bool:
+        """The endpoint had failures before this claim (so a success resets its health)."""
+        return bool(self.consecutive_failures) or self.circuit_open_until is not None
+
+    def live_secrets(self, now: float) -> list[str]:
+        """The current secret first, then rotated-out ones still in their grace period.
+
+        Raises :class:`UnreadableSecret` when the current secret could not be
+        decrypted: the attempt fails to build instead of signing with nothing.
+        """
+        if self.secret is None:
+            raise UnreadableSecret("the endpoint's secret cannot be decrypted with this key")
+        return [self.secret, *(s for s, expires_at in self.old_secrets if expires_at > now)]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    """The event a claimed delivery carries, as stored (``payload`` is its JSON text)."""
+
+    id: str
+    #: The event's place in the store's sequence (the body cache's key).
+    seq: int
+    project_id: str
+    event_type: str
+    payload: str
+    created_at: float
+    #: W3C traceparent of the publish span, or None.
+    trace_context: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A leased delivery with everything needed to send it."""
 
     delivery_id: str
+    #: The claim's lease token: the record only lands while it is still ours.
     lease: str
     attempt_count: int
+    #: Set by resend/recover: overrides the endpoint's and the profile's limit.
     attempt_limit: int | None
-    endpoint: dict[str, Any]
-    event: dict[str, Any]
+    endpoint: ClaimedEndpoint
+    event: ClaimedEvent
+
+
+#: The name the dispatcher has always used for a claimed delivery.
+Job = ClaimedDelivery
 
 
 @dataclass(slots=True)
 class Claim:
     """What one claim leased, and whether the queue may hold more due right now."""
 
-    jobs: list[Job]
+    jobs: list[ClaimedDelivery]
     #: The claim found as many due rows as it asked for (some may have been
     #: handed back over a cap or rate limit): claim again without waiting.
     more: bool
@@ -95,4 +182,14 @@ class HealthPolicy:
     operations_project: str | None = None
 
 
-__all__ = ["Claim", "HealthPolicy", "Job", "Outcome", "Page"]
+__all__ = [
+    "Claim",
+    "ClaimedDelivery",
+    "ClaimedEndpoint",
+    "ClaimedEvent",
+    "HealthPolicy",
+    "Job",
+    "Outcome",
+    "Page",
+    "UnreadableSecret",
+]

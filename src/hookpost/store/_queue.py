@@ -7,7 +7,10 @@ policy runs inside the same transaction -- each endpoint's concurrency cap
 and window, its rate limit (a token bucket shared by every worker), a
 half-open circuit's single probe -- and what it refuses is handed straight
 back. Only the rows kept have their events loaded. The result is typed
-(:class:`hookpost.domain.Claim` of :class:`~hookpost.domain.Job` s).
+(:class:`hookpost.domain.Claim` of :class:`~hookpost.domain.ClaimedDelivery` s):
+each endpoint row becomes one :class:`~hookpost.domain.ClaimedEndpoint` and each
+event row one :class:`~hookpost.domain.ClaimedEvent`, shared by every delivery of
+the claim that carries them, so nothing is converted again per attempt.
 
 Leases are the queue's safety net: a live worker extends its own
 (:meth:`extend_leases`, the heartbeat), gives back what it will not send
@@ -23,7 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id
-from hookpost.domain import Claim, HealthPolicy, Job
+from hookpost.domain import Claim, ClaimedDelivery, ClaimedEndpoint, ClaimedEvent, HealthPolicy
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _sealing
 from hookpost.store import _statements as statements
@@ -85,14 +88,7 @@ class QueueMixin(Core):
                 ).all()
             if not claimed:
                 return Claim([], more=False, capped=set())
-            ep_ids = {r.endpoint_id for r in claimed}
-            eps = {
-                r.id: _sealing.unseal_for_delivery(self.box, dict(r._mapping))
-                for r in (
-                    await conn.execute(statements.ENDPOINTS_BY_ID, {"ids": list(ep_ids)})
-                ).all()
-            }
-            await self._attach_custom_profiles(conn, eps)
+            eps = await self._claimed_endpoints(conn, {r.endpoint_id for r in claimed})
             keep: list[Any] = []
             back: dict[str, float | None] = {}  # delivery id -> next_attempt_at (None: unchanged)
             capped: set[str] = set()  # endpoints with due rows handed back over their cap
@@ -101,21 +97,19 @@ class QueueMixin(Core):
                 by_endpoint.setdefault(r.endpoint_id, []).append(r)
             for ep_id, rows in by_endpoint.items():
                 ep = eps[ep_id]
-                cap = ep["max_concurrency"] or policy.endpoint_concurrency
+                cap = ep.max_concurrency or policy.endpoint_concurrency
                 if allowance is not None:
                     cap = allowance(ep_id, cap)
                 allowed = min(len(rows), max(0, cap - inflight.get(ep_id, 0)))
-                if ep["consecutive_failures"] >= policy.breaker_threshold and allowed:
+                if ep.consecutive_failures >= policy.breaker_threshold and allowed:
                     # Half-open: one probe; everyone else waits for its verdict.
                     allowed = 1
                     probe = {"b_id": ep_id, "b_until": now + lease_seconds}
                     await conn.execute(statements.HALF_OPEN, probe)
-                if ep["rate_limit"] and allowed:
-                    granted = await self._take_tokens(
-                        conn, ep_id, float(ep["rate_limit"]), allowed, now
-                    )
+                if ep.rate_limit and allowed:
+                    granted = await self._take_tokens(conn, ep_id, ep.rate_limit, allowed, now)
                     for i, r in enumerate(rows[granted:allowed]):
-                        back[r.id] = now + (i + 1) / float(ep["rate_limit"])
+                        back[r.id] = now + (i + 1) / ep.rate_limit
                     allowed = granted
                 keep += rows[:allowed]
                 for r in rows[allowed:]:
@@ -127,11 +121,11 @@ class QueueMixin(Core):
             # (an endpoint at its window), and their payloads are not needed.
             seqs = list({r.event_seq for r in keep})
             evs = {
-                r.seq: dict(r._mapping)
+                r.seq: _claimed_event(r)
                 for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
             }
         jobs = [
-            Job(
+            ClaimedDelivery(
                 delivery_id=r.id,
                 lease=lease,
                 attempt_count=r.attempt_count,
@@ -165,23 +159,27 @@ class QueueMixin(Core):
         self._fifo.put(None, found)
         return found
 
-    async def _attach_custom_profiles(
-        self, conn: AsyncConnection, eps: dict[str, dict[str, Any]]
-    ) -> None:
-        """Add each endpoint's custom profile definition (None for the built-in ones)."""
-        for e in eps.values():
-            e["profile_definition"] = None
-        projects_of = {e["project_id"] for e in eps.values() if e["profile"] not in PROFILE_NAMES}
-        if not projects_of:
-            return
-        custom = {
-            (r.project_id, r.name): r.definition
-            for r in (
-                await conn.execute(statements.CUSTOM_PROFILES, {"projects": list(projects_of)})
-            ).all()
+    async def _claimed_endpoints(
+        self, conn: AsyncConnection, ids: set[str]
+    ) -> dict[str, ClaimedEndpoint]:
+        """The claimed rows' endpoints by id: secrets opened, custom profiles attached."""
+        params = {"ids": list(ids)}
+        rows = [
+            _sealing.unseal_for_delivery(self.box, dict(r._mapping))
+            for r in (await conn.execute(statements.ENDPOINTS_BY_ID, params)).all()
+        ]
+        # Custom profile definitions, read only when an endpoint uses one.
+        projects = {e["project_id"] for e in rows if e["profile"] not in PROFILE_NAMES}
+        custom: dict[tuple[str, str], Any] = {}
+        if projects:
+            params = {"projects": list(projects)}
+            custom = {
+                (r.project_id, r.name): r.definition
+                for r in (await conn.execute(statements.CUSTOM_PROFILES, params)).all()
+            }
+        return {
+            e["id"]: _claimed_endpoint(e, custom.get((e["project_id"], e["profile"]))) for e in rows
         }
-        for e in eps.values():
-            e["profile_definition"] = custom.get((e["project_id"], e["profile"]))
 
     async def _take_tokens(
         self, conn: AsyncConnection, endpoint_id: str, rate: float, want: int, now: float
@@ -265,3 +263,46 @@ class QueueMixin(Core):
                 result = await conn.execute(statements.NEXT_DUE_AFTER, {"after": after})
             value = result.scalar_one_or_none()
         return None if value is None else float(value)
+
+
+def _claimed_endpoint(e: dict[str, Any], definition: dict[str, Any] | None) -> ClaimedEndpoint:
+    """An unsealed ``endpoints`` row as the dispatcher reads it."""
+    schedule = e["retry_schedule"]
+    rate = e["rate_limit"]
+    timeout = e["timeout_seconds"]
+    return ClaimedEndpoint(
+        id=e["id"],
+        project_id=e["project_id"],
+        url=e["url"],
+        wire_url=e.get("wire_url") or e["url"],
+        profile=e["profile"],
+        profile_definition=definition,
+        # Not a column yet everywhere: a receiver's serializer (issue 16), None if unset.
+        serializer=e.get("serializer"),
+        secret=e["secret"],
+        old_secrets=tuple((s["secret"], float(s["expires_at"])) for s in e["old_secrets"] or ()),
+        headers=e["headers"],
+        secret_headers=tuple(e["secret_headers"]),
+        success_rule=e["success_rule"],
+        max_attempts=e["max_attempts"],
+        retry_schedule=None if schedule is None else tuple(float(x) for x in schedule),
+        timeout_seconds=None if timeout is None else float(timeout),
+        max_concurrency=e["max_concurrency"],
+        rate_limit=None if rate is None else float(rate),
+        fifo=e["ordering"] == "fifo",
+        consecutive_failures=e["consecutive_failures"],
+        circuit_open_until=e["circuit_open_until"],
+    )
+
+
+def _claimed_event(r: Any) -> ClaimedEvent:
+    """An ``events`` row (see ``statements.EVENTS_BY_SEQ``) as a claimed delivery carries it."""
+    return ClaimedEvent(
+        id=r.id,
+        seq=int(r.seq),
+        project_id=r.project_id,
+        event_type=r.event_type,
+        payload=r.payload,
+        created_at=float(r.created_at),
+        trace_context=r.trace_context,
+    )

@@ -183,7 +183,7 @@ RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
 #: Whether any endpoint is ordered (fifo); without one the fifo claim is skipped.
 ANY_FIFO = select(endpoints.c.id).where(endpoints.c.ordering == "fifo").limit(1)
 
-#: The claimed rows' endpoints, whole (secrets still sealed).
+#: The claimed rows' endpoints, whole (secrets still sealed; see _queue._claimed_endpoint).
 ENDPOINTS_BY_ID = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
 
 #: The custom profile definitions of these projects (endpoints with a non-built-in profile).
