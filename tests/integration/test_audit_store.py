@@ -8,6 +8,8 @@ backends.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,6 +20,9 @@ from hookpost.domain import SHELL, Actor, NotFound, acting_as
 from hookpost.store import AuditFilter, Store
 from hookpost.store._audit import audit
 from hookpost.store.models import audit_log
+from tests.conftest import start_hookpost
+
+DAY = 86400.0
 
 
 @pytest.fixture
@@ -73,3 +78,37 @@ async def test_an_unknown_action_is_refused_before_anything_is_written(store: St
     with pytest.raises(ValueError, match="unknown audit action"):
         await store.record_audit("project.explode", "project", "proj_x")
     assert await count(store) == 0
+
+
+async def test_purge_removes_only_entries_past_the_cutoff_in_batches(
+    store: Store, clock: ManualClock
+) -> None:
+    for n in range(3):
+        await store.record_audit("project.update", "project", f"proj_{n}")
+    clock.advance(10 * DAY)
+    await store.record_audit("project.update", "project", "proj_new")
+    assert await store.purge_audit(5 * DAY, batch=1) == 3  # batch=1: the loop must go on
+    page = await store.list_audit(AuditFilter(), limit=10, cursor=None)
+    assert [e["object_id"] for e in page.data] == ["proj_new"]
+    assert await store.purge_audit(5 * DAY) == 0
+
+
+async def test_the_workers_purge_the_log_on_its_own_longer_setting(
+    db_url: str, clock: ManualClock
+) -> None:
+    """Data retention off (0 keeps everything) while the audit log's is on: only entries go."""
+    async for hp in start_hookpost(
+        db_url, clock, retention_days=0, audit_retention_days=1, purge_interval_seconds=0.05
+    ):
+        pid, _ = await hp.project()
+        await hp.endpoint(pid, "http://127.0.0.1:9/x")
+        hp.clock.advance(2 * DAY)
+        await hp.http.patch(f"/api/v1/projects/{pid}", json={"name": "later"})
+        deadline = time.monotonic() + 10
+        while True:
+            page = await hp.store.list_audit(AuditFilter(), limit=10, cursor=None)
+            if [e["action"] for e in page.data] == ["project.update"]:
+                break
+            assert time.monotonic() < deadline, [e["action"] for e in page.data]
+            await asyncio.sleep(0.05)
+        assert (await hp.http.get(f"/api/v1/projects/{pid}/endpoints")).json()["data"]
