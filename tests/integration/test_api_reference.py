@@ -96,8 +96,9 @@ def test_each_route_shows_its_own_body_answers_and_examples(
     if path.startswith("/api/"):
         assert {"401", "403", "503"} <= codes, path
         assert "Token: the admin token" in section
-    elif path == "/metrics":  # a token only when the operator sets one
-        assert "unless `HOOKPOST_METRICS_TOKEN` is set" in section and "401" not in codes
+    elif path == "/metrics":  # a token (so a 401) only when the operator sets one
+        assert "unless `HOOKPOST_METRICS_TOKEN` is set" in section
+        assert "HOOKPOST_METRICS_TOKEN is set" in answers["401"]["description"]
     else:
         assert "No token." in section and "401" not in codes
 

@@ -8,7 +8,7 @@ the dashboard's status filter must list the same states in the same order.
 from __future__ import annotations
 
 import json
-import typing
+from collections.abc import Sequence
 
 import pytest
 
@@ -30,9 +30,9 @@ def test_each_state_is_its_wire_string(member: DeliveryStatus, wire: str) -> Non
 @pytest.mark.parametrize(
     ("where", "spelled"),
     [
-        ("api schema", typing.get_args(schemas.DeliveryStatus)),
+        ("api schema", [s.value for s in schemas.DeliveryStatus]),
         ("dashboard filter", views.STATUSES),
     ],
 )
-def test_every_list_of_states_matches_the_enum(where: str, spelled: tuple[str, ...]) -> None:
+def test_every_list_of_states_matches_the_enum(where: str, spelled: Sequence[str]) -> None:
     assert list(spelled) == [s.value for s in DeliveryStatus], where

@@ -159,5 +159,5 @@ def create_app(
     app.include_router(system.router)
     docs.install(app)
     dashboard.install(app, settings)
-    openapi.install(app)  # each route's own error answers
+    openapi.install(app)  # error answers, security, operation ids, examples, webhooks
     return app

@@ -1,4 +1,4 @@
-"""What each route may answer, in the OpenAPI description (and so in docs/api.md).
+r"""What each route may answer, in the OpenAPI description (and so in docs/api.md).
 
 Every API route used to list the same ten error answers, so the reference said
 a ``GET`` could answer 413 and 415 and a route without a path parameter 404.
@@ -16,14 +16,31 @@ code follows:
 
 The system routes (``/healthz``, ``/readyz``, ``/metrics``) take no token and
 describe their own answers.
+
+Then what makes the spec pleasant to generate clients from, all decided here
+rather than on each route (route modules stay about behaviour):
+
+- one ``bearer`` security scheme, required by every ``/api/v1`` operation and
+  explicitly none (``security: []``) on the system routes;
+- short stable ``operationId``\s from :data:`OPERATION_IDS` (``endpoints.create``,
+  ``events.publish``): generated clients name their methods after them;
+- a request body's defaults said in words, not as ``default``: openapi-typescript
+  (default settings) makes a property with a ``default`` required, so a client
+  would have to send every defaulted field;
+- examples on each request body and success answer (:mod:`hookpost.api.examples`);
+- the OpenAPI 3.1 ``webhooks``: what a receiver gets for each signing profile
+  (:mod:`hookpost.api.webhooks`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
 
+from hookpost.api import webhooks
+from hookpost.api.examples import SpecExamples
 from hookpost.web.schemas import ErrorOut
 
 API = "/api/v1"
@@ -86,13 +103,146 @@ def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[int]:
     return sorted(codes)
 
 
+#: Each operation's id, (method, path) -> ``resource.verb``: stable names for generated clients.
+OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("POST", f"{API}/projects"): "projects.create",
+    ("GET", f"{API}/projects"): "projects.list",
+    ("GET", _P): "projects.get",
+    ("PATCH", _P): "projects.update",
+    ("DELETE", _P): "projects.delete",
+    ("POST", f"{_P}/api-keys"): "api_keys.create",
+    ("GET", f"{_P}/api-keys"): "api_keys.list",
+    ("DELETE", f"{_P}/api-keys/{{key_id}}"): "api_keys.revoke",
+    ("POST", f"{_P}/endpoints"): "endpoints.create",
+    ("GET", f"{_P}/endpoints"): "endpoints.list",
+    ("GET", f"{_P}/endpoints/{{endpoint_id}}"): "endpoints.get",
+    ("PATCH", f"{_P}/endpoints/{{endpoint_id}}"): "endpoints.update",
+    ("DELETE", f"{_P}/endpoints/{{endpoint_id}}"): "endpoints.delete",
+    ("POST", f"{_P}/endpoints/{{endpoint_id}}/rotate-secret"): "endpoints.rotate_secret",
+    ("POST", f"{_P}/endpoints/{{endpoint_id}}/recover"): "endpoints.recover",
+    ("POST", f"{_P}/endpoints/{{endpoint_id}}/test"): "endpoints.send_test",
+    ("POST", f"{_P}/endpoints/{{endpoint_id}}/release-held"): "endpoints.release_held",
+    ("POST", f"{_P}/events"): "events.publish",
+    ("GET", f"{_P}/events"): "events.list",
+    ("POST", f"{_P}/events/batch"): "events.publish_batch",
+    ("GET", f"{_P}/events/{{event_id}}"): "events.get",
+    ("GET", f"{_P}/deliveries"): "deliveries.list",
+    ("GET", f"{_P}/deliveries/{{delivery_id}}"): "deliveries.get",
+    ("POST", f"{_P}/deliveries/{{delivery_id}}/resend"): "deliveries.resend",
+    ("POST", f"{_P}/event-types"): "event_types.create",
+    ("GET", f"{_P}/event-types"): "event_types.list",
+    ("POST", f"{_P}/event-types/seed"): "event_types.seed",
+    ("GET", f"{_P}/event-types/{{name}}"): "event_types.get",
+    ("DELETE", f"{_P}/event-types/{{name}}"): "event_types.delete",
+    ("POST", f"{_P}/profiles"): "profiles.create",
+    ("GET", f"{_P}/profiles"): "profiles.list",
+    ("GET", f"{_P}/profiles/{{name}}"): "profiles.get",
+    ("DELETE", f"{_P}/profiles/{{name}}"): "profiles.delete",
+    ("POST", f"{_P}/recover"): "jobs.recover",
+    ("GET", f"{_P}/jobs"): "jobs.list",
+    ("GET", f"{_P}/jobs/{{job_id}}"): "jobs.get",
+    ("POST", f"{_P}/portal-link"): "portal.create_link",
+    ("GET", "/healthz"): "system.healthz",
+    ("GET", "/readyz"): "system.readyz",
+    ("GET", "/metrics"): "system.metrics",
+}
+
+#: The one security scheme: what every ``/api/v1`` operation needs.
+BEARER = "bearer"
+SECURITY_SCHEMES = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Authorization: Bearer <token>, the token being the admin token "
+        "(HOOKPOST_ADMIN_TOKEN: every project) or an API key of the project (hpk_..., "
+        "its scope full, read or publish).",
+    }
+}
+
+
+def describe(spec: dict[str, Any]) -> None:
+    """Everything this module adds to the spec FastAPI built (in place; see the docstring)."""
+    describe_errors(spec)
+    info = spec.setdefault("info", {})
+    info.setdefault("license", {"name": "Apache-2.0", "identifier": "Apache-2.0"})
+    spec.setdefault("servers", [{"url": "/", "description": "This hookpost server"}])
+    spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    examples = SpecExamples(spec)
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            own = OPERATION_IDS.get((method.upper(), path))
+            if own is not None:
+                operation["operationId"] = own
+            operation["security"] = [{BEARER: []}] if path.startswith(API) else []
+            _add_examples(examples, operation)
+    for name in _request_schemas(spec):
+        _defaults_in_words(spec["components"]["schemas"][name])
+    webhooks.describe(spec)
+
+
+def _add_examples(examples: SpecExamples, operation: dict[str, Any]) -> None:
+    """An example on the JSON request body and each success answer that has none."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and "example" not in body and "examples" not in body:
+        schema = body.get("schema", {})
+        if "anyOf" in schema:  # an optional body: Model | None
+            schema = next(x for x in schema["anyOf"] if x.get("type") != "null")
+        body["example"] = examples.request_example(schema)
+    for code, answer in operation.get("responses", {}).items():
+        media = answer.get("content", {}).get("application/json")
+        if code.startswith("2") and media and media.get("schema"):
+            if "example" not in media and "examples" not in media:
+                media["example"] = examples.example(media["schema"])
+
+
+def _request_schemas(spec: dict[str, Any]) -> set[str]:
+    """The component schemas that request bodies use, directly or through a $ref."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    todo = [
+        op["requestBody"]
+        for item in spec["paths"].values()
+        for op in item.values()
+        if "requestBody" in op
+    ]
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in seen and name in schemas:
+                    seen.add(name)
+                    todo.append(schemas[name])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return seen
+
+
+def _defaults_in_words(schema: dict[str, Any]) -> None:
+    """Move each property's ``default`` into its description (a ``null`` one goes):
+    leaving a defaulted field out of a request is what the default is for."""
+    for prop in schema.get("properties", {}).values():
+        if "default" not in prop:
+            continue
+        value = prop.pop("default")
+        if value is None:
+            continue
+        said = f"Default: {json.dumps(value)}"
+        text = prop.get("description", "")
+        prop["description"] = f"{text.rstrip()} {said}".strip() if said not in text else text
+
+
 def describe_errors(spec: dict[str, Any]) -> None:
     """Add each ``/api/v1`` operation's own error answers to ``spec`` (in place).
 
     An answer the route declares itself (publish's 409) is kept as it is.
     """
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    error_schema = ErrorOut.model_json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
     schemas.update(error_schema.pop("$defs", {}))
     schemas["ErrorOut"] = error_schema
     for path, item in spec["paths"].items():
@@ -124,13 +274,13 @@ def _fastapi_default(answer: dict[str, Any]) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    """Build the spec as FastAPI does, then give each API operation its error answers."""
+    """Build the spec as FastAPI does, then :func:`describe` it."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = build()
-            describe_errors(spec)
+            describe(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

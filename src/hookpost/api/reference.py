@@ -6,11 +6,8 @@ answer with an example, then only the errors that route can give (see
 :mod:`hookpost.api.openapi`). ``hookpost openapi --markdown`` prints it, and a
 test fails when the committed file differs.
 
-Examples are made from the schemas: a field's own example or default when it
-has one, else a value typical of its name (``url``, ``event_type``, ids with
-their real prefixes), else one of its type. So a new field appears in the
-examples without anyone writing one, and an example never names a field the
-API does not have.
+Examples are those of the spec, made from its schemas by
+:mod:`hookpost.api.examples`.
 """
 
 from __future__ import annotations
@@ -20,57 +17,12 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+from hookpost.api.examples import SpecExamples
 from hookpost.api.openapi import MEANINGS
-from hookpost.domain import DeliveryStatus
 from hookpost.web.schemas import PATTERN_WORDS
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 
-#: Typical values by field name, for examples.
-_BY_NAME: dict[str, Any] = {
-    "url": "https://customer.example/webhooks",
-    "event_type": "invoice.paid",
-    "event_types": ["invoice.paid", "user.*"],
-    "payload": {"invoice": "in_1042", "amount": 4200, "currency": "EUR"},
-    "name": "acme",
-    "description": "Billing service",
-    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    "api_key": "hpk_3Yq0b1cKx9w2mW6r4TtZVg",
-    "key": "hpk_3Yq0b1cKx9w2mW6r4TtZVg",
-    "prefix": "hpk_3Yq0",
-    "public_key": "whpk_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0",
-    "project_id": "proj_2b7Qd0rS4kWmN1",
-    "endpoint_id": "ep_2b7Qd5vH9pLx3a",
-    "event_id": "msg_2b7QdA1cZy8RtE",
-    "sequence": 1042,
-    "created_at": "2026-01-15T09:30:00Z",
-    "updated_at": "2026-01-15T09:30:00Z",
-    "next_attempt_at": "2026-01-15T09:30:05Z",
-    "expires_at": "2026-01-15T10:30:00Z",
-    "started_at": "2026-01-15T09:30:00Z",
-    "revoked_at": None,
-    "since": "2026-01-15T00:00:00Z",
-    "until": "2026-01-15T12:00:00Z",
-    "timestamp": 1768469400,
-    "profile": "standard",
-    "status_code": 200,
-    "last_status_code": 500,
-    "duration_ms": 87,
-    "attempt_count": 1,
-    "headers": {"X-Team": "billing"},
-    "request_headers": {"content-type": "application/json", "webhook-id": "msg_2b7QdA1cZy8RtE"},
-    "response_headers": {"content-type": "text/plain"},
-    "request_body": '{"invoice":"in_1042","amount":4200,"currency":"EUR"}',
-    "response_body": "ok",
-    "error": None,
-    "last_error": None,
-    "next_cursor": None,
-    "schema": {"type": "object", "required": ["invoice"]},
-    "filter": {"currency": "EUR"},
-    "provider": "byl",
-    "scope": "full",
-    "status": DeliveryStatus.SUCCEEDED,
-}
 #: What a parameter is, when its route does not say (the same name means the same everywhere).
 _PARAM_WORDS = {
     ("project_id", "path"): "The project's id (`proj_…`).",
@@ -86,17 +38,6 @@ _PARAM_WORDS = {
     ("event_id", "query"): "Only this event's deliveries.",
     ("order", "query"): "`asc`: oldest first; `desc`: newest first.",
 }
-#: Id prefixes by the schema an ``id`` belongs to.
-_ID_PREFIX = {
-    "Project": "proj_2b7Qd0rS4kWmN1",
-    "Endpoint": "ep_2b7Qd5vH9pLx3a",
-    "Event": "msg_2b7QdA1cZy8RtE",
-    "Delivery": "dlv_2b7QdC4nWq0JsM",
-    "Attempt": "att_2b7QdC9kLm2Pqa",
-    "ApiKey": "key_2b7QdE2bHn7VxR",
-    "Job": "job_2b7QdF6yTr1KcB",
-    "CustomProfile": "prof_2b7QdG3wPz5NhD",
-}
 
 
 def _code(text: str) -> str:
@@ -104,20 +45,11 @@ def _code(text: str) -> str:
     return re.sub(r"``([^`]+)``", r"`\1`", text)
 
 
-class _Spec:
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
-
-    def resolve(self, schema: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-        ref = schema.get("$ref")
-        if ref:
-            name = ref.rsplit("/", 1)[-1]
-            return name, self.schemas.get(name, {})
-        return None, schema
-
+class _Spec(SpecExamples):
     def type_text(self, schema: dict[str, Any]) -> str:
         name, s = self.resolve(schema)
+        if name and "enum" in s:
+            return f"`{name}`: one of " + ", ".join(f"`{v}`" for v in s["enum"])
         if name:
             return f"`{name}`"
         if "anyOf" in s:
@@ -134,57 +66,6 @@ class _Spec:
         if s.get("format") == "date-time":
             return "date-time"
         return str(kind)
-
-    def example(
-        self, schema: dict[str, Any], field: str = "", owner: str = "", depth: int = 0
-    ) -> Any:
-        name, s = self.resolve(schema)
-        owner = name or owner
-        if s.get("examples"):
-            return s["examples"][0]
-        if "example" in s:
-            return s["example"]
-        if "enum" in s:
-            return s["enum"][0]
-        if field == "id":
-            base = re.sub(r"(Out|In|Created|Detail|Accepted|Repeated|Patch)$", "", owner)
-            return _ID_PREFIX.get(base, "id_2b7Qd0rS4kWmN1")
-        if field in _BY_NAME:
-            return _BY_NAME[field]
-        if s.get("default") is not None:
-            return s["default"]
-        if "anyOf" in s:
-            options = [x for x in s["anyOf"] if x.get("type") != "null"]
-            return self.example(options[0], field, owner, depth) if options else None
-        if "const" in s:
-            return s["const"]
-        kind = s.get("type")
-        if kind == "object" or "properties" in s:
-            if depth > 3:
-                return {}
-            props = s.get("properties", {})
-            return {k: self.example(v, k, owner, depth + 1) for k, v in props.items()}
-        if kind == "array":
-            if field in ("data", "attempts") or depth < 2:
-                return [self.example(s.get("items", {}), field, owner, depth + 1)]
-            return []
-        if kind == "integer":
-            return max(int(s.get("minimum", 1)), 1)
-        if kind == "number":
-            return float(max(s.get("exclusiveMinimum", 0) + 1, s.get("minimum", 1)))
-        if kind == "boolean":
-            return True
-        if s.get("format") == "date-time":
-            return "2026-01-15T09:30:00Z"
-        return "string"
-
-    def request_example(self, schema: dict[str, Any]) -> Any:
-        """Required fields, plus a few optional ones when nothing is required."""
-        name, s = self.resolve(schema)
-        props = s.get("properties", {})
-        required = s.get("required", [])
-        keep = list(required) or list(props)[:2]
-        return {k: self.example(props[k], k, name or "") for k in keep if k in props}
 
 
 def _json_block(value: Any) -> list[str]:
@@ -248,7 +129,8 @@ def _operation(s: _Spec, method: str, path: str, op: dict[str, Any]) -> list[str
                 f"| `{field}` | {s.type_text(fschema)} | {'yes' if field in needed else ''} "
                 f"| {_describe_field(s, fschema)} |"
             )
-        lines += ["", "Example request body:", "", *_json_block(s.request_example(schema)), ""]
+        shown = content["example"] if "example" in content else s.request_example(schema)
+        lines += ["", "Example request body:", "", *_json_block(shown), ""]
     lines += ["| answer | when | body |", "|---|---|---|"]
     example: tuple[str, Any] | None = None
     common = []
@@ -284,6 +166,30 @@ def _operation(s: _Spec, method: str, path: str, op: dict[str, Any]) -> list[str
         else:
             lines += _json_block(value)
         lines.append("")
+    return lines
+
+
+def _webhooks(hooks: dict[str, Any]) -> list[str]:
+    """What a receiver gets, per profile: the spec's ``webhooks``, headers and body."""
+    if not hooks:
+        return []
+    lines = [
+        "## Webhooks",
+        "",
+        "What an endpoint receives, per profile (the spec's `webhooks`, made by each",
+        "profile's own signing code with an example secret). Every request also carries",
+        "`Content-Type: application/json`, the endpoint's custom headers and, with tracing",
+        "on, `traceparent`.",
+        "",
+    ]
+    for key, item in hooks.items():
+        op = item["post"]
+        lines += [f"### `{key}`", "", _code(op["description"]), ""]
+        lines += ["| header | example | |", "|---|---|---|"]
+        for p in op.get("parameters", []):
+            lines.append(f"| `{p['name']}` | `{p['example']}` | {_code(p['description'])} |")
+        body = op["requestBody"]["content"]["application/json"]["example"]
+        lines += ["", "Body:", "", *_json_block(body), ""]
     return lines
 
 
@@ -327,6 +233,7 @@ def markdown_reference(spec: dict[str, Any]) -> str:
         lines += [f"## {tag}", ""]
         for method, path, op in by_tag[tag]:
             lines += _operation(s, method, path, op)
+    lines += _webhooks(spec.get("webhooks", {}))
     lines += ["## Schemas", ""]
     for name in sorted(s.schemas):
         props = s.schemas[name].get("properties", {})

@@ -19,7 +19,7 @@ from hookpost.dashboard.auth import portal_fingerprint
 from hookpost.dashboard.state import dashboard, now, store
 from hookpost.web.deps import ProjectScope
 from hookpost.web.links import public_link
-from hookpost.web.schemas import iso
+from hookpost.web.schemas import Timestamp, iso
 
 #: Longest a portal link may live: a week.
 MAX_EXPIRES_IN = 7 * 86400
@@ -41,7 +41,7 @@ class PortalLinkIn(BaseModel):
 
 class PortalLinkOut(BaseModel):
     url: str = Field(description="Open it, or put it in an iframe.")
-    expires_at: str
+    expires_at: Timestamp
     scope: Literal["view", "manage"]
 
 

@@ -17,6 +17,7 @@ from hookpost.observability import metrics
 from hookpost.store import Store
 from hookpost.store.migrate import schema_is_current
 from hookpost.store.outage import Outage, sqlite_disk_full
+from hookpost.web.schemas import ErrorOut
 from hookpost.web.state import runtime
 
 router = APIRouter(tags=["system"])
@@ -116,7 +117,12 @@ _METRICS: dict[int | str, dict[str, Any]] = {
                 'hookpost_queue_deliveries{state="due"} 0.0\n'
             }
         },
-    }
+    },
+    401: {
+        "model": ErrorOut,
+        "description": "HOOKPOST_METRICS_TOKEN is set and the request did not carry it "
+        "as its bearer token",
+    },
 }
 
 

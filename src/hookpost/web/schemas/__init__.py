@@ -15,6 +15,7 @@ rather than a silently ignored setting. Every name is importable from
 
 from __future__ import annotations
 
+from hookpost.domain import DeliveryStatus
 from hookpost.web.schemas.audit import AuditActorOut, AuditEntryOut, AuditObjectOut
 from hookpost.web.schemas.catalog import (
     CustomProfileIn,
@@ -32,10 +33,12 @@ from hookpost.web.schemas.common import (
     PATTERN_WORDS,
     PROFILE_NAME_RE,
     SUBSCRIPTION_RE,
+    ErrorDetail,
     ErrorOut,
     In,
     ListOut,
     Moment,
+    Timestamp,
     check_json_payload,
     in_range,
     iso,
@@ -45,6 +48,7 @@ from hookpost.web.schemas.endpoints import (
     SECRET_HEADERS_DOC,
     SIGNING_DESCRIPTION,
     EndpointCreated,
+    EndpointHealth,
     EndpointIn,
     EndpointOut,
     EndpointPatch,
@@ -57,7 +61,6 @@ from hookpost.web.schemas.events import (
     AttemptOut,
     DeliveryDetail,
     DeliveryOut,
-    DeliveryStatus,
     EventAccepted,
     EventBatchIn,
     EventBatchItem,
@@ -105,9 +108,11 @@ __all__ = [
     "DeliveryOut",
     "DeliveryStatus",
     "EndpointCreated",
+    "EndpointHealth",
     "EndpointIn",
     "EndpointOut",
     "EndpointPatch",
+    "ErrorDetail",
     "ErrorOut",
     "EventAccepted",
     "EventBatchIn",
@@ -134,6 +139,7 @@ __all__ = [
     "Signing",
     "Subscription",
     "TestIn",
+    "Timestamp",
     "check_json_payload",
     "in_range",
     "iso",

@@ -7,7 +7,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hookpost.profiles import PROFILE_NAMES
-from hookpost.web.schemas.common import EVENT_TYPE_RE, PROFILE_NAME_RE, In, check_json_payload
+from hookpost.web.schemas.common import (
+    EVENT_TYPE_RE,
+    PROFILE_NAME_RE,
+    In,
+    Timestamp,
+    check_json_payload,
+)
 
 
 class CustomProfileIn(In):
@@ -27,7 +33,7 @@ class CustomProfileIn(In):
 class CustomProfileOut(BaseModel):
     name: str
     definition: dict[str, Any]
-    created_at: str
+    created_at: Timestamp
 
 
 class EventTypeIn(In):
@@ -47,7 +53,7 @@ class EventTypeOut(BaseModel):
     name: str
     description: str
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
-    created_at: str
+    created_at: Timestamp
 
     model_config = ConfigDict(populate_by_name=True)
 

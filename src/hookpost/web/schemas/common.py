@@ -12,7 +12,14 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from hookpost.core import limits
 
@@ -55,9 +62,15 @@ Moment = Annotated[datetime, AfterValidator(in_range)]
 
 
 def iso(ts: float | None) -> str | None:
+    """Epoch seconds as the API writes a time: ISO 8601 in UTC with milliseconds
+    (``2026-01-15T09:30:00.000Z``), or None for None."""
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: A time in a response, as :func:`iso` writes it; the spec says ``format: date-time``.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class In(BaseModel):
@@ -108,11 +121,48 @@ T = TypeVar("T")
 
 
 class ListOut(BaseModel, Generic[T]):
+    """One page of a list, oldest or newest first as the route says."""
+
     data: list[T]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
+class ErrorDetail(BaseModel):
+    """What is wrong with one field of a refused request."""
+
+    field: str = Field(
+        description="Dotted path of the field (body fields by name, e.g. headers.X-Team; "
+        "query and path parameters by name); 'body' for the body as a whole."
+    )
+    message: str = Field(description="What is wrong, in words.")
+    type: str = Field(
+        description="A machine-readable kind: pydantic's error type (missing, "
+        "string_too_long, ...), value_error, conflict or content_type."
+    )
 
 
 class ErrorOut(BaseModel):
-    error: str
-    message: str
-    detail: list[dict[str, Any]] = []
+    """Every error answer: a stable code, a sentence, and the fields at fault."""
+
+    model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True,  # every answer has a detail
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "validation_error",
+                    "message": "url: must include a host",
+                    "detail": [
+                        {"field": "url", "message": "must include a host", "type": "value_error"}
+                    ],
+                }
+            ]
+        },
+    )
+
+    error: str = Field(description="A stable code: validation_error, not_found, conflict, ...")
+    message: str = Field(description="What went wrong, in a sentence (fields named).")
+    detail: list[ErrorDetail] = Field(
+        default_factory=list, description="One item per field at fault; empty otherwise."
+    )

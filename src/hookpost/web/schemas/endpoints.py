@@ -15,7 +15,7 @@ from hookpost.web.schemas.checks import (
     check_secret_names,
     check_url,
 )
-from hookpost.web.schemas.common import PROFILE_NAME_RE, SUBSCRIPTION_RE, In
+from hookpost.web.schemas.common import PROFILE_NAME_RE, SUBSCRIPTION_RE, In, Timestamp
 
 #: How an endpoint signs: an HMAC secret, or an ed25519 key pair (standard profile only).
 Signing = Literal["hmac", "ed25519"]
@@ -158,6 +158,24 @@ class EndpointPatch(_EndpointPolicy):
         return check_secret_names(v)
 
 
+class EndpointHealth(BaseModel):
+    """How deliveries to the endpoint have been going (its circuit breaker)."""
+
+    circuit: Literal["closed", "open", "half-open"] = Field(
+        description="open: attempts wait until circuit_open_until; half-open: the next "
+        "attempt decides; closed: attempts go as scheduled."
+    )
+    circuit_open_until: Timestamp | None
+    consecutive_failures: int
+    failing_since: Timestamp | None = Field(
+        description="When the current run of failures began; null while succeeding."
+    )
+    disabled_reason: str | None = Field(
+        description="Why hookpost disabled the endpoint (it failed too long); null if it did not."
+    )
+    disabled_at: Timestamp | None
+
+
 class EndpointOut(BaseModel):
     id: str
     project_id: str
@@ -187,12 +205,9 @@ class EndpointOut(BaseModel):
     rate_limit: float | None
     max_concurrency: int | None
     filter: dict[str, Any] | None
-    health: dict[str, Any] = Field(
-        description="circuit (closed|open|half-open), consecutive_failures, failing_since, "
-        "disabled_reason, disabled_at"
-    )
-    created_at: str
-    updated_at: str
+    health: EndpointHealth
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class EndpointCreated(EndpointOut):

@@ -6,9 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hookpost.web.schemas.common import EVENT_ID_RE, EVENT_TYPE_RE, In, check_json_payload
-
-DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "held"]
+from hookpost.domain import DeliveryStatus
+from hookpost.web.schemas.common import (
+    EVENT_ID_RE,
+    EVENT_TYPE_RE,
+    ErrorDetail,
+    In,
+    Timestamp,
+    check_json_payload,
+)
 
 
 class TestIn(In):
@@ -46,8 +52,11 @@ class EventOut(BaseModel):
     event_type: str
     payload: dict[str, Any]
     sequence: int
-    created_at: str
-    timestamp: int
+    created_at: Timestamp
+    timestamp: int = Field(
+        description="When it was published, in Unix seconds: the value receivers get in "
+        "the signed timestamp header (webhook-timestamp for the standard profile)."
+    )
 
 
 class EventAccepted(EventOut):
@@ -66,8 +75,12 @@ class EventRepeated(BaseModel):
     event_type: str
     payload: dict[str, Any]
     sequence: int
-    created_at: str | None = Field(default=None, description="Only for keys that read events.")
-    timestamp: int | None = Field(default=None, description="Only for keys that read events.")
+    created_at: Timestamp | None = Field(
+        default=None, description="Only for keys that read events."
+    )
+    timestamp: int | None = Field(
+        default=None, description="Unix seconds; only for keys that read events."
+    )
     deliveries: int
 
 
@@ -107,7 +120,7 @@ class EventBatchItem(BaseModel):
     deliveries: int | None = None
     error: str | None = None
     message: str | None = None
-    detail: list[dict[str, Any]] | None = None
+    detail: list[ErrorDetail] | None = None
 
 
 class EventBatchOut(BaseModel):
@@ -148,16 +161,18 @@ class DeliveryOut(BaseModel):
     event_type: str
     status: DeliveryStatus
     attempt_count: int
-    next_attempt_at: str | None
+    next_attempt_at: Timestamp | None = Field(
+        description="When the next attempt is due (pending); null once final or held."
+    )
     last_status_code: int | None
     last_error: str | None
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class AttemptOut(BaseModel):
     number: int
-    started_at: str
+    started_at: Timestamp
     url: str
     status_code: int | None
     duration_ms: float

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hookpost.web.schemas.common import In, Moment
+from hookpost.web.schemas.common import In, Moment, Timestamp
 
 
 class RecoverIn(In):
@@ -26,8 +26,8 @@ class JobOut(BaseModel):
     done: int
     params: dict[str, Any]
     error: str | None
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class RecoverOut(JobOut):

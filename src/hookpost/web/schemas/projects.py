@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hookpost.web.schemas.common import In
+from hookpost.web.schemas.common import In, Timestamp
 
 
 class ProjectIn(In):
@@ -16,7 +16,7 @@ class ProjectIn(In):
 class ProjectOut(BaseModel):
     id: str
     name: str
-    created_at: str
+    created_at: Timestamp
 
 
 class ProjectCreated(ProjectOut):
@@ -37,8 +37,8 @@ class ApiKeyOut(BaseModel):
     name: str
     scope: str
     prefix: str = Field(description="The key's first characters, to recognise it by.")
-    created_at: str
-    revoked_at: str | None
+    created_at: Timestamp
+    revoked_at: Timestamp | None
 
 
 class ApiKeyCreated(ApiKeyOut):
