@@ -142,6 +142,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", f"{_P}/jobs"): "jobs.list",
     ("GET", f"{_P}/jobs/{{job_id}}"): "jobs.get",
     ("POST", f"{_P}/portal-link"): "portal.create_link",
+    ("GET", f"{API}/audit-log"): "audit_log.list",
+    ("GET", f"{API}/audit-log/export"): "audit_log.export",
     ("GET", "/healthz"): "system.healthz",
     ("GET", "/readyz"): "system.readyz",
     ("GET", "/metrics"): "system.metrics",

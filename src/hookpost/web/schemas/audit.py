@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hookpost.web.schemas.common import Timestamp
+
 
 class AuditActorOut(BaseModel):
     kind: Literal["admin", "operator", "token", "api_key", "portal", "shell", "system"]
@@ -21,7 +23,7 @@ class AuditObjectOut(BaseModel):
 
 class AuditEntryOut(BaseModel):
     id: str
-    at: str
+    at: Timestamp
     actor: AuditActorOut
     action: str = Field(description="One of the actions listed in docs/security.md.")
     object: AuditObjectOut
