@@ -103,3 +103,9 @@ def test_the_security_guide_lists_exactly_the_actions() -> None:
     section = guide.split("## Audit log", 1)[1].split("\n## ", 1)[0]
     listed = dict(re.findall(r"^\| `([a-z_.]+)` \| (.+) \|$", section, re.M))
     assert listed == AUDIT_ACTIONS
+
+
+def test_a_create_leaves_out_fields_it_left_empty() -> None:
+    row = {"id": "ep_1", "max_attempts": None, "filter": None, "enabled": True}
+    assert audit_changes(None, row) == (None, {"id": "ep_1", "enabled": True})
+    assert audit_changes(row, None) == ({"id": "ep_1", "enabled": True}, None)

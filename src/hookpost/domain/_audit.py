@@ -120,18 +120,23 @@ def masked(fields: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: _mask_value(k, v, marked) for k, v in fields.items() if k not in NOISE}
 
 
+def _set(fields: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if fields is None else {k: v for k, v in fields.items() if v is not None}
+
+
 def changes(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The fields that differ between ``before`` and ``after``, each side masked.
 
-    A create passes ``before=None`` (every field of ``after`` is new), a delete
-    ``after=None``; an update gets only the fields whose values differ (a field
-    one side lacks counts as None). A secret that changed shows as
+    A create passes ``before=None`` (every field of ``after`` that is set is
+    new), a delete ``after=None`` (every field that was set is gone); an update
+    gets only the fields whose values differ (a field one side lacks counts as
+    None). A secret that changed shows as
     :data:`MASK` -> :data:`MASK`: that it changed, never what it is.
     """
-    if before is None or after is None:
-        return masked(before), masked(after)
+    if before is None or after is None:  # a field a create leaves empty did not change
+        return masked(_set(before)), masked(_set(after))
     names = [k for k in {**before, **after} if k not in NOISE]
     differ = [k for k in names if before.get(k) != after.get(k)]
     old, new = masked(before) or {}, masked(after) or {}
