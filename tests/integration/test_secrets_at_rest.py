@@ -21,7 +21,7 @@ from sqlalchemy import inspect, text
 from hookpost.config import Settings
 from hookpost.core.crypto import PREFIX, SecretBox, SecretKeyError, generate_key
 from hookpost.core.keyfile import key_path, load_secret_box
-from hookpost.store import Store
+from hookpost.store import AuditFilter, Store
 from hookpost.store.migrate import upgrade_async
 from hookpost.verify import verify
 from tests.conftest import Hookpost, Receiver
@@ -169,6 +169,11 @@ async def test_rotate_key_command(tmp_path: Path) -> None:
     async with store.engine.connect() as conn:
         raw = (await conn.execute(text("SELECT secret FROM endpoints"))).scalar_one()
     assert after.is_current(raw)
+    # The run is in the audit log, made from the shell, naming the new key by its id.
+    page = await store.list_audit(AuditFilter(action="secret_key.rotate"), limit=5, cursor=None)
+    (entry,) = page.data
+    assert (entry["actor_kind"], entry["object_id"]) == ("shell", after.key_id)
+    assert entry["after"] == {"endpoints": 1, "resealed": 1}
     await store.close()
 
 

@@ -33,6 +33,7 @@ from hookpost.cli._common import (
 )
 from hookpost.cli._common import settings as load_settings
 from hookpost.config import Settings
+from hookpost.domain import SHELL, acting_as
 
 if TYPE_CHECKING:
     from hookpost.core.crypto import SecretBox
@@ -413,7 +414,8 @@ def rotate_key(database_url: str | None, generate: bool) -> None:
             settings.database_url, box=box, sqlite_synchronous=settings.sqlite_synchronous
         )
         try:
-            return await store.reseal_secrets()
+            with acting_as(SHELL):
+                return await store.reseal_secrets()
         finally:
             await store.close()
 

@@ -266,7 +266,8 @@ class EndpointsMixin(Core):
         hookpost from before they were sealed are sealed now.
 
         Values already under the current key are left alone, so a run that was
-        interrupted can simply be repeated. Each batch is its own transaction.
+        interrupted can simply be repeated. Each batch is its own transaction;
+        a finished run writes one audit entry naming the key (its id, never it).
         """
         box = _sealing.require_box(self.box)
         done = {"endpoints": 0, "resealed": 0}
@@ -312,5 +313,9 @@ class EndpointsMixin(Core):
                     )
                     done["resealed"] += 1
             if len(rows) < batch:
-                return done
+                break
             after = rows[-1]["id"]
+        async with self.writer.begin() as conn:  # the batches are committed: one entry for all
+            now = self.clock.now()
+            await audit(conn, now, "secret_key.rotate", "secret_key", box.key_id, after=done)
+        return done
