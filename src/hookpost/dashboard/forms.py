@@ -115,6 +115,7 @@ ENDPOINT_FIELDS = {
     "rate_limit",
     "max_concurrency",
     "ordering",
+    "serializer",
 }
 
 #: The delivery-policy fields an edit changes only when the form has them.
@@ -198,6 +199,8 @@ def endpoint_body(form: Form, *, creating: bool) -> tuple[dict[str, Any], FieldE
             body[name] = form.one(name).strip() or None
     if creating:
         body["ordering"] = body["ordering"] or "none"
+    if creating or form.has("serializer"):
+        body["serializer"] = form.one("serializer").strip() or None
     if creating:
         body["profile"] = form.one("profile").strip() or "standard"
         body["signing"] = form.one("signing").strip() or None
@@ -224,6 +227,7 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
             "timeout_seconds": source.one("timeout_seconds"),
             "enabled": source.has("enabled"),
             "retry_schedule": source.one("retry_schedule"),
+            "serializer": source.one("serializer"),
             **{name: source.one(name) for name in POLICY_FIELDS},
         }
     ep = source
@@ -249,4 +253,5 @@ def endpoint_values(source: Form | dict[str, Any], catalog: list[str]) -> dict[s
         "rate_limit": "" if ep.get("rate_limit") is None else f"{ep['rate_limit']:g}",
         "max_concurrency": "" if ep.get("max_concurrency") is None else str(ep["max_concurrency"]),
         "ordering": ep.get("ordering") or "none",
+        "serializer": ep.get("serializer") or "",
     }

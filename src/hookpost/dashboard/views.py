@@ -23,7 +23,7 @@ from hookpost.dashboard.html import PageError, flash_params, redirect, render, s
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
 from hookpost.domain import DEFAULT_SCHEDULE, DeliveryStatus, NotFound
-from hookpost.profiles import PROFILE_NAMES
+from hookpost.profiles import PROFILE_NAMES, RESERIALIZING_PROFILES
 from hookpost.store import decode_cursor
 from hookpost.web import render as shapes
 from hookpost.web.schemas import in_range, iso
@@ -174,6 +174,7 @@ async def endpoint_form(
             "errors": errors,
             "catalog": catalog,
             "profiles": await profile_names(request, s),
+            "reserializing": RESERIALIZING_PROFILES,
             "default_schedule": DEFAULT_WAITS,
         },
         surface=s,

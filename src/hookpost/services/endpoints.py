@@ -22,7 +22,13 @@ from hookpost.config import Settings
 from hookpost.core import destination_url, jsonenc, secret_headers
 from hookpost.core.signing import generate_secret
 from hookpost.domain import Invalid, NotFound
-from hookpost.profiles import PROFILE_NAMES, Profile, ed25519, resolve_profile
+from hookpost.profiles import (
+    PROFILE_NAMES,
+    RESERIALIZING_PROFILES,
+    Profile,
+    ed25519,
+    resolve_profile,
+)
 from hookpost.services import Wake
 from hookpost.services.destinations import DestinationPolicy
 from hookpost.store import Store
@@ -51,6 +57,22 @@ async def profile_for(store: Store, project_id: str, name: str) -> Profile:
             "profile", f"unknown profile {name!r}; built in: {', '.join(PROFILE_NAMES)}"
         ) from None
     return resolve_profile(name, row["definition"])
+
+
+def check_serializer(profile: str, serializer: str | None) -> None:
+    """Invalid("serializer") unless ``serializer`` is None or ``profile`` re-serializes.
+
+    Only a profile whose receivers hash the body as their language writes it
+    back (:data:`~hookpost.profiles.RESERIALIZING_PROFILES`) has a serializer
+    to choose; the name itself is checked by the schema.
+    """
+    if serializer is not None and profile not in RESERIALIZING_PROFILES:
+        raise Invalid(
+            "serializer",
+            f"only for profiles whose receivers re-serialize the body "
+            f"({', '.join(RESERIALIZING_PROFILES)}); the {profile} profile signs the "
+            "raw body, so leave it out or null",
+        )
 
 
 def secret_for(profile: Profile, given: str | None, signing: str | None) -> str:
@@ -111,6 +133,7 @@ async def create(
     values = dict(values)
     given, signing = values.pop("secret", None), values.pop("signing", None)
     profile = await profile_for(store, project_id, values["profile"])
+    check_serializer(values["profile"], values.get("serializer"))
     secret = secret_for(profile, given, signing)
     values["event_types"] = values.get("event_types") or []
     values = merged_headers({**values, "headers": values.get("headers") or {}})
@@ -135,6 +158,9 @@ async def update(
         if not_null in values and values[not_null] is None:
             raise Invalid(not_null, "may not be null")
     values = dict(values)
+    if values.get("serializer") is not None:
+        ep = await store.get_endpoint(project_id, endpoint_id)
+        check_serializer(ep["profile"], values["serializer"])
     if values.get("url"):
         await destinations.check(values["url"])
         if destination_url.has_credentials(values["url"]):

@@ -277,8 +277,7 @@ def _claimed_endpoint(e: dict[str, Any], definition: dict[str, Any] | None) -> C
         wire_url=e.get("wire_url") or e["url"],
         profile=e["profile"],
         profile_definition=definition,
-        # Not a column yet everywhere: a receiver's serializer (issue 16), None if unset.
-        serializer=e.get("serializer"),
+        serializer=e["serializer"],  # the receiver's (issue 16); None: the default
         secret=e["secret"],
         old_secrets=tuple((s["secret"], float(s["expires_at"])) for s in e["old_secrets"] or ()),
         headers=e["headers"],

@@ -82,6 +82,9 @@ endpoints = Table(
     Column("rate_limit", Float),  # requests per second, across all workers
     Column("max_concurrency", Integer),  # requests in flight per worker
     Column("ordering", String(8), nullable=False, server_default="none"),  # none | fifo
+    # How the receiver re-serializes the body (core/serializers), for the profiles
+    # that sign it that way (justwallet); NULL: javascript.
+    Column("serializer", String(16)),
     # Health: the circuit breaker and automatic disabling.
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     Column("failing_since", Epoch),

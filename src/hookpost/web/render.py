@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from hookpost.core import jsonenc, secret_headers
+from hookpost.core import jsonenc, secret_headers, serializers
 from hookpost.core.wiretext import storable, storable_headers
-from hookpost.profiles import ed25519
+from hookpost.profiles import RESERIALIZING_PROFILES, ed25519
 from hookpost.store import AuditFilter, Store
 from hookpost.web.schemas import EventIn, iso
 
@@ -40,6 +40,8 @@ def endpoint(row: dict[str, Any]) -> dict[str, Any]:
         "timeout_seconds": row["timeout_seconds"],
         "enabled": bool(row["enabled"]),
         "ordering": row["ordering"],
+        "serializer": row.get("serializer")
+        or (serializers.DEFAULT if row["profile"] in RESERIALIZING_PROFILES else None),
         "retry_schedule": row["retry_schedule"],
         "success_rule": row["success_rule"],
         "rate_limit": row["rate_limit"],

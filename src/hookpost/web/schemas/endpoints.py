@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from hookpost.core import secret_headers
-from hookpost.profiles import PROFILE_NAMES
+from hookpost.core.serializers import Serializer
+from hookpost.profiles import PROFILE_NAMES, RESERIALIZING_PROFILES
 from hookpost.web.schemas.checks import (
     check_filter,
     check_headers,
@@ -32,6 +33,15 @@ SECRET_HEADERS_DOC = (
     "Cookie, X-Api-Key, *-Token, *-Secret, *-Key, *-Password, ...): stored encrypted, "
     f"shown as {secret_headers.MASK!r}. Sending {secret_headers.MASK!r} as a header's "
     "value keeps its stored value."
+)
+
+
+SERIALIZER_DOC = (
+    "Profiles whose receivers hash the body as their language writes it back after "
+    f"parsing ({', '.join(RESERIALIZING_PROFILES)}): that language's serializer, and "
+    "hookpost sends and signs exactly the bytes it writes. javascript (the default): "
+    "JSON.stringify; php: json_encode of the array json_decode gives (\\/, \\uXXXX, "
+    "{} as []); ruby: JSON.generate (1.0, 1.0e-05). Any other profile: null only."
 )
 
 
@@ -100,6 +110,7 @@ class EndpointIn(_EndpointPolicy):
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool = True
     ordering: Literal["none", "fifo"] = "none"
+    serializer: Serializer | None = Field(default=None, description=SERIALIZER_DOC)
 
     @field_validator("url")
     @classmethod
@@ -141,6 +152,9 @@ class EndpointPatch(_EndpointPolicy):
     timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
     ordering: Literal["none", "fifo"] | None = None
+    serializer: Serializer | None = Field(
+        default=None, description=SERIALIZER_DOC + " null: back to the default."
+    )
 
     @field_validator("url")
     @classmethod
@@ -200,6 +214,10 @@ class EndpointOut(BaseModel):
     timeout_seconds: float | None
     enabled: bool
     ordering: str
+    serializer: Serializer | None = Field(
+        description="The receiver's serializer the body is written and signed for "
+        f"({', '.join(RESERIALIZING_PROFILES)}); null for the other profiles."
+    )
     retry_schedule: list[float] | None
     success_rule: str | None
     rate_limit: float | None
