@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from hookpost.core.signing import b64encode
-from hookpost.profiles import PROFILE_NAMES, EventData, get_profile
+from hookpost.profiles import PROFILE_NAMES, RESERIALIZING_PROFILES, EventData, get_profile
 
 #: The example event every entry shows (the payload marked so its place is found).
 SAMPLE_PAYLOAD = {"invoice": "in_1042", "amount": 4200, "currency": "EUR"}
@@ -56,9 +56,19 @@ HEADER_WORDS = {
     "byl-signature": "hex HMAC-SHA256 of the body.",
 }
 
+#: What a re-serializing profile's entry adds (its example is the javascript form).
+RESERIALIZED = (
+    " The body is written as the endpoint's serializer (javascript: JSON.stringify, "
+    "the default shown here; php: json_encode; ruby: JSON.generate) writes it back "
+    "after parsing, so a receiver hashing its own re-serialization gets the signed bytes."
+)
+
 #: The entries: (key in ``webhooks``, profile, secret, what differs).
 _ENTRIES = [
-    *((name, name, HMAC_SECRET, "") for name in PROFILE_NAMES),
+    *(
+        (name, name, HMAC_SECRET, RESERIALIZED if name in RESERIALIZING_PROFILES else "")
+        for name in PROFILE_NAMES
+    ),
     (
         "standard-ed25519",
         "standard",
