@@ -1,12 +1,20 @@
-"""Everything that differs between SQLite and PostgreSQL lives here.
+"""Where SQLite and PostgreSQL differ: the store asks this module, not the engine.
 
-The rest of the store is portable SQLAlchemy Core and never asks which
-database it talks to: where the two differ -- connection set-up, the write
-lock, the claim's row locks, row locks in general, catch-up ordering of
-event sequences, how a commit wakes the workers of other processes, how a
-worker proves it is alive, a minute's floor, whether publishes are committed
-in groups -- the aggregate modules call a small function of this module.
-Adding a backend means teaching this module, and only it.
+The rest of the store is portable SQLAlchemy Core: where the two differ --
+connection set-up, the write lock, the claim's row locks, row locks in
+general, catch-up ordering of event sequences, how a commit wakes the
+workers of other processes, how a worker proves it is alive, a minute's
+floor, whether publishes are committed in groups -- the aggregate modules
+call a small function of this module. Two of its choices pick a class of
+another module: :func:`workers` a worker lock of
+:mod:`~hookpost.store._liveness` (``PgWorkers`` or ``FileWorkers``) and
+:class:`Wakeups` SQLite's datagrams of :mod:`~hookpost.store._wake`. Two
+places still ask the backend themselves: ``_events`` runs SQLite's publish
+transaction as one ``sqlite3`` function on the writer's thread
+(:meth:`Writer.run_sqlite`, ``_publish.publish_sqlite``), and
+:mod:`~hookpost.store.outage` decodes a failure's own exception chain (an
+asyncpg SQLSTATE, a ``sqlite3`` error code), where the error names its
+driver. Adding a backend means teaching this module and those.
 """
 
 from __future__ import annotations
@@ -473,8 +481,7 @@ class Wakeups:
 def workers(engine: AsyncEngine, *, shared: bool) -> _liveness.Workers:
     """The registry of live workers: advisory locks on PostgreSQL, ``flock`` ed files
     beside a SQLite database that several processes share (``shared``)."""
+    if not is_sqlite(engine):
+        return _liveness.PgWorkers()
     database = sqlite_file(engine)
-    return _liveness.Workers(
-        sqlite=is_sqlite(engine),
-        directory=Path(database + "-workers") if shared and database else None,
-    )
+    return _liveness.FileWorkers(Path(database + "-workers") if shared and database else None)

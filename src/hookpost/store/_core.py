@@ -126,6 +126,11 @@ class Core:
         self._board = self._wakeups.board
         #: Who holds leases and whether they are alive (see _liveness).
         self._workers = _backend.workers(engine, shared=self._board is not None)
+        self._setup()
+
+    def _setup(self) -> None:
+        """What an aggregate adds to the shared state once it is built (the group
+        commit, see ``_events``). Cooperative: an override calls ``super()._setup()``."""
 
     @property
     def is_sqlite(self) -> bool:

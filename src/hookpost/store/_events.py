@@ -19,10 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookpost.core.clock import Clock
-from hookpost.core.crypto import SecretBox
 from hookpost.domain import Page
 from hookpost.store import _backend
 from hookpost.store import _statements as statements
@@ -108,15 +106,8 @@ async def ops_event(
 class EventsMixin(Core):
     """Publish and read events; owns the group commit (started with the store)."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        clock: Clock | None = None,
-        *,
-        box: SecretBox | None = None,
-        reader: AsyncEngine | None = None,
-    ) -> None:
-        super().__init__(engine, clock, box=box, reader=reader)
+    def _setup(self) -> None:
+        super()._setup()
         # The writes are looked up on each call, as methods are (a test may wrap one).
         self._group_commit = GroupCommit(
             lambda requests: self._publish_batch(requests),

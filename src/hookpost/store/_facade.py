@@ -5,7 +5,7 @@ with every persistence method; its code lives in one module per aggregate,
 each a mixin over the shared :class:`~hookpost.store._core.Core` (engines,
 clock, secret box, caches, wake-ups). The order of the bases below is the
 method resolution order: only :class:`~hookpost.store._events.EventsMixin`
-extends ``__init__`` and ``close`` (its group commit), cooperatively.
+extends ``Core._setup`` and ``close`` (its group commit), cooperatively.
 
 =====================  ==========================================
 ``_projects``          projects and API keys

@@ -169,22 +169,46 @@ def _gone(path: Path) -> bool:
     return True
 
 
-class Workers:
-    """The other side: tell which of the workers named by leases are dead."""
+class PgWorkers:
+    """PostgreSQL's registry of live workers: a session advisory lock each."""
 
-    def __init__(self, *, sqlite: bool, directory: Path | None = None) -> None:
-        self.sqlite = sqlite
-        #: SQLite: the directory of worker files (None for an in-memory database).
+    def presence(self, dsn: str) -> Presence | None:
+        """A new worker's lock."""
+        return PgPresence(dsn)
+
+    def gone(self) -> list[str]:
+        """Dead workers known without the leases' names: none (locks have no list)."""
+        return []
+
+    async def dead(self, conn: AsyncConnection, workers: Sequence[str]) -> list[str]:
+        """The workers among these whose lock is free, i.e. whose process is gone.
+
+        Each lock found free is then held by ``conn``'s transaction until it
+        ends, so the reclaim that follows in it is the only one.
+        """
+        out = []
+        for w in workers:
+            if (await conn.execute(_IS_GONE, {"key": int(w, 16)})).scalar():
+                out.append(w)
+        return out
+
+    def forget(self, workers: Iterable[str]) -> None:
+        """Nothing to tidy: a dead worker's session lock went with its session."""
+
+
+class FileWorkers:
+    """SQLite's registry of live workers: one ``flock`` ed file each in ``directory``
+    (None for a database that no other process shares: no worker needs a lock)."""
+
+    def __init__(self, directory: Path | None) -> None:
         self.directory = directory
 
     def presence(self, dsn: str) -> Presence | None:
-        """A new worker's lock (None: an in-memory SQLite database needs none)."""
-        if not self.sqlite:
-            return PgPresence(dsn)
+        """A new worker's lock (None without a directory)."""
         return None if self.directory is None else FilePresence(self.directory)
 
     def gone(self) -> list[str]:
-        """SQLite: every worker with a file whose lock is free (dead, leases or not)."""
+        """Every worker with a file whose lock is free (dead, leases or not)."""
         if self.directory is None or fcntl is None:
             return []
         try:
@@ -194,26 +218,20 @@ class Workers:
         return [p.name for p in paths if not p.name.startswith(".") and _gone(p)]
 
     async def dead(self, conn: AsyncConnection, workers: Sequence[str]) -> list[str]:
-        """The workers among these whose lock is free, i.e. whose process is gone.
-
-        On PostgreSQL the lock is then held by ``conn``'s transaction until it
-        ends, so the reclaim that follows in it is the only one.
-        """
-        if not self.sqlite:
-            out = []
-            for w in workers:
-                if (await conn.execute(_IS_GONE, {"key": int(w, 16)})).scalar():
-                    out.append(w)
-            return out
+        """The workers among these whose lock is free, i.e. whose process is gone."""
         if self.directory is None or fcntl is None:
             return []
         directory = self.directory
         return [w for w in workers if _gone(directory / w)]
 
     def forget(self, workers: Iterable[str]) -> None:
-        """Their leases are reclaimed: remove their files (SQLite)."""
+        """Their leases are reclaimed: remove their files."""
         if self.directory is None:
             return
         for w in workers:
             with contextlib.suppress(OSError):
                 (self.directory / w).unlink()
+
+
+#: Tell which of the workers named by leases are dead (``_backend.workers`` picks one).
+Workers = PgWorkers | FileWorkers
