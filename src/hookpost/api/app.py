@@ -42,6 +42,7 @@ from hookpost.services.destinations import DestinationPolicy
 from hookpost.store import Store
 from hookpost.store.migrate import check_schema
 from hookpost.web import errors
+from hookpost.web.idempotency import IdempotencyMiddleware
 from hookpost.web.ratelimit import RateLimiter
 
 log = logging.getLogger("hookpost")
@@ -141,6 +142,7 @@ def create_app(
         dns_timeout=settings.dns_timeout_seconds,
     )
     errors.install(app)
+    app.add_middleware(IdempotencyMiddleware)  # inside the body limit: reads a bounded body
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(errors.RejectNulMiddleware)
     app.add_middleware(RequestMetrics)  # outermost: times every answer, a 413 included

@@ -174,7 +174,8 @@ class Maintenance:
 
     async def retention(self) -> None:
         """Purge what is older than ``retention_days``, and audit entries older than
-        ``audit_retention_days``, every ``purge_interval_seconds`` (0 keeps either)."""
+        ``audit_retention_days``, every ``purge_interval_seconds`` (0 keeps either);
+        expired idempotency keys always."""
         days, audit_days = self.settings.retention_days, self.settings.audit_retention_days
         while True:
             await asyncio.sleep(self.settings.purge_interval_seconds)
@@ -182,6 +183,7 @@ class Maintenance:
                 removed = await self.store.purge(days * 86400) if days > 0 else {}
                 if audit_days > 0:
                     removed["audit_entries"] = await self.store.purge_audit(audit_days * 86400)
+                removed["idempotency_keys"] = await self.store.purge_idempotency_keys()
                 if any(removed.values()):
                     log.info("retention purge removed %s", removed)
             except Exception as exc:

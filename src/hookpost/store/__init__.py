@@ -11,6 +11,7 @@ from hookpost.domain import Claim, Conflict, HealthPolicy, Job, NotFound, Outcom
 from hookpost.store._audit import AuditFilter
 from hookpost.store._core import MAX_BIGINT, decode_cursor, encode_cursor
 from hookpost.store._facade import Store
+from hookpost.store._idempotency import KeyRecord
 from hookpost.store._liveness import Presence
 from hookpost.store._projects import KEY_SCOPES
 from hookpost.store._record import RecordIncomplete
@@ -23,6 +24,7 @@ __all__ = [
     "Conflict",
     "HealthPolicy",
     "Job",
+    "KeyRecord",
     "NotFound",
     "Outcome",
     "Page",

@@ -20,6 +20,7 @@ extends ``Core._setup`` and ``close`` (its group commit), cooperatively.
 ``_retention``         purge
 ``_stats``             queue metrics, dashboard aggregates
 ``_audit``             the audit log: write in a change's transaction, read, purge
+``_idempotency``       Idempotency-Key reservations and stored answers
 ``_statements``        the hot path's SQL, by name
 ``_backend``           every SQLite/PostgreSQL difference
 =====================  ==========================================
@@ -33,6 +34,7 @@ from hookpost.store._core import Core
 from hookpost.store._deliveries import DeliveriesMixin
 from hookpost.store._endpoints import EndpointsMixin
 from hookpost.store._events import EventsMixin
+from hookpost.store._idempotency import IdempotencyMixin
 from hookpost.store._jobs import JobsMixin
 from hookpost.store._projects import ProjectsMixin
 from hookpost.store._queue import QueueMixin
@@ -55,6 +57,7 @@ class Store(
     RetentionMixin,
     StatsMixin,
     AuditMixin,
+    IdempotencyMixin,
     Core,
 ):
     """All of hookpost's SQL. Every write that must be atomic (an event and its

@@ -276,3 +276,19 @@ audit_log = Table(
     Index("ix_audit_log_object", "object_type", "object_id", "id"),
     Index("ix_audit_log_actor", "actor_kind", "actor_id", "id"),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # Idempotency-Key headers of POST requests (hookpost.web.idempotency). Keyed
+    # by SHA-256 of (the caller's credential, the key): one caller can never see
+    # or block another's, and a copy of the table reveals neither.
+    Column("id", String(64), primary_key=True),
+    Column("route", String(512), nullable=False),  # the request's path
+    Column("body_hash", String(64), nullable=False),  # SHA-256 of the request body
+    Column("status", Integer),  # NULL while the first request runs
+    Column("response", JSON),  # {"headers": {...}, "body": text} of a 2xx answer
+    Column("created_at", Epoch, nullable=False),
+    Column("expires_at", Epoch, nullable=False),
+    Index("ix_idempotency_keys_expires", "expires_at"),
+)

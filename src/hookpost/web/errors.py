@@ -268,6 +268,20 @@ LINGER_SECONDS = 10.0
 LINGER_IDLE_SECONDS = 2.0
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands an app the body already read, then the rest of ``receive``."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class BodyLimitMiddleware:
     """Answer 413 for request bodies over ``max_bytes``, before any parsing.
 
@@ -316,17 +330,7 @@ class BodyLimitMiddleware:
                 await self._reject(receive, send, more=more)
                 return
             chunks.append(body)
-        whole = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": whole, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _reject(self, receive: Receive, send: Send, *, more: bool) -> None:
         resp = error_response(413, f"body: request body is larger than {self.max_bytes} bytes")
