@@ -99,6 +99,7 @@ class Endpoint(TypedDict):
     rate_limit: float | None
     max_concurrency: int | None
     filter: dict[str, Any] | None
+    serializer: str | None  # javascript | php | ruby on re-serializing profiles, else None
     health: dict[str, Any]
     created_at: str
     updated_at: str
@@ -120,7 +121,10 @@ class _EndpointSettings(TypedDict, total=False):
     30 steps, each up to 3 days), ``success_rule`` (``2xx`` or ``200``),
     ``rate_limit`` (requests per second across all workers, up to 10000),
     ``max_concurrency`` (requests in flight per worker, 1-1024), ``filter`` (a
-    payload filter: ``$eq $neq $in $nin $gt $gte $lt $lte $exists $and $or``).
+    payload filter: ``$eq $neq $in $nin $gt $gte $lt $lte $exists $and $or``),
+    ``serializer`` (re-serializing profiles such as ``justwallet`` only: the
+    receiver's language, ``javascript`` default, ``php`` or ``ruby``; hookpost
+    sends and signs the bytes it writes).
     """
 
     event_types: list[str]
@@ -136,6 +140,7 @@ class _EndpointSettings(TypedDict, total=False):
     rate_limit: float | None
     max_concurrency: int | None
     filter: dict[str, Any] | None
+    serializer: Literal["javascript", "php", "ruby"] | None
 
 
 class EndpointChanges(_EndpointSettings, total=False):
