@@ -17,9 +17,18 @@ from pydantic import ValidationError
 from hookpost.core import jsonenc
 from hookpost.domain import Conflict, Invalid
 from hookpost.services import events
-from hookpost.store import MAX_BIGINT, decode_cursor
-from hookpost.web import errors, render, scopes
-from hookpost.web.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
+from hookpost.store import MAX_BIGINT, Store, decode_cursor
+from hookpost.web import errors, handwritten, render, scopes
+from hookpost.web.deps import (
+    PagingDep,
+    Principal,
+    PrincipalDep,
+    ProjectScope,
+    StoreDep,
+    get_principal,
+    project_scope,
+)
+from hookpost.web.handwritten import HandWrittenRoute
 from hookpost.web.schemas import (
     ErrorOut,
     EventAccepted,
@@ -31,11 +40,24 @@ from hookpost.web.schemas import (
     ListOut,
     Moment,
 )
-from hookpost.web.state import waker
+from hookpost.web.state import runtime, waker
 
 JSON = "application/json"
 
-router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
+#: Publish is answered by a hand-written handler (see :mod:`hookpost.web.handwritten`).
+router = APIRouter(
+    prefix="/projects/{project_id}/events", tags=["events"], route_class=HandWrittenRoute
+)
+
+
+async def _publish_request(request: Request) -> Response:
+    """:func:`publish`, handled by hand (:mod:`hookpost.web.handwritten`): the body read,
+    then the key and project checked, then the body validated -- FastAPI's order."""
+    body = await handwritten.json_body(request)
+    principal = await get_principal(request)
+    project_id = await project_scope(request.path_params["project_id"], request, principal)
+    sent = handwritten.validated(EventIn, body)
+    return await _publish(project_id, sent, runtime(request).store, request, principal)
 
 
 @router.post(
@@ -55,6 +77,7 @@ router = APIRouter(prefix="/projects/{project_id}/events", tags=["events"])
         },
     },
 )
+@handwritten.handled_by(_publish_request)
 async def publish(
     project_id: ProjectScope,
     body: EventIn,
@@ -73,6 +96,12 @@ async def publish(
     A payload the catalog's schema refuses is a 422 naming its fields; the
     schema's reasons only to a key that may read the catalog.
     """
+    return await _publish(project_id, body, store, request, principal)
+
+
+async def _publish(
+    project_id: str, body: EventIn, store: Store, request: Request, principal: Principal
+) -> Response:
     published = await events.publish(
         store,
         project_id,
