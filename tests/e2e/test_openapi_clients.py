@@ -12,7 +12,8 @@ receiver, with each tool at its default settings:
   ``tsc --strict`` together with a script that creates a project and an
   endpoint, publishes an event, lists its deliveries and reads a 422's typed
   detail -- then node runs it against the server;
-- ``openapi-python-client``: the generated package runs the same flow.
+- ``openapi-python-client``: the same flow type-checks (``mypy --strict``) against
+  the generated package, then runs.
 
 The npm tools come from ``tests/e2e/openapi_clients/package-lock.json``
 (``npm ci``, which ``.ci/run`` does first); the test installs them itself when
@@ -152,7 +153,7 @@ async def _check_flow(server: Server, receiver: Receiver, said: dict[str, Any]) 
 
 FLOW_TS = """\
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema.js";
+import type { components, operations, paths } from "./schema.js";
 import { BASE, RECEIVER, TOKEN } from "./config.js";
 
 type DeliveryStatus = components["schemas"]["DeliveryStatus"];
@@ -195,6 +196,15 @@ const refused = await client.POST("/api/v1/projects/{project_id}/endpoints", {
 if (!refused.error) throw new Error("an invalid URL was accepted");
 const field: string = refused.error.detail[0].field;
 
+// The webhooks section types what a receiver of the standard profile gets.
+type Standard = operations["webhooks.standard"];
+const delivered: Standard["requestBody"]["content"]["application/json"] = {
+  type: "invoice.paid",
+  timestamp: created,
+  data: { invoice: "in_1042" },
+};
+const signature: keyof Standard["parameters"]["header"] = "webhook-signature";
+
 console.log(JSON.stringify({
   project_id,
   secret: endpoint.data.secret,
@@ -203,6 +213,7 @@ console.log(JSON.stringify({
   deliveries: listed.data.data.length,
   status,
   invalid_field: field,
+  webhook: [delivered.type, signature],
 }));
 """
 
@@ -238,6 +249,7 @@ async def test_typescript_client_compiles_and_publishes(
     await _run(str(npm_tools / "tsc"), "-p", "tsconfig.json", cwd=work)
     said = json.loads(await _run("node", "out/flow.js", cwd=work))
     assert said["created"].endswith("Z")
+    assert said["webhook"] == ["invoice.paid", "webhook-signature"]
     await _check_flow(server, receiver, said)
 
 
@@ -308,6 +320,12 @@ async def test_python_client_generates_and_publishes(
     warned = [line for line in out.splitlines() if line.startswith("WARNING")]
     assert all("/audit-log/export" in line for line in warned), out
     (tmp_path / "flow.py").write_text(textwrap.dedent(FLOW_PY))
+    # The flow type-checks against the generated models (the generator's own client.py
+    # boilerplate is not ours to check: imports are followed silently).
+    await _run(
+        sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
+        "--no-incremental", "flow.py", cwd=tmp_path, env=QUIET,
+    )  # fmt: skip
     receiver_url = receiver.url()
     said = json.loads(
         await _run(
