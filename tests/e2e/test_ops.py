@@ -253,7 +253,14 @@ async def test_wheel_in_a_fresh_venv_serves_and_delivers(
         (meta_path,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         meta = whl.read(meta_path).decode()
     assert "License-Expression: Apache-2.0" in meta and "License-File: LICENSE" in meta
-    assert "Classifier: Typing :: Typed" in meta
+    for classifier in (
+        "Framework :: FastAPI",
+        "Topic :: Internet :: WWW/HTTP",
+        "Typing :: Typed",
+        "Programming Language :: Python :: 3 :: Only",
+        f"Programming Language :: Python :: {sys.version_info.major}.{sys.version_info.minor}",
+    ):
+        assert f"Classifier: {classifier}\n" in meta, classifier
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
