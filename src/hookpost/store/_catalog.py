@@ -9,7 +9,6 @@ cannot be deleted.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -189,9 +188,11 @@ class CatalogMixin(Core):
             )
 
     async def event_type_schema(self, project_id: str, name: str) -> dict[str, Any] | None:
-        hit, cached = self._schemas.get((project_id, name))
-        if hit:
-            return typing.cast(dict[str, Any] | None, cached)
+        return await self._schemas.load(
+            (project_id, name), lambda: self._schema_row(project_id, name)
+        )
+
+    async def _schema_row(self, project_id: str, name: str) -> dict[str, Any] | None:
         async with self.reader.connect() as conn:
             value = (
                 await conn.execute(
@@ -200,6 +201,4 @@ class CatalogMixin(Core):
                     )
                 )
             ).scalar_one_or_none()
-        schema = value if isinstance(value, dict) else None
-        self._schemas.put((project_id, name), schema)
-        return schema
+        return value if isinstance(value, dict) else None

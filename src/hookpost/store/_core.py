@@ -18,11 +18,13 @@ any call to its definition.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import time
-from collections.abc import Callable
-from typing import Any, Self
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,6 +37,8 @@ from hookpost.store.models import endpoints, projects
 from hookpost.store.outage import DatabaseHealth
 
 __all__ = ["MAX_BIGINT", "Core", "TTLCache", "decode_cursor", "encode_cursor"]
+
+_V = TypeVar("_V")
 
 
 def encode_cursor(value: str | int) -> str:
@@ -71,12 +75,19 @@ class TTLCache:
     a second those reads cost more than the publish itself. Entries live
     ``ttl`` seconds; this process clears the cache on every change it makes,
     so only changes made by another process take up to ``ttl`` to be seen.
+
+    :meth:`load` reads through it once for everyone: the requests that miss the
+    same key together (every one in flight, each time an entry expires under
+    load) wait for one lookup instead of each running its own, and a lookup
+    that a :meth:`clear` overtook answers its callers but is not kept.
     """
 
     def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
         self.ttl = ttl
         self.size = size
         self._data: dict[Any, tuple[float, Any]] = {}
+        self._loading: dict[Any, asyncio.Future[Any]] = {}
+        self._generation = 0
 
     def get(self, key: Any) -> tuple[bool, Any]:
         hit = self._data.get(key)
@@ -91,6 +102,32 @@ class TTLCache:
 
     def clear(self) -> None:
         self._data.clear()
+        self._loading.clear()
+        self._generation += 1
+
+    async def load(self, key: Any, lookup: Callable[[], Awaitable[_V]]) -> _V:
+        """The cached value of ``key``, else ``lookup()``'s -- one lookup for all the
+        callers that miss it at once. A lookup's error reaches each of them."""
+        hit, value = self.get(key)
+        if hit:
+            return typing.cast(_V, value)
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fill(key, lookup, self._generation))
+            # Retrieved even if every caller has gone (cancelled): no "never retrieved".
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+            self._loading[key] = pending
+        return typing.cast(_V, await asyncio.shield(pending))
+
+    async def _fill(self, key: Any, lookup: Callable[[], Awaitable[_V]], generation: int) -> _V:
+        try:
+            value = await lookup()
+            if generation == self._generation:
+                self.put(key, value)
+            return value
+        finally:
+            if generation == self._generation:
+                self._loading.pop(key, None)
 
 
 class Core:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import typing
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -144,9 +143,9 @@ class ProjectsMixin(Core):
         hash), then compared again in constant time.
         """
         digest = hash_key(key)
-        hit, cached = self._keys.get(digest)
-        if hit:
-            return typing.cast(dict[str, Any] | None, cached)
+        return await self._keys.load(digest, lambda: self._key_row(digest))
+
+    async def _key_row(self, digest: str) -> dict[str, Any] | None:
         async with self.reader.connect() as conn:
             row = (
                 await conn.execute(
@@ -159,16 +158,10 @@ class ProjectsMixin(Core):
                     ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
                 )
             ).first()
-        found = None
-        if row is not None and secrets.compare_digest(str(row.key_hash), digest):
-            found = {
-                "id": row.id,
-                "project_id": row.project_id,
-                "scope": row.scope,
-                "prefix": row.prefix,
-            }
-        self._keys.put(digest, found)
-        return found
+        if row is None or not secrets.compare_digest(str(row.key_hash), digest):
+            return None
+        return {"id": row.id, "project_id": row.project_id, "scope": row.scope,
+                "prefix": row.prefix}  # fmt: skip
 
     async def project_for_key(self, key: str) -> str | None:
         found = await self.key_principal(key)
