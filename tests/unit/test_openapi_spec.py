@@ -22,6 +22,7 @@ from hookpost.api.app import create_app
 from hookpost.config import Settings
 from hookpost.domain import DeliveryStatus
 from hookpost.profiles import PROFILE_NAMES, get_profile, public_key_for
+from hookpost.web.errors import code_of
 
 SYSTEM = {"/healthz", "/readyz", "/metrics"}
 
@@ -175,6 +176,30 @@ def test_every_json_body_and_success_answer_has_a_valid_example() -> None:
             assert not errors, f"{method} {path}: {errors}"
             checked += 1
     assert checked >= 45
+
+
+def test_error_answers_have_examples_of_their_own_status() -> None:
+    """Each error example is a valid ErrorOut whose code is the one its status answers."""
+    own_codes = {400: {"bad_request", "invalid_json"}, 409: {"conflict", "limit_reached"}}
+    checked = 0
+    for method, path, op in _operations():
+        for status, answer in op["responses"].items():
+            media = answer.get("content", {}).get("application/json", {})
+            if not status.startswith(("4", "5")) or "example" not in media:
+                continue
+            if not path.startswith("/api/v1/"):  # /readyz's 503 is its own shape
+                continue
+            example = media["example"]
+            assert not list(_validator(media["schema"]).iter_errors(example)), (method, path)
+            allowed = own_codes.get(int(status), {code_of(int(status))})
+            assert example["error"] in allowed, (method, path, status)
+            checked += 1
+    assert checked >= 300
+    resend = _spec()["paths"]["/api/v1/projects/{project_id}/deliveries/{delivery_id}/resend"]
+    assert (
+        resend["post"]["responses"]["404"]["content"]["application/json"]["example"]["message"]
+        == "delivery not found"
+    )
 
 
 @pytest.mark.parametrize("key", [*PROFILE_NAMES, "standard-ed25519"])

@@ -35,12 +35,16 @@ rather than on each route (route modules stay about behaviour):
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import FastAPI
 
 from hookpost.api import webhooks
 from hookpost.api.examples import SpecExamples
+from hookpost.config import Settings
+from hookpost.store.outage import Outage
+from hookpost.web.errors import SEND_JSON, code_of
 from hookpost.web.schemas import ErrorOut
 
 API = "/api/v1"
@@ -256,9 +260,13 @@ def describe_errors(spec: dict[str, Any]) -> None:
                 if str(code) in answers and not _fastapi_default(answers[str(code)]):
                     continue
                 text = CONFLICTS[(method.upper(), path)] if code == 409 else MEANINGS[code]
+                media: dict[str, Any] = {"schema": _ERROR_REF}
+                example = _error_example(code, method, path, operation, schemas)
+                if example is not None:
+                    media["example"] = example
                 answer: dict[str, Any] = {
                     "description": text,
-                    "content": {"application/json": {"schema": _ERROR_REF}},
+                    "content": {"application/json": media},
                 }
                 if code in (429, 503, 507):
                     answer["headers"] = _RETRY_AFTER
@@ -268,6 +276,52 @@ def describe_errors(spec: dict[str, Any]) -> None:
     if "HTTPValidationError" not in str(spec["paths"]):
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
+
+
+_DEFAULT_MAX_BODY = Settings.model_fields["max_body_bytes"].default
+#: Example answers by status: (error code or None for the usual one, message), the
+#: messages as the handlers word them (an outage's from the store's own table).
+_ERROR_MESSAGES = {
+    400: ("invalid_json", f"body: invalid JSON (Expecting value): {SEND_JSON}"),
+    401: (None, "invalid token"),
+    403: (None, "this API key's scope (read) does not allow this"),
+    413: (None, f"body: request body is larger than {_DEFAULT_MAX_BODY} bytes"),
+    415: (None, f"body: {SEND_JSON} (this request's Content-Type is 'text/plain')"),
+    429: (None, "rate limit of 20 requests per second for this API key exceeded"),
+    503: (None, Outage("unreachable", "").message),
+    507: (None, Outage("full", "").message),
+}
+
+
+def _error_example(
+    code: int, method: str, path: str, operation: dict[str, Any], schemas: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A typical answer of ``code`` on this route; None where no one example is typical."""
+    if code == 404:
+        names = re.findall(r"{(\w+)}", path)
+        what = {"key_id": "api key", "name": "profile" if "/profiles/" in path else "event type"}
+        last = names[-1] if names else "project_id"
+        thing = what.get(last, last.removesuffix("_id").replace("_", " "))
+        return {"error": code_of(404), "message": f"{thing} not found", "detail": []}
+    if code == 422:
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        ref = body.get("schema", {}).get("$ref", "")
+        required = schemas.get(ref.rsplit("/", 1)[-1], {}).get("required", [])
+        if not required:
+            return None
+        field = required[0]
+        item = {"field": field, "message": "Field required", "type": "missing"}
+        return {"error": code_of(422), "message": f"{field}: Field required", "detail": [item]}
+    if code == 409:
+        why = CONFLICTS.get((method.upper(), path))
+        if why is None:
+            return None
+        kind, _, said = why.partition(": ") if why.startswith("limit_reached") else ("", "", why)
+        return {"error": kind or code_of(409), "message": said, "detail": []}
+    if code not in _ERROR_MESSAGES:
+        return None
+    own, message = _ERROR_MESSAGES[code]
+    return {"error": own or code_of(code), "message": message, "detail": []}
 
 
 def _fastapi_default(answer: dict[str, Any]) -> bool:
