@@ -205,6 +205,13 @@ def markdown_reference(spec: dict[str, Any]) -> str:
         "and each route lists the errors it can give. Lists answer",
         '`{"data": [...], "next_cursor": str | null}` and take `?limit=&cursor=`.',
         "",
+        "Every `POST` under `/api/v1/` takes an optional `Idempotency-Key` header (1-255",
+        "visible ASCII characters): the same key, token, route and body within 24 hours",
+        "replays the first 2xx answer with `Idempotent-Replayed: true` instead of running",
+        "again; the key with another route or body is `422 idempotency_key_reused`, while",
+        "the first request still runs `409 idempotency_key_in_use` (retry after",
+        "`Retry-After`). Only 2xx answers are kept. See [client.md](client.md#idempotency).",
+        "",
     ]
     by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for path, item in spec["paths"].items():
