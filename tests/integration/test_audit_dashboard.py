@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -133,6 +134,22 @@ async def test_each_kind_of_dashboard_action_writes_one_entry_and_a_refused_one_
     assert recovered["action"] == "endpoint.recover"
     resent = await one_entry(f"/projects/{pid}/deliveries/{delivery['id']}/resend", {}, 303)
     assert (resent["action"], resent["object_id"]) == ("delivery.resend", delivery["id"])
+    # "Resend selected": one entry per delivery resent, none for an id of no delivery.
+    await hp.publish(pid)
+    ids = [d["id"] for d in await hp.deliveries(pid)]
+    before = {e["id"] for e in await log(hp)}
+    r = await browser.post(
+        f"/projects/{pid}/deliveries/resend",
+        content=urlencode(
+            [("csrf", token), ("confirm", "1"), ("delivery_id", "dlv_nothing")]
+            + [("delivery_id", i) for i in ids]
+        ),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 303, r.text
+    new = [e for e in await log(hp) if e["id"] not in before]
+    assert sorted(e["object_id"] for e in new) == sorted(ids)
+    assert {e["action"] for e in new} == {"delivery.resend"}
     link = await one_entry(f"/projects/{pid}/portal-link", {"scope": "manage"}, 200)
     assert link["action"] == "portal_link.create" and link["after"]["scope"] == "manage"
 
