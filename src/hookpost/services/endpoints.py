@@ -71,7 +71,7 @@ def check_serializer(profile: str, serializer: str | None) -> None:
             "serializer",
             f"only for profiles whose receivers re-serialize the body "
             f"({', '.join(RESERIALIZING_PROFILES)}); the {profile} profile signs the "
-            "raw body, so leave it out or null",
+            "raw body, so leave serializer unset (null)",
         )
 
 
