@@ -4,9 +4,8 @@ The rest of the store is portable SQLAlchemy Core: where the two differ --
 connection set-up, the write lock, the claim's row locks, row locks in
 general, catch-up ordering of event sequences, how a commit wakes the
 workers of other processes, how a worker proves it is alive, a minute's
-floor, whether publishes are committed in groups -- the aggregate modules
-call a small function of this module. Two of its choices pick a class of
-another module: :func:`workers` a worker lock of
+floor -- the aggregate modules call a small function of this module. Two of
+its choices pick a class of another module: :func:`workers` a worker lock of
 :mod:`~hookpost.store._liveness` (``PgWorkers`` or ``FileWorkers``) and
 :class:`Wakeups` SQLite's datagrams of :mod:`~hookpost.store._wake`. Two
 places still ask the backend themselves: ``_events`` runs SQLite's publish
@@ -389,16 +388,6 @@ class Listener:
 def sqlite_file(engine: AsyncEngine) -> str | None:
     """The SQLite database's path (None on PostgreSQL, or for an in-memory database's ``""``)."""
     return engine.url.database if is_sqlite(engine) else None
-
-
-def batches_publishes(engine: AsyncEngine) -> bool:
-    """Whether concurrent publishes are committed together (``_group_commit``).
-
-    SQLite has one writer and every commit waits for the disk, so grouping
-    commits multiplies publish throughput; PostgreSQL commits concurrent
-    transactions in parallel and groups WAL flushes itself.
-    """
-    return is_sqlite(engine)
 
 
 def lock_rows(stmt: Any, engine: AsyncEngine) -> Any:

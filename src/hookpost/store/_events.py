@@ -7,7 +7,7 @@ or ``held`` for a disabled endpoint) are inserted set-based, a handful of
 statements per batch whatever its size. It is a function, not a method,
 because other aggregates publish too: the operator's operational events
 (:func:`ops_event`) are written inside the transaction of the change they
-report. On SQLite the publishes of concurrent requests share one
+report. The publishes of concurrent requests share one
 transaction (:mod:`hookpost.store._group_commit`).
 """
 
@@ -137,16 +137,14 @@ class EventsMixin(Core):
         ``event_id`` returns the first event with ``created=False`` and makes
         no deliveries.
 
-        On SQLite, concurrent publishes are committed together (group commit):
+        Concurrent publishes are committed together (group commit):
         one transaction and one fsync for all the requests waiting at that
         moment, each answered only after that commit.
         """
         request = PublishRequest(
             project_id, event_type, payload, event_id, only_endpoint, trace_context
         )
-        if _backend.batches_publishes(self.engine):
-            return await self._group_commit.submit(request)
-        return await self._publish_one(request)
+        return await self._group_commit.submit(request)
 
     async def _publish_one(self, request: PublishRequest) -> Published:
         """Publish one event in its own transaction."""
@@ -173,8 +171,8 @@ class EventsMixin(Core):
     ) -> list[Published]:
         """Publish ``(event_type, payload, event_id)`` s together, as :meth:`publish` does each.
 
-        One transaction for all of them (on SQLite, one entry of the group
-        commit, never split): one lookup of the ``event_id`` s seen before and
+        One transaction for all of them (one entry of the group commit,
+        never split): one lookup of the ``event_id`` s seen before and
         one multi-row insert of the events and one of their deliveries. The
         answers are in order; an ``event_id`` repeated within ``events`` is
         created once and answers the repeat with ``created=False``.
@@ -184,14 +182,10 @@ class EventsMixin(Core):
         requests = [
             PublishRequest(project_id, t, p, eid, None, trace_context) for t, p, eid in events
         ]
-        if _backend.batches_publishes(self.engine):
-            return await self._group_commit.submit_many(requests)
-        try:
-            return await self._publish_batch(requests)
-        except IntegrityError:
-            # A concurrent publish took one of these event_ids first: one by one,
-            # each repeat answered with the event that won.
-            return [await self._publish_one(r) for r in requests]
+        # If a concurrent publish (another process) took one of these event_ids
+        # first, the group commit writes them one by one: each repeat answered
+        # with the event that won (``_publish_one``).
+        return await self._group_commit.submit_many(requests)
 
     async def _publish_batch(self, requests: list[PublishRequest]) -> list[Published]:
         """Publish many events in one transaction (see :mod:`hookpost.store._group_commit`)."""
