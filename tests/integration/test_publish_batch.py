@@ -186,3 +186,30 @@ async def test_a_batch_is_one_transaction_of_the_group_commit(
     assert answer["created"] == 500
     assert writes == [500]
     assert [i["id"] for i in answer["data"]] == [f"big-{i}" for i in range(500)]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_a_non_finite_number_refuses_its_item_alone(
+    hookpost_noworkers: Hookpost, number: str
+) -> None:
+    """Python reads these from a body; the item holding one is a 422 of its own, its
+    neighbours are stored (the request as a whole used to be refused)."""
+    hp = hookpost_noworkers
+    pid, _key = await hp.project()
+    body = (
+        '{"events":[{"event_type":"a.b","payload":{"n":1}},'
+        f'{{"event_type":"a.b","payload":{{"n":{number}}}}},'
+        '{"event_type":"a.b","payload":{"n":3}}]}'
+    )
+    r = await hp.http.post(
+        f"/api/v1/projects/{pid}/events/batch",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert [i["status"] for i in data] == [202, 422, 202]
+    assert data[1]["detail"][0]["field"] == "payload"
+    assert "not valid JSON" in data[1]["message"]
+    stored = (await hp.http.get(f"/api/v1/projects/{pid}/events")).json()["data"]
+    assert sorted(e["payload"]["n"] for e in stored) == [1, 3]

@@ -73,6 +73,11 @@ def iso(ts: float | None) -> str | None:
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
+#: Fields whose JSON is checked by their own validators, not by ``In``'s finiteness check:
+#: an event's payload, and a batch's events (each validated as ``EventIn``).
+_CHECKED_APART = frozenset({"payload", "events"})
+
+
 class In(BaseModel):
     """A request body: unknown fields, NUL characters and non-finite numbers are refused."""
 
@@ -91,8 +96,9 @@ class In(BaseModel):
     def _finite(cls, v: Any, info: ValidationInfo) -> Any:
         # Python reads NaN, Infinity and 1e400 in a JSON body; PostgreSQL's json
         # type refuses them (a 500 when stored) and no filter, schema or
-        # definition means anything by them. Payloads have their own check.
-        if isinstance(v, (dict, list)) and info.field_name != "payload":
+        # definition means anything by them. Payloads have their own check, and a
+        # batch's events are each checked as a single publish (one refused alone).
+        if isinstance(v, (dict, list)) and info.field_name not in _CHECKED_APART:
             try:
                 json.dumps(v, allow_nan=False)
             except ValueError:
