@@ -25,7 +25,7 @@ from hookpost.core.crypto import SecretBox
 from hookpost.store import Store
 from hookpost.store.migrate import upgrade
 from tests.conftest import TEST_SECRET_KEY, free_port
-from tests.e2e.test_cli import cli_env, run, spawn, wait_port
+from tests.helpers.cli import cli_env, run, spawn, wait_port
 
 
 def mode(path: Path) -> int:

@@ -16,29 +16,9 @@ import pytest
 from hookpost.core.clock import ManualClock
 from hookpost.verify import WebhookVerificationError, verify
 from tests.conftest import Hookpost, Receiver, start_hookpost
+from tests.helpers.api import expect_error, expect_field
 
 VALID_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-def expect_error(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    """Assert a JSON error of ``status``; if ``field`` is given it is named in the message
-    (and, for 422 validation errors, in ``detail[].field``)."""
-    assert r.status_code == status, (r.status_code, r.text)
-    assert r.headers["content-type"].startswith("application/json"), r.headers
-    body = r.json()
-    assert isinstance(body.get("error"), str) and body["error"], body
-    assert isinstance(body.get("message"), str) and body["message"], body
-    if field is not None:
-        assert field in body["message"], body
-    return dict(body)
-
-
-def expect_field(r: httpx.Response, field: str) -> dict[str, Any]:
-    """A 422 validation error whose message and ``detail[].field`` name ``field``."""
-    body = expect_error(r, 422, field)
-    named = [d["field"] for d in body["detail"]]
-    assert any(f == field or f.startswith(field + ".") for f in named), body
-    return body
 
 
 async def count(hp: Hookpost, pid: str, what: str) -> int:

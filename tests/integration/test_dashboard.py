@@ -27,14 +27,7 @@ from hookpost.dashboard.keys import dashboard_key
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid, Signer
 from hookpost.web.ratelimit import AUTH_FAILURE_BURST, RateLimiter
 from tests.conftest import ADMIN, Hookpost, Receiver
-
-CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF_RE.search(html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
+from tests.helpers.dashboard import csrf_of, portal_url, sign_in
 
 
 @pytest.fixture
@@ -42,17 +35,6 @@ async def browser(hookpost: Hookpost) -> AsyncIterator[httpx.AsyncClient]:
     """A cookie-keeping client without the API's bearer token, like a browser."""
     async with httpx.AsyncClient(base_url=hookpost.base_url, timeout=30) as client:
         yield client
-
-
-async def sign_in(client: httpx.AsyncClient) -> None:
-    r = await client.post("/login", data={"token": ADMIN, "next": "/"})
-    assert r.status_code == 303, r.text
-
-
-async def portal_url(hp: Hookpost, project_id: str, **body: Any) -> str:
-    r = await hp.http.post(f"/api/v1/projects/{project_id}/portal-link", json=body)
-    assert r.status_code == 200, r.text
-    return str(r.json()["url"])
 
 
 # -- signing in -----------------------------------------------------------------

@@ -28,7 +28,7 @@ from hookpost.dashboard.site import PROJECT_PAGES
 from hookpost.profiles import generate_keypair, get_profile, public_key_for
 from hookpost.verify import verify
 from tests.conftest import ADMIN, Hookpost, Receiver
-from tests.e2e.test_cli import cli_env, run
+from tests.helpers.cli import cli_env, run
 
 WHPK = re.compile(r"whpk_[A-Za-z0-9+/]{43}=")
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')

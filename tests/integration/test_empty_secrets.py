@@ -39,7 +39,7 @@ from hookpost.receiver.flask import verify_webhook as flask_verify_webhook
 from hookpost.receiver.starlette import verified_event, webhook_dependency
 from hookpost.verify import InvalidSecretError, WebhookVerificationError, verify
 from tests.conftest import Hookpost
-from tests.e2e.test_cli import cli_env, run
+from tests.helpers.cli import cli_env, run
 
 
 def _b64(raw: bytes) -> str:

@@ -21,7 +21,7 @@ import httpx
 
 from hookpost.core import serializers
 from tests.conftest import ADMIN, Hookpost, Receiver
-from tests.integration.test_api_input import expect_field
+from tests.helpers.api import expect_field
 
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 URL = "http://127.0.0.1:9/hook"

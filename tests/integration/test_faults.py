@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -19,10 +18,7 @@ from aiohttp import web
 from hookpost.core.clock import ManualClock
 from hookpost.store import Store
 from tests.conftest import Hookpost, Receiver, free_port, start_hookpost
-
-
-def _due_in(d: dict[str, object], now: float) -> float:
-    return datetime.fromisoformat(str(d["next_attempt_at"])).timestamp() - now
+from tests.helpers.api import due_in as _due_in
 
 
 async def _attempted(hp: Hookpost, pid: str, did: str, n: int) -> dict[str, object]:

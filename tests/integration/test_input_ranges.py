@@ -16,7 +16,7 @@ import pytest
 
 from hookpost.store import encode_cursor
 from tests.conftest import Hookpost
-from tests.integration.test_api_input import expect_field
+from tests.helpers.api import expect_field
 
 #: Integers no column holds: one past BIGINT either way, and far past it.
 HUGE = ["9223372036854775808", "-9223372036854775809", "99999999999999999999999"]
@@ -346,7 +346,7 @@ async def test_ordinary_and_international_urls_are_still_accepted(
 async def test_dashboard_numbers_and_cursors_are_pages_not_500s(
     hookpost_noworkers: Hookpost,
 ) -> None:
-    from tests.integration.test_dashboard import csrf_of, sign_in
+    from tests.helpers.dashboard import csrf_of, sign_in
 
     hp = hookpost_noworkers
     pid, _ = await hp.project()

@@ -25,8 +25,8 @@ from hookpost.core import secret_headers
 from hookpost.core.crypto import PREFIX
 from hookpost.core.secret_headers import MASK, is_secret
 from tests.conftest import Hookpost, Receiver
-from tests.integration.test_dashboard import csrf_of, portal_url, sign_in
-from tests.integration.test_secrets_at_rest import _database_bytes
+from tests.helpers.dashboard import csrf_of, portal_url, sign_in
+from tests.helpers.database import database_bytes
 
 # -- the rule ----------------------------------------------------------------------
 
@@ -232,7 +232,7 @@ async def test_secret_headers_reach_the_receiver_and_are_masked_everywhere_else(
     for where, page in pages.items():
         plain_here = plain if "reveal" not in where and where.endswith(ep_id) else []
         assert_masked(where, page, secret, plain_here)
-    stored = (await _database_bytes(hp, db_url)).decode("utf-8", "replace")
+    stored = (await database_bytes(hp, db_url)).decode("utf-8", "replace")
     assert PREFIX in stored
     assert_masked("the database", stored, secret, plain)
     assert_masked("the logs", caplog.text, secret, [])
@@ -290,7 +290,7 @@ async def test_a_masked_value_sent_back_keeps_the_stored_one(
     assert on_wire["authorization"] == value_of("Authorization")
     assert on_wire["x-tenant"] == value_of("X-Tenant")
     assert on_wire["x-plain"] == "plain-value-1"
-    stored = (await _database_bytes(hp, db_url)).decode("utf-8", "replace")
+    stored = (await database_bytes(hp, db_url)).decode("utf-8", "replace")
     assert "5ecr3t" not in stored
 
 
@@ -344,7 +344,7 @@ async def test_clear_secret_headers_from_before_keep_working_and_rotate_key_seal
     await hp.publish(pid)
     (got,) = await receiver.wait_for(1, "/old")
     assert got.headers["Authorization"] == value_of("Authorization")
-    assert value_of("Authorization") in (await _database_bytes(hp, db_url)).decode(
+    assert value_of("Authorization") in (await database_bytes(hp, db_url)).decode(
         "utf-8", "replace"
     )
 

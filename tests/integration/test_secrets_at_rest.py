@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from hookpost.config import Settings
 from hookpost.core.crypto import PREFIX, SecretBox, SecretKeyError, generate_key
@@ -25,6 +25,7 @@ from hookpost.store import AuditFilter, Store
 from hookpost.store.migrate import upgrade_async
 from hookpost.verify import verify
 from tests.conftest import Hookpost, Receiver
+from tests.helpers.database import database_bytes as _database_bytes
 
 SECRETS = [
     "whsec_c2VjcmV0LW9uZS1zZWNyZXQtb25lLXNlY3JldA==",
@@ -38,16 +39,6 @@ BROKER = "amqp://hooks:broker-pw-9@rabbit.example.test:5672/%2F"
 def _needles(secret: str) -> list[bytes]:
     """The secret, and its base64 key material alone (what HMAC actually uses)."""
     return [secret.encode(), secret.removeprefix("whsec_").encode()]
-
-
-async def _database_bytes(hp: Hookpost, db_url: str) -> bytes:
-    if hp.store.is_sqlite:  # the database file and its WAL, byte for byte
-        db = Path(db_url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*") if p.is_file())
-    async with hp.store.engine.connect() as conn:
-        names = await conn.run_sync(lambda c: inspect(c).get_table_names())
-        rows = [(await conn.execute(text(f'SELECT * FROM "{n}"'))).all() for n in names]
-    return repr(rows).encode()
 
 
 async def test_secrets_are_encrypted_and_never_in_clear(

@@ -28,7 +28,7 @@ from hookpost.store.migrate import upgrade
 from hookpost.store.models import dashboard_sessions
 from hookpost.web.ratelimit import AUTH_FAILURE_BURST
 from tests.conftest import ADMIN, Hookpost, Receiver, free_port, start_hookpost
-from tests.e2e.test_cli import cli_env, spawn, wait_port
+from tests.helpers.cli import cli_env, spawn, wait_port
 
 IDLE = 600.0
 MAX = 3600.0

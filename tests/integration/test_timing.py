@@ -37,7 +37,7 @@ from hookpost.core.clock import ManualClock
 from hookpost.domain import DEFAULT_MAX_ATTEMPTS, DEFAULT_SCHEDULE
 from hookpost.store import Store
 from tests.conftest import Hookpost, Receiver, start_hookpost
-from tests.integration.test_faults import _attempted, _due_in
+from tests.helpers.api import due_in
 
 # -- Retry-After never shortens the schedule ---------------------------------
 
@@ -85,9 +85,9 @@ async def test_retry_after_lengthens_never_shortens(
     await hookpost.endpoint(pid, receiver.on("/busy", answer), **fields)
     await hookpost.publish(pid)
     (d,) = await hookpost.deliveries(pid)
-    d = await _attempted(hookpost, pid, d["id"], 1)
+    d = await hookpost.attempted(pid, d["id"], 1)
     assert d["status"] == "pending"
-    assert lo - 1.5 <= _due_in(d, now) <= hi + 0.5, d  # HTTP dates have whole seconds
+    assert lo - 1.5 <= due_in(d, now) <= hi + 0.5, d  # HTTP dates have whole seconds
 
 
 async def test_retry_after_1_does_not_burn_the_schedule(
@@ -104,11 +104,11 @@ async def test_retry_after_1_does_not_burn_the_schedule(
     await hookpost.publish(pid)
     (d,) = await hookpost.deliveries(pid)
     for n in range(1, DEFAULT_MAX_ATTEMPTS):
-        d = await _attempted(hookpost, pid, d["id"], n)
+        d = await hookpost.attempted(pid, d["id"], n)
         assert d["status"] == "pending", d
         hookpost.clock.set(datetime.fromisoformat(d["next_attempt_at"]).timestamp() + 0.001)
         hookpost.wake()
-    d = await _attempted(hookpost, pid, d["id"], DEFAULT_MAX_ATTEMPTS)
+    d = await hookpost.attempted(pid, d["id"], DEFAULT_MAX_ATTEMPTS)
     assert d["status"] == "failed"
     span = hookpost.clock.now() - start
     assert span >= 2 * sum(DEFAULT_SCHEDULE)  # overload: twice each step
