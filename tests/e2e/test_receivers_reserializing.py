@@ -7,7 +7,8 @@ php-illuminate-http: Laravel's own Request), Sinatra's
 ``JSON.generate(request.params)`` (Debian's ruby, ruby-sinatra, ruby-webrick) and
 Express's ``JSON.stringify(req.body)`` (Node). Each listens on 127.0.0.1; hookpost
 delivers payloads holding slashes, Cyrillic and emoji, floats, empty objects and
-arrays and nested arrays; each delivery must succeed (the receiver answered 200:
+arrays, nested arrays, negative zero, list-like keys and (PHP and Ruby)
+integers beyond 64 bits; each delivery must succeed (the receiver answered 200:
 verified) and the same request with one byte changed must get 401. The PHP
 receiver also refuses the JavaScript form of a body with a slash in it: the
 field is what makes PHP verify. A missing runtime skips its cases and says
@@ -42,8 +43,17 @@ PAYLOADS: list[Any] = [
     {"amount": 20.15, "rate": 1.0, "tiny": 0.00001, "big": 1e21, "neg": -3.25, "e": 1.5e-7},
     {"empty_object": {}, "empty_array": [], "nested": {"a": [[], {}, [None, [1, [2.5]]]]}},
     {"meta": ["a764dd44-5e09-42d4-bbad-5dea94de57f8"], "data": {"quote": {"USD": {"total": 1617}}}},
+    {
+        "zero": -0.0,
+        "listlike": {"0": "a", "1": "b"},
+        "other": {"1": "a", "0": "b"},
+        "k": {"b": 1, "2": 3},
+    },
 ]
-IDS = ["slashes", "non-ascii", "floats", "empty-and-nested", "meta"]
+IDS = ["slashes", "non-ascii", "floats", "empty-and-nested", "meta", "edges"]
+#: Beyond JavaScript's integers (which it cannot verify, as documented); PHP reads
+#: 2^63 as a float, Ruby keeps it exact.
+BIG = {"amount": 2**63, "count": 10**20}
 
 
 def _need(program: str, package: str) -> str:
@@ -135,7 +145,10 @@ async def test_the_guides_receiver_verifies_each_payload(
     hookpost: Hookpost, serializer: str
 ) -> None:
     async with RUNTIMES[serializer]() as url:
-        for payload, name in zip(PAYLOADS, IDS, strict=True):
+        cases = list(zip(PAYLOADS, IDS, strict=True))
+        if serializer != "javascript":
+            cases.append((BIG, "big-integers"))
+        for payload, name in cases:
             d = await _deliver(hookpost, url, serializer, payload)
             (attempt, *_) = d["attempts"]
             assert attempt["status_code"] == 200, (name, attempt)
