@@ -14,7 +14,6 @@ and never shows a secret.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
@@ -24,8 +23,8 @@ import pytest
 
 from hookpost.store import AuditFilter
 from tests.conftest import ADMIN, Hookpost
+from tests.helpers.dashboard import csrf_of
 
-CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 HEADER_SECRET = "Bearer dash-header-secret-41c2"
 
 
@@ -44,12 +43,6 @@ async def log(hp: Hookpost, **where: Any) -> list[dict[str, Any]]:
     """Every entry, newest first, straight from the store."""
     page = await hp.store.list_audit(AuditFilter(**where), limit=250, cursor=None)
     return list(page.data)
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF_RE.search(html)
-    assert found, "no form with a CSRF token"
-    return found.group(1)
 
 
 async def test_sign_in_and_out_are_recorded_and_a_wrong_token_too(
