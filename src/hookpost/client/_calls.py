@@ -12,6 +12,7 @@ are neither written twice nor untyped.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,7 +69,16 @@ class operation(Generic[P, T]):
         def method(*args: Any, **kwargs: Any) -> Any:
             return obj._send(build(obj, *args, **kwargs))
 
+        method.__signature__ = self.signature  # type: ignore[attr-defined]
         return method
+
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """The builder's signature without ``self``, answering the model rather
+        than the ``Call``: what ``help()`` and ``inspect`` show."""
+        sig = inspect.signature(self.build)
+        answer = str(sig.return_annotation).removeprefix("Call[").removesuffix("]")
+        return sig.replace(parameters=list(sig.parameters.values())[1:], return_annotation=answer)
 
 
 def clean(values: dict[str, Any]) -> dict[str, Any]:
