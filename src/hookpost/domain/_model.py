@@ -89,7 +89,9 @@ class ClaimedEndpoint:
         return [self.secret, *(s for s, expires_at in self.old_secrets if expires_at > now)]
 
 
-@dataclass(frozen=True, slots=True)
+# Built once per row of every claim: slotted, not frozen (a frozen dataclass's
+# ``__init__`` costs ~4x more). Nothing writes to them after the claim.
+@dataclass(slots=True)
 class ClaimedEvent:
     """The event a claimed delivery carries, as stored (``payload`` is its JSON text)."""
 
@@ -104,7 +106,7 @@ class ClaimedEvent:
     trace_context: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaimedDelivery:
     """A leased delivery with everything needed to send it."""
 

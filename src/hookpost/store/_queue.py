@@ -121,7 +121,7 @@ class QueueMixin(Core):
             # (an endpoint at its window), and their payloads are not needed.
             seqs = list({r.event_seq for r in keep})
             evs = {
-                r.seq: _claimed_event(r)
+                r.seq: ClaimedEvent(*r)
                 for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
             }
         jobs = [
@@ -291,17 +291,4 @@ def _claimed_endpoint(e: dict[str, Any], definition: dict[str, Any] | None) -> C
         fifo=e["ordering"] == "fifo",
         consecutive_failures=e["consecutive_failures"],
         circuit_open_until=e["circuit_open_until"],
-    )
-
-
-def _claimed_event(r: Any) -> ClaimedEvent:
-    """An ``events`` row (see ``statements.EVENTS_BY_SEQ``) as a claimed delivery carries it."""
-    return ClaimedEvent(
-        id=r.id,
-        seq=int(r.seq),
-        project_id=r.project_id,
-        event_type=r.event_type,
-        payload=r.payload,
-        created_at=float(r.created_at),
-        trace_context=r.trace_context,
     )

@@ -14,9 +14,11 @@ column's own name for the values it sets.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from sqlalchemy import bindparam, case, func, insert, select, update
 
-from hookpost.domain import DeliveryStatus
+from hookpost.domain import ClaimedEvent, DeliveryStatus
 from hookpost.store import _liveness
 from hookpost.store.models import attempts, deliveries, endpoints, events, profiles, rate_buckets
 
@@ -233,7 +235,10 @@ HAND_BACK_AT = (
 )
 
 #: The events of the rows a claim keeps (loaded last: handed-back rows need none).
-EVENTS_BY_SEQ = select(events).where(events.c.seq.in_(bindparam("seqs", expanding=True)))
+EVENTS_BY_SEQ = select(
+    # In the order of ClaimedEvent's fields: the claim builds each with ClaimedEvent(*row).
+    *(events.c[f.name] for f in fields(ClaimedEvent))
+).where(events.c.seq.in_(bindparam("seqs", expanding=True)))
 
 # -- record ----------------------------------------------------------------------
 
