@@ -149,3 +149,20 @@ def test_endpoint_fields_cover_the_create_and_patch_bodies() -> None:
     )
     assert {"url", *typing.get_type_hints(models.EndpointFields)} == set(create["properties"])
     assert set(typing.get_type_hints(models.EndpointChanges)) == set(patch["properties"])
+
+
+def test_every_post_takes_the_callers_idempotency_key() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    with Client("http://h.test", transport=httpx.MockTransport(answer), max_retries=0) as hp:
+        for name, (args, kwargs, _) in CALLS.items():
+            route = _seen_routes()[name]
+            if route is None or route[0] != "POST":
+                continue
+            getattr(hp, name)(*args, **kwargs, idempotency_key=f"mine-{name}")
+            assert seen[-1].headers["idempotency-key"] == f"mine-{name}"
+    assert len(seen) == 15

@@ -144,3 +144,18 @@ async def test_retries_stop_at_max_retries(hookpost_noworkers: Hookpost, proxy: 
     # The 503s never reached hookpost; both lost tries of the second call carried
     # one key, so they created one endpoint between them.
     assert [e["url"] for e in r.json()["data"]] == ["http://127.0.0.1:9/other"]
+
+
+async def test_a_callers_own_key_survives_a_restart(hookpost_noworkers: Hookpost) -> None:
+    """Two clients (two processes, say) sending one request with one key: one change."""
+    hp = hookpost_noworkers
+    pid, key = await hp.project()
+    answers = []
+    for _ in range(2):
+        async with AsyncClient(hp.base_url, token=key) as client:
+            answers.append(
+                await client.publish(pid, "order.paid", {"order": 42}, idempotency_key="order-42")
+            )
+    assert answers[0] == answers[1]
+    events = (await hp.http.get(f"/api/v1/projects/{pid}/events")).json()["data"]
+    assert [e["id"] for e in events] == [answers[0]["id"]]

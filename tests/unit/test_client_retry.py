@@ -255,7 +255,13 @@ def test_methods_show_their_own_signature_and_doc() -> None:
 
     with Client("http://hookpost.test") as hp:
         sig = inspect.signature(hp.publish)
-        assert list(sig.parameters) == ["project_id", "event_type", "payload", "event_id"]
+        assert list(sig.parameters) == [
+            "project_id",
+            "event_type",
+            "payload",
+            "event_id",
+            "idempotency_key",
+        ]
         assert sig.return_annotation == "EventAccepted"
         assert hp.publish.__name__ == "publish" and "event_id" in (hp.publish.__doc__ or "")
         assert inspect.signature(hp.list_deliveries).return_annotation == "Page[Delivery]"

@@ -4,6 +4,10 @@ Each method builds the request (see :mod:`hookpost.client._calls`); the
 clients send it. Arguments left as None are not sent, so the server's
 default applies. List methods take ``limit`` (1-200) and ``cursor`` (the
 ``next_cursor`` of the previous page); ``iterate`` follows the cursors.
+Every POST method takes ``idempotency_key=``: your own key for the request
+(an order id, say) instead of the fresh UUID each call gets, so that the
+same request sent again by another process, after a restart, is answered
+from the first one rather than run twice.
 """
 
 from __future__ import annotations
@@ -82,9 +86,11 @@ class Operations:
     # -- projects (admin token; a project key sees only its own project) --------
 
     @operation
-    def create_project(self, name: str) -> Call[ProjectCreated]:
+    def create_project(
+        self, name: str, *, idempotency_key: str | None = None
+    ) -> Call[ProjectCreated]:
         """A new project (admin token); the answer's ``api_key`` is shown only once."""
-        return Call("POST", _V1, {"name": name})
+        return Call("POST", _V1, {"name": name}, key=idempotency_key)
 
     @operation
     def list_projects(
@@ -115,13 +121,19 @@ class Operations:
         *,
         scope: Literal["full", "read", "publish"] = "full",
         name: str = "",
+        idempotency_key: str | None = None,
     ) -> Call[ApiKeyCreated]:
         """A new key for the project; ``key`` in the answer is shown only once.
 
         ``scope``: ``full`` everything in the project, ``read`` GET only,
         ``publish`` only publishing events.
         """
-        return Call("POST", f"{_V1}/{project_id}/api-keys", {"scope": scope, "name": name})
+        return Call(
+            "POST",
+            f"{_V1}/{project_id}/api-keys",
+            {"scope": scope, "name": name},
+            key=idempotency_key,
+        )
 
     @operation
     def list_api_keys(
@@ -137,7 +149,12 @@ class Operations:
 
     @operation
     def create_endpoint(
-        self, project_id: str, url: str, **fields: Unpack[EndpointFields]
+        self,
+        project_id: str,
+        url: str,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[EndpointFields],
     ) -> Call[EndpointCreated]:
         """Register where events go; the answer's ``secret`` is shown only here.
 
@@ -148,7 +165,7 @@ class Operations:
         ``max_concurrency``, ``filter``. None means "the server's default".
         """
         body = clean({"url": url, **fields})
-        return Call("POST", f"{_V1}/{project_id}/endpoints", body)
+        return Call("POST", f"{_V1}/{project_id}/endpoints", body, key=idempotency_key)
 
     @operation
     def list_endpoints(
@@ -181,12 +198,16 @@ class Operations:
         secret: str | None = None,
         grace_period_seconds: int | None = None,
         signing: Literal["hmac", "ed25519"] | None = None,
+        idempotency_key: str | None = None,
     ) -> Call[EndpointCreated]:
         """A new secret (given, or generated); the old one keeps signing alongside
         for ``grace_period_seconds`` (default 1 day, at most 7)."""
         body = {"secret": secret, "grace_period_seconds": grace_period_seconds, "signing": signing}
         return Call(
-            "POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/rotate-secret", clean(body)
+            "POST",
+            f"{_V1}/{project_id}/endpoints/{endpoint_id}/rotate-secret",
+            clean(body),
+            key=idempotency_key,
         )
 
     @operation
@@ -196,10 +217,14 @@ class Operations:
         endpoint_id: str,
         since: str | datetime,
         until: str | datetime | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[Recovery]:
         """Queue a job resending the endpoint's failed deliveries created in [since, until)."""
         body = clean({"since": moment(since), "until": moment(until)})
-        return Call("POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/recover", body)
+        return Call(
+            "POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/recover", body, key=idempotency_key
+        )
 
     @operation
     def send_test(
@@ -209,15 +234,22 @@ class Operations:
         *,
         event_type: str | None = None,
         payload: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Call[EventAccepted]:
         """Publish a test event (default type ``hookpost.test``) to this endpoint only."""
         body = clean({"event_type": event_type, "payload": payload})
-        return Call("POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/test", body)
+        return Call(
+            "POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/test", body, key=idempotency_key
+        )
 
     @operation
-    def release_held(self, project_id: str, endpoint_id: str) -> Call[Released]:
+    def release_held(
+        self, project_id: str, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> Call[Released]:
         """Queue again the deliveries held while the endpoint was disabled."""
-        return Call("POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/release-held")
+        return Call(
+            "POST", f"{_V1}/{project_id}/endpoints/{endpoint_id}/release-held", key=idempotency_key
+        )
 
     # -- events ----------------------------------------------------------------------
 
@@ -229,6 +261,7 @@ class Operations:
         payload: dict[str, Any],
         *,
         event_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Call[EventAccepted]:
         """Publish one event: one delivery per subscribed endpoint.
 
@@ -237,11 +270,15 @@ class Operations:
         created), with another event raises :class:`Conflict`.
         """
         body = clean({"event_type": event_type, "payload": payload, "event_id": event_id})
-        return Call("POST", f"{_V1}/{project_id}/events", body)
+        return Call("POST", f"{_V1}/{project_id}/events", body, key=idempotency_key)
 
     @operation
     def publish_batch(
-        self, project_id: str, events: Sequence[Mapping[str, Any]]
+        self,
+        project_id: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[BatchResult]:
         """Publish up to :data:`MAX_BATCH` events in one request, each checked on its own.
 
@@ -254,7 +291,7 @@ class Operations:
         others; only a malformed request as a whole raises.
         """
         body = {"events": list(events)}  # as given: the server judges each item
-        return Call("POST", f"{_V1}/{project_id}/events/batch", body)
+        return Call("POST", f"{_V1}/{project_id}/events/batch", body, key=idempotency_key)
 
     @operation
     def list_events(
@@ -318,9 +355,13 @@ class Operations:
         return Call("GET", f"{_V1}/{project_id}/deliveries/{delivery_id}")
 
     @operation
-    def resend(self, project_id: str, delivery_id: str) -> Call[DeliveryDetail]:
+    def resend(
+        self, project_id: str, delivery_id: str, *, idempotency_key: str | None = None
+    ) -> Call[DeliveryDetail]:
         """Send the delivery again now, whatever its status."""
-        return Call("POST", f"{_V1}/{project_id}/deliveries/{delivery_id}/resend")
+        return Call(
+            "POST", f"{_V1}/{project_id}/deliveries/{delivery_id}/resend", key=idempotency_key
+        )
 
     # -- event type catalog ------------------------------------------------------------
 
@@ -332,18 +373,28 @@ class Operations:
         *,
         description: str | None = None,
         schema: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Call[EventType]:
         """Add an event type to the catalog; with ``schema`` (JSON Schema) publishes
         of that type whose payload does not satisfy it are refused (422)."""
         body = clean({"name": name, "description": description, "schema": schema})
-        return Call("POST", f"{_V1}/{project_id}/event-types", body)
+        return Call("POST", f"{_V1}/{project_id}/event-types", body, key=idempotency_key)
 
     @operation
     def seed_event_types(
-        self, project_id: str, provider: Literal["galaxyjoy", "gluwa", "justwallet", "byl"]
+        self,
+        project_id: str,
+        provider: Literal["galaxyjoy", "gluwa", "justwallet", "byl"],
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[Page[EventType]]:
         """Add a known provider's event types to the catalog."""
-        return Call("POST", f"{_V1}/{project_id}/event-types/seed", {"provider": provider})
+        return Call(
+            "POST",
+            f"{_V1}/{project_id}/event-types/seed",
+            {"provider": provider},
+            key=idempotency_key,
+        )
 
     @operation
     def list_event_types(
@@ -363,11 +414,16 @@ class Operations:
 
     @operation
     def create_profile(
-        self, project_id: str, name: str, definition: dict[str, Any]
+        self,
+        project_id: str,
+        name: str,
+        definition: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[CustomProfile]:
         """A custom signing/body profile (docs/profiles.md describes ``definition``)."""
         body = {"name": name, "definition": definition}
-        return Call("POST", f"{_V1}/{project_id}/profiles", body)
+        return Call("POST", f"{_V1}/{project_id}/profiles", body, key=idempotency_key)
 
     @operation
     def list_profiles(
@@ -392,10 +448,12 @@ class Operations:
         since: str | datetime,
         until: str | datetime | None = None,
         endpoint_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[Recovery]:
         """Queue a job resending failed deliveries of the project (or one endpoint)."""
         body = clean({"since": moment(since), "until": moment(until), "endpoint_id": endpoint_id})
-        return Call("POST", f"{_V1}/{project_id}/recover", body)
+        return Call("POST", f"{_V1}/{project_id}/recover", body, key=idempotency_key)
 
     @operation
     def list_jobs(
@@ -416,12 +474,13 @@ class Operations:
         *,
         scope: Literal["view", "manage"] | None = None,
         expires_in: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Call[PortalLink]:
         """A signed URL into the customer portal showing only this project;
         ``scope`` ``view`` (default) or ``manage``, ``expires_in`` seconds
         (default 3600, at most 7 days)."""
         body = clean({"scope": scope, "expires_in": expires_in})
-        return Call("POST", f"{_V1}/{project_id}/portal-link", body)
+        return Call("POST", f"{_V1}/{project_id}/portal-link", body, key=idempotency_key)
 
     # -- audit log (admin token) -------------------------------------------------------
 

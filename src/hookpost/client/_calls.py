@@ -34,6 +34,9 @@ class Call(Generic[T]):
     ``expect`` ``text`` reads the body as text (``/metrics``), ``lines`` as
     one JSON value a line (a list; ``/audit-log/export``); ``answers`` are
     non-2xx statuses that are an answer rather than an error (``/readyz``'s 503).
+    ``key`` is the caller's own ``Idempotency-Key`` for a POST (default: a new
+    UUID per call), e.g. an order id, so that a retry from another process,
+    after a restart, is recognised too.
     """
 
     method: str
@@ -42,6 +45,7 @@ class Call(Generic[T]):
     params: dict[str, Any] | None = None
     expect: Literal["json", "text", "lines"] = "json"
     answers: frozenset[int] = field(default_factory=frozenset)
+    key: str | None = None  # the Idempotency-Key of a POST; None: a fresh UUID
 
 
 class operation(Generic[P, T]):

@@ -55,7 +55,7 @@ class _Base(Operations):
     def _request(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
         headers = {}
         if call.method == "POST":
-            headers["Idempotency-Key"] = str(uuid.uuid4())
+            headers["Idempotency-Key"] = call.key or str(uuid.uuid4())
         return http.build_request(
             call.method, call.path, json=call.json, params=call.params, headers=headers
         )
