@@ -180,7 +180,7 @@ async def test_send_publishes_an_event(hookpost_noworkers: Hookpost, tmp_path: P
 
     good = ("--type", "invoice.paid", "--data", '{"amount": 42, "who": "Zoë"}')
     (code, out), not_json, bad_type, bad_token = await asyncio.gather(
-        run("send", *good, "--event-id", "evt_cli_1", env=env, cwd=tmp_path),
+        run("send", *good, "--event-id", "evt_cli_1", "--json", env=env, cwd=tmp_path),
         # bad input: a clear message, non-zero exit, nothing published
         run("send", "--type", "user.created", "--data", "{oops", env=env, cwd=tmp_path),
         run("send", "--type", "not a type", env=env, cwd=tmp_path),

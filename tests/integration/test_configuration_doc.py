@@ -86,15 +86,35 @@ def test_each_row_says_what_the_code_does(name: str) -> None:
     assert len(meaning) > 20, meaning
 
 
+def _every_command(group: click.Group, prefix: str = "hookpost") -> dict[str, click.Command]:
+    """Name -> command, through the groups (``hookpost endpoints list``)."""
+    found: dict[str, click.Command] = {prefix: group}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.update(_every_command(command, f"{prefix} {name}"))
+        else:
+            found[f"{prefix} {name}"] = command
+    return found
+
+
 def test_every_flag_has_a_help_line() -> None:
-    """``hookpost X --help`` says what each option does, for every command."""
+    """``hookpost X --help`` says what each option does, for every command, and every
+    command takes ``--debug`` (the traceback behind an error)."""
+    commands = _every_command(main)
+    assert "hookpost endpoints list" in commands
     missing = [
         f"{name} {'/'.join(param.opts)}"
-        for name, command in {"hookpost": main, **main.commands}.items()
+        for name, command in commands.items()
         for param in command.params
         if isinstance(param, click.Option) and not (param.help or "").strip()
     ]
     assert missing == []
+    no_debug = [
+        name
+        for name, command in commands.items()
+        if not any("--debug" in p.opts for p in command.params)
+    ]
+    assert no_debug == []
 
 
 def test_serve_help_lists_its_flags_with_text() -> None:

@@ -1,16 +1,20 @@
 """Publishing commands: ``send`` (one event, or a JSON-lines file through the batch
-endpoint) and ``recover`` (resend failures in bulk, as a job with a progress bar).
+endpoint), ``trigger`` (a sample event of a type, its payload made from the catalog's
+schema) and ``recover`` (resend failures in bulk, as a job with a progress bar).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from hookpost.cli._common import CliError, Command, api_options, http_exit_code
+from hookpost.cli._output import JSON_OPTION, print_json
 
 __all__ = ["COMMANDS"]
 
@@ -28,6 +32,7 @@ __all__ = ["COMMANDS"]
     help="JSON lines, one event each ({event_type, payload, event_id}), '-' for stdin: "
     "sent through the batch endpoint, 500 a request, instead of --type/--data.",
 )
+@JSON_OPTION
 def send(
     base_url: str,
     token: str,
@@ -36,6 +41,7 @@ def send(
     data: str,
     event_id: str | None,
     events_file: Any,
+    as_json: bool,
 ) -> None:
     """Publish one event (--type, --data), or many from a JSON-lines file (--file)."""
     from hookpost.client import Client
@@ -47,14 +53,134 @@ def send(
         return
     if event_type is None:
         raise click.UsageError("Missing option '--type' (or --file)")
-    raw = sys.stdin.read() if data == "-" else data
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+    payload = _payload(data)
     with Client(base_url, token=token) as client:
         result = client.publish(project_id, event_type, payload, event_id=event_id)
-    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    _print_published(result, as_json)
+
+
+def _payload(data: str) -> Any:
+    """``--data``: JSON text, or ``-`` to read it from stdin."""
+    raw = sys.stdin.read() if data == "-" else data
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+
+
+def _print_published(event: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(event)
+        return
+    count = event.get("deliveries")
+    to = "" if count is None else f": {count} deliver{'y' if count == 1 else 'ies'}"
+    click.echo(f"event {event['id']} ({event['event_type']}){to}")
+
+
+@click.command(cls=Command)
+@click.argument("event_type")
+@api_options()
+@click.option(
+    "--data",
+    default=None,
+    help="The payload, a JSON object ('-' reads stdin) [default: a sample made from the "
+    "event type's schema in the project's catalog].",
+)
+@click.option("--event-id", default=None, help="Idempotency key; a repeat is not delivered twice.")
+@JSON_OPTION
+def trigger(
+    event_type: str,
+    base_url: str,
+    token: str,
+    project_id: str,
+    data: str | None,
+    event_id: str | None,
+    as_json: bool,
+) -> None:
+    """Publish a sample EVENT_TYPE event, to see what the endpoints get (like `stripe trigger`).
+
+    \b
+    The payload is --data, or one made from the catalog's entry for the type:
+    its schema's examples, defaults and enums where it has them, a placeholder
+    of the right JSON type for every other property. A type the catalog does
+    not hold is sent with {} (unless the catalog is enforced, then refused).
+    """
+    from hookpost.client import Client, NotFound
+
+    with Client(base_url, token=token) as client:
+        if data is not None:
+            payload = _payload(data)
+        else:
+            schema: Any = None
+            try:
+                schema = client.get_event_type(project_id, event_type).get("schema")
+            except NotFound:
+                click.echo(f"{event_type} is not in the project's catalog: sending {{}}", err=True)
+            payload = sample(schema or {"type": "object"})
+            if not isinstance(payload, dict):
+                payload = {"value": payload}
+        result = client.publish(project_id, event_type, payload, event_id=event_id)
+    _print_published(result, as_json)
+
+
+def sample(schema: Any) -> Any:
+    """A value satisfying the simple parts of a JSON Schema, for ``trigger``.
+
+    Its own example (``examples``, ``example``, ``default``, ``const``, the
+    first of ``enum``) where it has one; else by ``type``: an object with every
+    property, a one-item array, ``"string"`` (a URL, e-mail or time for those
+    formats), the ``minimum`` (or 1, at most ``maximum``), ``true``, ``null``. ``anyOf``/``oneOf``
+    take the first; ``allOf`` merges objects. A schema with no type is ``"sample"``.
+    """
+    if not isinstance(schema, dict):
+        return "sample"
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return schema["examples"][0]
+    for key in ("example", "default", "const"):
+        if key in schema:
+            return schema[key]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return sample(schema[key][0])
+    if isinstance(schema.get("allOf"), list):
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = sample(part)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        properties = schema.get("properties") or {}
+        return {name: sample(sub) for name, sub in properties.items()}
+    if kind == "array":
+        return [sample(schema["items"])] if isinstance(schema.get("items"), dict) else []
+    if kind in ("integer", "number"):
+        value = schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)
+        value = min(value, schema.get("maximum", value))
+        return int(value) if kind == "integer" else float(value)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    if kind == "string":
+        return _FORMATS.get(schema.get("format", ""), "string").ljust(
+            schema.get("minLength", 0), "x"
+        )
+    return "sample"
+
+
+_FORMATS = {
+    "date-time": "2026-01-15T09:30:00Z",
+    "date": "2026-01-15",
+    "email": "jane@example.com",
+    "uri": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
 
 
 def _send_file(base_url: str, token: str, project_id: str, lines: Any) -> None:
@@ -114,6 +240,7 @@ def _send_file(base_url: str, token: str, project_id: str, lines: Any) -> None:
 @click.option(
     "--wait/--no-wait", default=True, show_default=True, help="Follow the job's progress."
 )
+@JSON_OPTION
 def recover(
     base_url: str,
     token: str,
@@ -122,10 +249,13 @@ def recover(
     since: str,
     until: str | None,
     wait: bool,
+    as_json: bool,
 ) -> None:
-    """Resend failed deliveries in bulk, as a background job with a progress bar."""
-    import time
+    """Resend failed deliveries in bulk, as a background job with a progress bar.
 
+    With --json, no progress bar: the job as the API shows it, once it ended
+    (or at once with --no-wait). The exit code is 1 if the job did not succeed.
+    """
     from rich.progress import Progress
 
     from hookpost.client import Client, models
@@ -133,20 +263,34 @@ def recover(
     body: dict[str, Any] = {"since": since, "until": until, "endpoint_id": endpoint_id}
     with Client(base_url, token=token) as client:
         job: models.Job = client.recover_project(project_id, **body)
-        click.echo(f"job {job['id']}: {job['total']} failed deliveries to resend")
-        if not wait:
-            return
-        with Progress() as progress:
-            bar = progress.add_task("resending", total=max(job["total"], 1))
-            deadline = time.monotonic() + 3600
-            while job["status"] in ("queued", "running") and time.monotonic() < deadline:
-                time.sleep(0.5)
-                job = client.get_job(project_id, job["id"])
-                progress.update(bar, completed=job["done"])
-            progress.update(bar, completed=max(job["total"], 1))
-    click.echo(f"job {job['id']} {job['status']}: {job['done']} of {job['total']} queued again")
-    if job["status"] != "succeeded":
+        if as_json and wait:
+            job = _wait_for_job(client, project_id, job, lambda _: None)
+        elif wait:
+            click.echo(f"job {job['id']}: {job['total']} failed deliveries to resend")
+            with Progress() as progress:
+                bar = progress.add_task("resending", total=max(job["total"], 1))
+                job = _wait_for_job(
+                    client, project_id, job, lambda j: progress.update(bar, completed=j["done"])
+                )
+                progress.update(bar, completed=max(job["total"], 1))
+        elif not as_json:
+            click.echo(f"job {job['id']}: {job['total']} failed deliveries to resend")
+    if as_json:
+        print_json(job)
+    elif wait:
+        click.echo(f"job {job['id']} {job['status']}: {job['done']} of {job['total']} queued again")
+    if wait and job["status"] != "succeeded":
         sys.exit(1)
 
 
-COMMANDS = [send, recover]
+def _wait_for_job(client: Any, project_id: str, job: Any, seen: Callable[[Any], None]) -> Any:
+    """Read the job every half second until it ends (an hour at most); ``seen`` each reading."""
+    deadline = time.monotonic() + 3600
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = client.get_job(project_id, job["id"])
+        seen(job)
+    return job
+
+
+COMMANDS = [send, trigger, recover]

@@ -2,7 +2,9 @@
 
 The commands live in modules by job: ``_server`` (serve, worker, migrate and
 the other commands that run hookpost on its database), ``_publish`` (send,
-recover), ``_receiving`` (verify, keygen), ``_listen`` (a local receiver).
+trigger, recover), ``_resources`` (endpoints, events, deliveries), ``_tail``,
+``_listen`` (a local receiver that can forward to your app), ``_receiving``
+(verify, keygen); ``completion`` is here.
 
 The service's settings (:mod:`hookpost.config`) come from a TOML file, the
 ``HOOKPOST_*`` environment and, for the few a command takes, its flags, each
@@ -24,7 +26,7 @@ from typing import Any
 
 import click
 
-from hookpost.cli import _listen, _publish, _receiving, _server
+from hookpost.cli import _listen, _publish, _receiving, _resources, _server, _tail
 from hookpost.cli._common import (
     DEBUG_KEY,
     EXIT_UNREACHABLE,
@@ -44,13 +46,13 @@ def _failure(exc: Exception, ctx: click.Context) -> CliError | None:
     from hookpost.client import HookpostError
 
     where = ctx.meta.get(URL_KEY, "the hookpost API")
-    if isinstance(exc, httpx.TransportError) or type(exc).__name__ == "ConnectionFailed":
+    if isinstance(exc, httpx.TransportError):  # from a client that does not wrap them
         reason = str(exc).strip() or type(exc).__name__
         return CliError(f"cannot reach {where}: {reason}", EXIT_UNREACHABLE)
     if isinstance(exc, HookpostError):
         code = http_exit_code(exc)
-        if code == EXIT_UNREACHABLE:
-            return CliError(f"cannot reach {where}: {exc}", code)
+        if code == EXIT_UNREACHABLE:  # ConnectionFailed: no answer
+            return CliError(f"cannot reach {where}: {exc.message or exc}", code)
         return CliError(str(exc), code)
     return None
 
@@ -74,7 +76,22 @@ class _Main(Group):
             raise failure from None
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+_EPILOG = """\b
+Commands that talk to a running hookpost read:
+  HOOKPOST_URL      --url: where its API answers [default: http://127.0.0.1:8000]
+  HOOKPOST_TOKEN    --token: a project API key or the admin token
+  HOOKPOST_PROJECT  --project: the project id (proj_...)
+  HOOKPOST_DEBUG=1  --debug: print the traceback behind an error
+
+\b
+Exit codes: 0 done; 1 failed (a bad signature, a refused event, a busy port,
+a schema to migrate); 2 bad usage or input; 3 the API or the database could
+not be reached; 4 the API refused the request (HTTP 4xx); 5 the API failed
+(HTTP 5xx). docs/cli.md has every command.
+"""
+
+
+@click.group(cls=_Main, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hookpost")
 @click.option(
     "--config",
@@ -89,5 +106,29 @@ def main(config_file: str | None) -> None:
         os.environ["HOOKPOST_CONFIG"] = config_file
 
 
-for _command in (*_server.COMMANDS, *_publish.COMMANDS, *_receiving.COMMANDS, _listen.listen):
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash:  eval "$(hookpost completion bash)"        (in ~/.bashrc)
+    zsh:   eval "$(hookpost completion zsh)"         (in ~/.zshrc)
+    fish:  hookpost completion fish > ~/.config/fish/completions/hookpost.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # the three choices are click's own
+    click.echo(complete(main, {}, "hookpost", "_HOOKPOST_COMPLETE").source())
+
+
+for _command in (
+    *_server.COMMANDS,
+    *_publish.COMMANDS,
+    *_resources.COMMANDS,
+    _tail.tail,
+    _listen.listen,
+    *_receiving.COMMANDS,
+):
     main.add_command(_command)

@@ -1,0 +1,301 @@
+"""Resource commands: ``endpoints list|get|create|disable|enable``, ``events list|get``,
+``deliveries list|get|resend``.
+
+Each is one or a few calls of :class:`hookpost.Client` against a running
+hookpost (``--url``/``--token``/``--project``, or ``HOOKPOST_URL``,
+``HOOKPOST_TOKEN``, ``HOOKPOST_PROJECT``). A list reads pages until it has
+``--limit`` items (newest first, as the API orders them); ``--json`` prints
+the API's objects, otherwise one line each. An HTTP error answer is one line
+and exit code 4 (4xx) or 5 (5xx); no answer is exit code 3 (see main).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from hookpost.cli._common import Group, api_options
+from hookpost.cli._output import JSON_OPTION, print_json, print_resource, print_table
+
+if TYPE_CHECKING:
+    from hookpost.client import Client
+
+__all__ = ["COMMANDS", "api_client", "collect"]
+
+ENDPOINT_COLUMNS = ("id", "url", "enabled", "profile", "event_types")
+EVENT_COLUMNS = ("id", "event_type", "sequence", "created_at")
+DELIVERY_COLUMNS = (
+    "id",
+    "status",
+    "attempt_count",
+    "last_status_code",
+    "event_type",
+    "endpoint_id",
+    "updated_at",
+)
+ATTEMPT_COLUMNS = ("number", "started_at", "status_code", "duration_ms", "error", "url")
+
+_LIMIT = click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="The most items listed (pages are read until there are this many).",
+)
+
+
+@contextmanager
+def api_client(base_url: str, token: str | None) -> Iterator[Client]:
+    """A :class:`hookpost.Client` for one command, closed when it ends."""
+    from hookpost.client import Client
+
+    with Client(base_url, token=token) as client:
+        yield client
+
+
+def collect(list_method: Callable[..., Any], limit: int, *args: Any, **filters: Any) -> list[Any]:
+    """Up to ``limit`` items of a paged list, newest first, following ``next_cursor``."""
+    items: list[Any] = []
+    cursor = None
+    while len(items) < limit:
+        page = list_method(*args, cursor=cursor, limit=min(250, limit - len(items)), **filters)
+        items.extend(page["data"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    return items[:limit]
+
+
+def _print_list(items: list[Any], columns: tuple[str, ...], as_json: bool, what: str) -> None:
+    if as_json:
+        print_json(items)
+    elif not items:
+        click.echo(f"no {what}", err=True)
+    else:
+        print_table(items, columns)
+
+
+def _print_one(resource: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(resource)
+    else:
+        print_resource(resource)
+
+
+# -- endpoints ---------------------------------------------------------------------------
+
+
+@click.group(cls=Group)
+def endpoints() -> None:
+    """List, read, create, disable and enable the project's endpoints."""
+
+
+@endpoints.command("list")
+@api_options()
+@_LIMIT
+@JSON_OPTION
+def endpoints_list(base_url: str, token: str, project_id: str, limit: int, as_json: bool) -> None:
+    """The project's endpoints, newest first."""
+    with api_client(base_url, token) as client:
+        items = collect(client.list_endpoints, limit, project_id)
+    _print_list(items, ENDPOINT_COLUMNS, as_json, "endpoints")
+
+
+@endpoints.command("get")
+@click.argument("endpoint_id")
+@api_options()
+@JSON_OPTION
+def endpoints_get(
+    endpoint_id: str, base_url: str, token: str, project_id: str, as_json: bool
+) -> None:
+    """One endpoint (ENDPOINT_ID: ep_...)."""
+    with api_client(base_url, token) as client:
+        _print_one(client.get_endpoint(project_id, endpoint_id), as_json)
+
+
+@endpoints.command("create")
+@click.argument("url")
+@api_options()
+@click.option(
+    "--events",
+    default=None,
+    help="Comma-separated event types it receives (patterns like user.*) [default: all].",
+)
+@click.option("--description", default=None, help="A note shown in the dashboard.")
+@click.option("--profile", default=None, help="The wire format [default: standard].")
+@click.option(
+    "--signing",
+    type=click.Choice(["hmac", "ed25519"]),
+    default=None,
+    help="The signature scheme [default: hmac].",
+)
+@click.option("--secret", default=None, help="Sign with this secret [default: generated].")
+@JSON_OPTION
+def endpoints_create(
+    url: str,
+    base_url: str,
+    token: str,
+    project_id: str,
+    events: str | None,
+    description: str | None,
+    profile: str | None,
+    signing: str | None,
+    secret: str | None,
+    as_json: bool,
+) -> None:
+    """Add an endpoint delivering to URL; prints its signing secret (shown only now)."""
+    event_types = [e.strip() for e in events.split(",") if e.strip()] if events else None
+    with api_client(base_url, token) as client:
+        created = client.create_endpoint(
+            project_id,
+            url,
+            event_types=event_types,
+            description=description,
+            profile=profile,
+            signing=signing,
+            secret=secret,
+        )
+    _print_one(created, as_json)
+    if not as_json:
+        click.echo("the secret is shown only now: keep it where the receiver reads it", err=True)
+
+
+def _set_enabled(enabled: bool) -> Callable[..., None]:
+    def command(
+        endpoint_id: str, base_url: str, token: str, project_id: str, as_json: bool
+    ) -> None:
+        with api_client(base_url, token) as client:
+            endpoint = client.update_endpoint(project_id, endpoint_id, enabled=enabled)
+        if as_json:
+            print_json(endpoint)
+        else:
+            click.echo(f"{endpoint['id']} {'enabled' if enabled else 'disabled'}")
+
+    return command
+
+
+for _name, _enabled, _help in (
+    ("disable", False, "Stop delivering to an endpoint (its deliveries wait as held)."),
+    ("enable", True, "Deliver to a disabled endpoint again."),
+):
+    endpoints.command(_name, help=_help)(
+        click.argument("endpoint_id")(api_options()(JSON_OPTION(_set_enabled(_enabled))))
+    )
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+@click.group(cls=Group)
+def events() -> None:
+    """List and read the project's events."""
+
+
+@events.command("list")
+@api_options()
+@click.option("--type", "event_type", default=None, help="Only events of this type.")
+@_LIMIT
+@JSON_OPTION
+def events_list(
+    base_url: str, token: str, project_id: str, event_type: str | None, limit: int, as_json: bool
+) -> None:
+    """The project's events, newest first."""
+    with api_client(base_url, token) as client:
+        items = collect(client.list_events, limit, project_id, event_type=event_type)
+    _print_list(items, EVENT_COLUMNS, as_json, "events")
+
+
+@events.command("get")
+@click.argument("event_id")
+@api_options()
+@JSON_OPTION
+def events_get(event_id: str, base_url: str, token: str, project_id: str, as_json: bool) -> None:
+    """One event with its payload (EVENT_ID: your event_id or msg_...)."""
+    with api_client(base_url, token) as client:
+        _print_one(client.get_event(project_id, event_id), as_json)
+
+
+# -- deliveries --------------------------------------------------------------------------
+
+
+@click.group(cls=Group)
+def deliveries() -> None:
+    """List and read deliveries (with their attempts), and resend one."""
+
+
+@deliveries.command("list")
+@api_options()
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "delivering", "succeeded", "failed", "held"]),
+    default=None,
+    help="Only deliveries in this status.",
+)
+@click.option("--endpoint", "endpoint_id", default=None, help="Only this endpoint's.")
+@click.option("--event", "event_id", default=None, help="Only this event's.")
+@click.option("--type", "event_type", default=None, help="Only this event type's.")
+@_LIMIT
+@JSON_OPTION
+def deliveries_list(
+    base_url: str,
+    token: str,
+    project_id: str,
+    status: str | None,
+    endpoint_id: str | None,
+    event_id: str | None,
+    event_type: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The project's deliveries, newest first."""
+    with api_client(base_url, token) as client:
+        items = collect(
+            client.list_deliveries,
+            limit,
+            project_id,
+            status=status,
+            endpoint_id=endpoint_id,
+            event_id=event_id,
+            event_type=event_type,
+        )
+    _print_list(items, DELIVERY_COLUMNS, as_json, "deliveries")
+
+
+def _print_delivery(delivery: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(delivery)
+        return
+    print_resource(delivery, skip=("attempts",))
+    if delivery.get("attempts"):
+        click.echo("")
+        print_table(delivery["attempts"], ATTEMPT_COLUMNS)
+
+
+@deliveries.command("get")
+@click.argument("delivery_id")
+@api_options()
+@JSON_OPTION
+def deliveries_get(
+    delivery_id: str, base_url: str, token: str, project_id: str, as_json: bool
+) -> None:
+    """One delivery and its attempts (DELIVERY_ID: dlv_...); --json has each request and answer."""
+    with api_client(base_url, token) as client:
+        _print_delivery(client.get_delivery(project_id, delivery_id), as_json)
+
+
+@deliveries.command("resend")
+@click.argument("delivery_id")
+@api_options()
+@JSON_OPTION
+def deliveries_resend(
+    delivery_id: str, base_url: str, token: str, project_id: str, as_json: bool
+) -> None:
+    """Attempt a delivery once more, now (refused while an attempt is in flight)."""
+    with api_client(base_url, token) as client:
+        _print_delivery(client.resend(project_id, delivery_id), as_json)
+
+
+COMMANDS: list[click.Command] = [endpoints, events, deliveries]
