@@ -242,6 +242,9 @@ async def test_tail_follows_attempts(hookpost: Hookpost, app: App, tmp_path: Pat
         await hp.wait_status(pid, first["id"], "pending", attempts=1)  # the app's 503
         await hp.advance(3600)  # the retry is due
         await hp.wait_status(pid, first["id"], "succeeded", attempts=2)
+        # printed as it happens (the server's clock is frozen: both attempts of this
+        # tick would have the same started_at, so wait for the line before going on)
+        await tail.wait_output('"number": 2', timeout=20)
         await hp.publish(pid, "user.deleted", event_id="e2")
         await asyncio.wait_for(tail.proc.wait(), 20)  # --limit 3 ends it
         await tail.stop()

@@ -41,14 +41,16 @@ from rich.syntax import Syntax
 
 from hookpost.cli._common import (
     EXIT_FAILED,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     CliError,
     Command,
     api_options,
     http_exit_code,
 )
-from hookpost.cli._output import JSON_OPTION
+from hookpost.cli._output import JSON_LINES_OPTION
 from hookpost.cli._receiving import PROFILE, TOLERANCE, check_secrets
+from hookpost.cli._resources import comma_list
 from hookpost.verify import WebhookVerificationError, verify
 
 __all__ = ["listen"]
@@ -145,7 +147,7 @@ async def _register(
 ) -> dict[str, Any]:
     from hookpost.client import HookpostError
 
-    event_types = [e.strip() for e in events.split(",") if e.strip()] if events else None
+    event_types = comma_list(events) if events else None
     try:
         created: dict[str, Any] = await client.create_endpoint(
             project_id,
@@ -155,6 +157,8 @@ async def _register(
             description="hookpost listen (temporary: removed when it stops)",
         )
     except HookpostError as exc:
+        if http_exit_code(exc) == EXIT_UNREACHABLE:
+            raise  # no answer: "cannot reach ..."
         hint = ""
         if exc.status == 422 and "url" in str(exc).lower():
             hint = (
@@ -288,7 +292,7 @@ async def _unregister(client: Any, receiver: _Receiver, project_id: str, endpoin
     help="The URL hookpost delivers to, if not http://HOST:PORT/ (a tunnel, a container).",
 )
 @api_options(required=False)
-@JSON_OPTION
+@JSON_LINES_OPTION
 def listen(
     secret: str | None,
     profile: str,

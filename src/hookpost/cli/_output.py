@@ -15,10 +15,14 @@ from typing import Any
 
 import click
 
-__all__ = ["JSON_OPTION", "print_json", "print_resource", "print_table"]
+__all__ = ["JSON_LINES_OPTION", "JSON_OPTION", "print_json", "print_resource", "print_table"]
 
 JSON_OPTION: Callable[[Any], Any] = click.option(
     "--json", "as_json", is_flag=True, help="Print the API's JSON instead of text."
+)
+#: ``--json`` of the commands that go on printing (``tail``, ``listen``): JSON Lines.
+JSON_LINES_OPTION: Callable[[Any], Any] = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object a line instead of text."
 )
 
 

@@ -13,7 +13,13 @@ from typing import Any
 
 import click
 
-from hookpost.cli._common import CliError, Command, api_options, http_exit_code
+from hookpost.cli._common import (
+    EXIT_UNREACHABLE,
+    CliError,
+    Command,
+    api_options,
+    http_exit_code,
+)
 from hookpost.cli._output import JSON_OPTION, print_json
 
 __all__ = ["COMMANDS"]
@@ -213,6 +219,8 @@ def _send_file(base_url: str, token: str, project_id: str, lines: Any) -> None:
             try:
                 answer = client.publish_batch(project_id, [e for _, e in chunk])
             except HookpostError as exc:
+                if http_exit_code(exc) == EXIT_UNREACHABLE:
+                    raise  # no answer: "cannot reach ...", whichever lines
                 raise CliError(
                     f"lines {chunk[0][0]}-{chunk[-1][0]}: {exc}", http_exit_code(exc)
                 ) from None

@@ -21,9 +21,9 @@ from hookpost.cli._common import Group, api_options
 from hookpost.cli._output import JSON_OPTION, print_json, print_resource, print_table
 
 if TYPE_CHECKING:
-    from hookpost.client import Client
+    from hookpost.client import Client, models
 
-__all__ = ["COMMANDS", "api_client", "collect"]
+__all__ = ["COMMANDS", "api_client", "collect", "comma_list"]
 
 ENDPOINT_COLUMNS = ("id", "url", "enabled", "profile", "event_types")
 EVENT_COLUMNS = ("id", "event_type", "sequence", "created_at")
@@ -54,6 +54,11 @@ def api_client(base_url: str, token: str | None) -> Iterator[Client]:
 
     with Client(base_url, token=token) as client:
         yield client
+
+
+def comma_list(text: str) -> list[str]:
+    """``a.b, c.*`` -> ``["a.b", "c.*"]`` (an option's comma-separated values)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def collect(list_method: Callable[..., Any], limit: int, *args: Any, **filters: Any) -> list[Any]:
@@ -147,17 +152,19 @@ def endpoints_create(
     as_json: bool,
 ) -> None:
     """Add an endpoint delivering to URL; prints its signing secret (shown only now)."""
-    event_types = [e.strip() for e in events.split(",") if e.strip()] if events else None
+    fields: models.EndpointFields = {}
+    if events:
+        fields["event_types"] = comma_list(events)
+    if description is not None:
+        fields["description"] = description
+    if profile:
+        fields["profile"] = profile
+    if signing:
+        fields["signing"] = "ed25519" if signing == "ed25519" else "hmac"
+    if secret:
+        fields["secret"] = secret
     with api_client(base_url, token) as client:
-        created = client.create_endpoint(
-            project_id,
-            url,
-            event_types=event_types,
-            description=description,
-            profile=profile,
-            signing=signing,
-            secret=secret,
-        )
+        created = client.create_endpoint(project_id, url, **fields)
     _print_one(created, as_json)
     if not as_json:
         click.echo("the secret is shown only now: keep it where the receiver reads it", err=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hookpost.cli._common import Command, api_options
-from hookpost.cli._output import JSON_OPTION
+from hookpost.cli._output import JSON_LINES_OPTION
 from hookpost.cli._resources import api_client
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _line(delivery: Any, attempt: Any) -> str:
     default=None,
     help="Stop after this many seconds.",
 )
-@JSON_OPTION
+@JSON_LINES_OPTION
 def tail(
     base_url: str,
     token: str,
