@@ -19,7 +19,10 @@ from aiohttp import web
 from hookpost.store.migrate import upgrade
 from hookpost.verify import verify
 from tests.conftest import Hookpost, free_port
-from tests.e2e.test_cli import BIN, SPEC_SECRET, cli_env, spawn, wait_port
+from tests.helpers.cli import BIN, cli_env, spawn, wait_port
+
+#: The Standard Webhooks spec's example secret.
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
