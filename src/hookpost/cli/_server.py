@@ -328,10 +328,7 @@ def serve(
             **uvicorn_proxy_options(settings.forwarded_allow_ips),
         )
     )
-    try:
-        server.run()
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on: a clean stop
-        pass
+    server.run()
     if died:
         raise CliError(f"stopped: the delivery worker died ({died[0]})", EXIT_FAILED)
     if not server.started:  # uvicorn logged why (a busy port, most often)
