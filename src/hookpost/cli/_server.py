@@ -328,7 +328,10 @@ def serve(
             **uvicorn_proxy_options(settings.forwarded_allow_ips),
         )
     )
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        pass
     if died:
         raise CliError(f"stopped: the delivery worker died ({died[0]})", EXIT_FAILED)
     if not server.started:  # uvicorn logged why (a busy port, most often)
