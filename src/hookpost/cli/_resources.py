@@ -90,6 +90,37 @@ def _print_one(resource: Any, as_json: bool) -> None:
         print_resource(resource)
 
 
+def _on_one(
+    group: click.Group,
+    name: str,
+    metavar: str,
+    summary: str,
+    call: Callable[[Client, str, str], Any],
+    show: Callable[[Any, bool], None] = _print_one,
+) -> None:
+    """Add ``hookpost GROUP NAME ID``: one call on one resource (its id shown as
+    ``metavar``), the answer printed by ``show`` (``--json``: as the API gave it)."""
+
+    def command(ident: str, base_url: str, token: str, project_id: str, as_json: bool) -> None:
+        with api_client(base_url, token) as client:
+            show(call(client, project_id, ident), as_json)
+
+    decorated = click.argument("ident", metavar=metavar)(api_options()(JSON_OPTION(command)))
+    group.command(name, help=summary)(decorated)
+
+
+def _switched(word: str) -> Callable[[Any, bool], None]:
+    """``enable``/``disable``'s text: ``ep_... enabled``."""
+
+    def show(endpoint: Any, as_json: bool) -> None:
+        if as_json:
+            print_json(endpoint)
+        else:
+            click.echo(f"{endpoint['id']} {word}")
+
+    return show
+
+
 # -- endpoints ---------------------------------------------------------------------------
 
 
@@ -107,18 +138,6 @@ def endpoints_list(base_url: str, token: str, project_id: str, limit: int, as_js
     with api_client(base_url, token) as client:
         items = collect(client.list_endpoints, limit, project_id)
     _print_list(items, ENDPOINT_COLUMNS, as_json, "endpoints")
-
-
-@endpoints.command("get")
-@click.argument("endpoint_id")
-@api_options()
-@JSON_OPTION
-def endpoints_get(
-    endpoint_id: str, base_url: str, token: str, project_id: str, as_json: bool
-) -> None:
-    """One endpoint (ENDPOINT_ID: ep_...)."""
-    with api_client(base_url, token) as client:
-        _print_one(client.get_endpoint(project_id, endpoint_id), as_json)
 
 
 @endpoints.command("create")
@@ -170,27 +189,29 @@ def endpoints_create(
         click.echo("the secret is shown only now: keep it where the receiver reads it", err=True)
 
 
-def _set_enabled(enabled: bool) -> Callable[..., None]:
-    def command(
-        endpoint_id: str, base_url: str, token: str, project_id: str, as_json: bool
-    ) -> None:
-        with api_client(base_url, token) as client:
-            endpoint = client.update_endpoint(project_id, endpoint_id, enabled=enabled)
-        if as_json:
-            print_json(endpoint)
-        else:
-            click.echo(f"{endpoint['id']} {'enabled' if enabled else 'disabled'}")
-
-    return command
-
-
-for _name, _enabled, _help in (
-    ("disable", False, "Stop delivering to an endpoint (its deliveries wait as held)."),
-    ("enable", True, "Deliver to a disabled endpoint again."),
-):
-    endpoints.command(_name, help=_help)(
-        click.argument("endpoint_id")(api_options()(JSON_OPTION(_set_enabled(_enabled))))
-    )
+_on_one(
+    endpoints,
+    "get",
+    "ENDPOINT_ID",
+    "One endpoint (ENDPOINT_ID: ep_...).",
+    lambda client, project, ident: client.get_endpoint(project, ident),
+)
+_on_one(
+    endpoints,
+    "disable",
+    "ENDPOINT_ID",
+    "Stop delivering to an endpoint (its deliveries wait as held).",
+    lambda client, project, ident: client.update_endpoint(project, ident, enabled=False),
+    _switched("disabled"),
+)
+_on_one(
+    endpoints,
+    "enable",
+    "ENDPOINT_ID",
+    "Deliver to a disabled endpoint again.",
+    lambda client, project, ident: client.update_endpoint(project, ident, enabled=True),
+    _switched("enabled"),
+)
 
 
 # -- events ------------------------------------------------------------------------------
@@ -215,14 +236,13 @@ def events_list(
     _print_list(items, EVENT_COLUMNS, as_json, "events")
 
 
-@events.command("get")
-@click.argument("event_id")
-@api_options()
-@JSON_OPTION
-def events_get(event_id: str, base_url: str, token: str, project_id: str, as_json: bool) -> None:
-    """One event with its payload (EVENT_ID: your event_id or msg_...)."""
-    with api_client(base_url, token) as client:
-        _print_one(client.get_event(project_id, event_id), as_json)
+_on_one(
+    events,
+    "get",
+    "EVENT_ID",
+    "One event with its payload (EVENT_ID: your event_id or msg_...).",
+    lambda client, project, ident: client.get_event(project, ident),
+)
 
 
 # -- deliveries --------------------------------------------------------------------------
@@ -281,28 +301,22 @@ def _print_delivery(delivery: Any, as_json: bool) -> None:
         print_table(delivery["attempts"], ATTEMPT_COLUMNS)
 
 
-@deliveries.command("get")
-@click.argument("delivery_id")
-@api_options()
-@JSON_OPTION
-def deliveries_get(
-    delivery_id: str, base_url: str, token: str, project_id: str, as_json: bool
-) -> None:
-    """One delivery and its attempts (DELIVERY_ID: dlv_...); --json has each request and answer."""
-    with api_client(base_url, token) as client:
-        _print_delivery(client.get_delivery(project_id, delivery_id), as_json)
-
-
-@deliveries.command("resend")
-@click.argument("delivery_id")
-@api_options()
-@JSON_OPTION
-def deliveries_resend(
-    delivery_id: str, base_url: str, token: str, project_id: str, as_json: bool
-) -> None:
-    """Attempt a delivery once more, now (refused while an attempt is in flight)."""
-    with api_client(base_url, token) as client:
-        _print_delivery(client.resend(project_id, delivery_id), as_json)
+_on_one(
+    deliveries,
+    "get",
+    "DELIVERY_ID",
+    "One delivery and its attempts (DELIVERY_ID: dlv_...); --json has each request and answer.",
+    lambda client, project, ident: client.get_delivery(project, ident),
+    _print_delivery,
+)
+_on_one(
+    deliveries,
+    "resend",
+    "DELIVERY_ID",
+    "Attempt a delivery once more, now (refused while an attempt is in flight).",
+    lambda client, project, ident: client.resend(project, ident),
+    _print_delivery,
+)
 
 
 COMMANDS: list[click.Command] = [endpoints, events, deliveries]
