@@ -6,12 +6,15 @@ must leave exactly one endpoint/event behind.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
 
+from hookpost.core.crypto import SecretBox, generate_key
 from hookpost.web.idempotency import IN_FLIGHT_SECONDS, TTL_SECONDS
 from tests.conftest import ADMIN, Hookpost
+from tests.helpers.database import database_bytes
 
 KEY = {"Idempotency-Key": "k-0001"}
 
@@ -156,3 +159,76 @@ async def test_publish_honours_the_header_as_well_as_event_id(
     with_id = {**body, "event_id": "evt_1"}
     assert (await hp.http.post(path, json=with_id)).status_code == 202
     assert (await hp.http.post(path, json=with_id)).status_code == 200
+
+
+#: POST routes whose answer carries a secret: (path under the project or "", body, field).
+SECRET_ANSWERS = [
+    ("", {"name": "second"}, "api_key"),  # POST /api/v1/projects: the project's first key
+    ("/api-keys", {"name": "ci"}, "key"),
+    ("/endpoints", {"url": "http://127.0.0.1:9/s"}, "secret"),
+    ("/endpoints/{ep}/rotate-secret", {"grace_period_seconds": 0}, "secret"),
+    ("/portal-link", {"scope": "manage"}, "url"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), SECRET_ANSWERS)
+async def test_a_stored_answer_keeps_no_secret_in_clear(
+    hookpost_noworkers: Hookpost, db_url: str, path: str, body: dict[str, object], field: str
+) -> None:
+    """The answer a replay needs is kept sealed, like the endpoint secrets: an API key is
+    stored only as its hash, and its stored answer must not be the way around that."""
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    ep = await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    url = "/api/v1/projects" + (f"/{pid}" + path.format(ep=ep["id"]) if path else "")
+    first = await hp.http.post(url, json=body, headers=KEY)
+    assert 200 <= first.status_code < 300, first.text
+    secret = first.json()[field]
+    token = secret.rsplit("/", 1)[-1]  # a portal link: its token
+    assert token.encode() not in await database_bytes(hp, db_url)
+    again = await hp.http.post(url, json=body, headers=KEY)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+
+
+async def test_a_stored_answer_that_no_key_opens_is_not_replayed(
+    hookpost_noworkers: Hookpost,
+) -> None:
+    """A replay whose sealed answer the configured keys cannot open (the key was changed
+    without keeping the old one) is refused as an unknown outcome, never a 500."""
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    path = f"/api/v1/projects/{pid}/api-keys"
+    assert (await hp.http.post(path, json={}, headers=KEY)).status_code == 201
+    hp.store.box = SecretBox.from_text(generate_key())
+    r = await hp.http.post(path, json={}, headers=KEY)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"] == "idempotency_key_outcome_unknown"
+
+
+async def test_many_requests_racing_for_one_key_never_answer_500(
+    hookpost_noworkers: Hookpost,
+) -> None:
+    """Requests with one key, each refused (so each releases the key), race for it: every
+    one is answered (its own 422, or 409 while another holds the key), none a 500."""
+    hp = hookpost_noworkers
+    pid, _ = await hp.project()
+    path = f"/api/v1/projects/{pid}/endpoints"
+    bad = {"url": "ftp://127.0.0.1:9/a"}
+    answers = await asyncio.gather(*(hp.http.post(path, json=bad, headers=KEY) for _ in range(30)))
+    assert {r.status_code for r in answers} <= {409, 422}, [r.text for r in answers]
+    assert await _count_endpoints(hp, pid) == 0
+
+
+async def test_a_key_on_a_long_path_is_answered_not_500(hookpost_noworkers: Hookpost) -> None:
+    """The route column is bounded (512): a longer path (an unknown project id of 600
+    characters) is answered as without the header (404), on PostgreSQL too."""
+    hp = hookpost_noworkers
+    long_id = "p" * 600
+    for _ in range(2):
+        r = await hp.http.post(
+            f"/api/v1/projects/{long_id}/endpoints",
+            json={"url": "http://127.0.0.1:9/a"},
+            headers=KEY,
+        )
+        assert r.status_code == 404, r.text

@@ -53,6 +53,8 @@ IN_FLIGHT_SECONDS = 300.0
 
 _VALID = re.compile(r"[\x21-\x7e]{1,255}")
 _STORED_HEADERS = ("content-type",)
+#: The longest path the key row keeps as it is (``idempotency_keys.route``).
+_ROUTE_CHARS = 512
 
 
 class IdempotencyMiddleware:
@@ -84,7 +86,7 @@ class IdempotencyMiddleware:
             return
         body, receive = await _buffer(receive)
         key_id = hashlib.sha256(credential + b"\n" + raw_key).hexdigest()
-        route = scope["path"]
+        route = _route(scope["path"])
         body_hash = hashlib.sha256(body).hexdigest()
         store: Store = scope["app"].state.store
         try:
@@ -159,6 +161,14 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
     return body, replaying(body, receive)
 
 
+def _route(path: str) -> str:
+    """What the key row keeps of the request's path: the path, or its SHA-256 when it is
+    longer than the column (512 characters) holds -- a long path is still a request."""
+    if len(path) <= _ROUTE_CHARS:
+        return path
+    return "sha256:" + hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def _answer_held(store: Store, held: KeyRecord, route: str, body_hash: str) -> Response:
     """The answer for a key already in use (see the module's rules)."""
     if held.route != route or held.body_hash != body_hash:
@@ -172,15 +182,18 @@ def _answer_held(store: Store, held: KeyRecord, route: str, body_hash: str) -> R
             status_code=held.status,
             headers={**stored["headers"], "Idempotent-Replayed": "true"},
         )
+    if held.status is not None:  # done, but its sealed answer no configured key opens
+        why = (
+            "the first request with this key took effect, but its stored answer cannot "
+            "be read (the secret key changed): look the result up, then use a new key"
+        )
+        return _outcome_unknown(why)
     if store.clock.now() - held.created_at > IN_FLIGHT_SECONDS:
         why = (
             "the first request with this key was interrupted before its answer was "
             "stored; it may or may not have taken effect: check, then use a new key"
         )
-        detail = [detail_item(HEADER, why, "idempotency_key_outcome_unknown")]
-        return error_response(
-            409, f"{HEADER}: {why}", detail, code="idempotency_key_outcome_unknown"
-        )
+        return _outcome_unknown(why)
     why = "a request with this key is still running; retry after Retry-After seconds"
     resp = error_response(
         409,
@@ -190,3 +203,8 @@ def _answer_held(store: Store, held: KeyRecord, route: str, body_hash: str) -> R
     )
     resp.headers["Retry-After"] = "1"
     return resp
+
+
+def _outcome_unknown(why: str) -> Response:
+    detail = [detail_item(HEADER, why, "idempotency_key_outcome_unknown")]
+    return error_response(409, f"{HEADER}: {why}", detail, code="idempotency_key_outcome_unknown")
