@@ -113,10 +113,13 @@ def test_the_three_bodies_the_old_reference_missed() -> None:
         assert "Request body: `" in section and "Example request body" in section, path
 
 
-def test_409_only_where_the_store_can_refuse() -> None:
+def test_409_only_where_the_store_can_refuse_or_an_idempotency_key_is_in_use() -> None:
     with_409 = {(m.upper(), p) for m, p, op in OPERATIONS if "409" in op["responses"]}
-    publish = ("POST", "/api/v1/projects/{project_id}/events")
-    assert with_409 == set(CONFLICTS) | {publish}
+    posts = {(m.upper(), p) for m, p, _ in OPERATIONS if m == "post" and p.startswith("/api/v1/")}
+    assert with_409 == set(CONFLICTS) | posts
+    for method, path, op in OPERATIONS:  # the header is declared exactly where it is honoured
+        names = {p["name"] for p in op.get("parameters", []) if p.get("in") == "header"}
+        assert ("Idempotency-Key" in names) is ((method.upper(), path) in posts), (method, path)
     assert set(CONFLICTS) <= {(m.upper(), p) for m, p, _ in OPERATIONS}, "a stale CONFLICTS key"
 
 

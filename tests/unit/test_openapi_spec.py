@@ -180,7 +180,10 @@ def test_every_json_body_and_success_answer_has_a_valid_example() -> None:
 
 def test_error_answers_have_examples_of_their_own_status() -> None:
     """Each error example is a valid ErrorOut whose code is the one its status answers."""
-    own_codes = {400: {"bad_request", "invalid_json"}, 409: {"conflict", "limit_reached"}}
+    own_codes = {
+        400: {"bad_request", "invalid_json"},
+        409: {"conflict", "limit_reached", "idempotency_key_in_use"},
+    }
     checked = 0
     for method, path, op in _operations():
         for status, answer in op["responses"].items():

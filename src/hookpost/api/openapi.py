@@ -44,7 +44,8 @@ from hookpost.api import webhooks
 from hookpost.api.examples import SpecExamples
 from hookpost.config import Settings
 from hookpost.store.outage import Outage
-from hookpost.web.errors import SEND_JSON, code_of
+from hookpost.web.errors import SEND_JSON, code_of, detail_item
+from hookpost.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hookpost.web.schemas import ErrorOut
 
 API = "/api/v1"
@@ -96,15 +97,36 @@ def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[int]:
     codes = [400, 401, 403, 429, 503, 507]
     if "path" in where:
         codes.append(404)
-    if (method.upper(), path) in CONFLICTS:
+    if (method.upper(), path) in CONFLICTS or _idempotent(method, path):
         codes.append(409)
     if method in _BODY_METHODS:
         codes.append(413)
     if json_body:
         codes.append(415)
-    if json_body or where:
+    if json_body or where or _idempotent(method, path):
         codes.append(422)
     return sorted(codes)
+
+
+def _idempotent(method: str, path: str) -> bool:
+    """Does ``Idempotency-Key`` apply (every POST under ``/api/v1``: web/idempotency.py)?"""
+    return method.lower() == "post" and path.startswith(API + "/")
+
+
+#: The ``Idempotency-Key`` request header, on every POST under ``/api/v1``.
+IDEMPOTENCY_KEY = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Run this POST at most once per key, caller and 24 hours (Stripe's rules): "
+    "the same key with the same route and body replays the first 2xx answer with "
+    "Idempotent-Replayed: true; with another route or body the answer is 422 "
+    "idempotency_key_reused; while the first request runs, 409 idempotency_key_in_use "
+    "with Retry-After. 1 to 255 visible ASCII characters, e.g. a UUID.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "example": "4f1c2a9e-0d7b-4e59-9a8e-2c1f3b5d6e70",
+}
+_IDEMPOTENCY_CONFLICT = "Idempotency-Key: the first request with this key is still running "
 
 
 #: Each operation's id, (method, path) -> ``resource.verb``: stable names for generated clients.
@@ -180,6 +202,8 @@ def describe(spec: dict[str, Any]) -> None:
             if own is not None:
                 operation["operationId"] = own
             operation["security"] = [{BEARER: []}] if path.startswith(API) else []
+            if _idempotent(method, path):
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
             _add_examples(examples, operation)
     for name in _request_schemas(spec):
         _defaults_in_words(spec["components"]["schemas"][name])
@@ -259,7 +283,14 @@ def describe_errors(spec: dict[str, Any]) -> None:
             for code in error_codes(method, path, operation):
                 if str(code) in answers and not _fastapi_default(answers[str(code)]):
                     continue
-                text = CONFLICTS[(method.upper(), path)] if code == 409 else MEANINGS[code]
+                text = MEANINGS.get(code, "")
+                if code == 409:
+                    own = CONFLICTS.get((method.upper(), path))
+                    text = (
+                        _IDEMPOTENCY_CONFLICT
+                        + "(idempotency_key_in_use; retry after "
+                        + ("Retry-After)" if own is None else f"Retry-After); or: {own}")
+                    )
                 media: dict[str, Any] = {"schema": _ERROR_REF}
                 example = _error_example(code, method, path, operation, schemas)
                 if example is not None:
@@ -268,7 +299,7 @@ def describe_errors(spec: dict[str, Any]) -> None:
                     "description": text,
                     "content": {"application/json": media},
                 }
-                if code in (429, 503, 507):
+                if code in (429, 503, 507) or (code == 409 and _idempotent(method, path)):
                     answer["headers"] = _RETRY_AFTER
                 answers[str(code)] = answer
             operation["responses"] = dict(sorted(answers.items()))
@@ -315,7 +346,13 @@ def _error_example(
     if code == 409:
         why = CONFLICTS.get((method.upper(), path))
         if why is None:
-            return None
+            why = "a request with this key is still running; retry after Retry-After seconds"
+            kind = "idempotency_key_in_use"
+            return {
+                "error": kind,
+                "message": f"{IDEMPOTENCY_HEADER}: {why}",
+                "detail": [detail_item(IDEMPOTENCY_HEADER, why, kind)],
+            }
         kind, _, said = why.partition(": ") if why.startswith("limit_reached") else ("", "", why)
         return {"error": kind or code_of(409), "message": said, "detail": []}
     if code not in _ERROR_MESSAGES:
