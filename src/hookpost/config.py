@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     #: prefix allowed): the base of every link hookpost hands out -- portal links,
     #: the start-up lines. Unset: links use the address each request came to.
     public_url: str | None = None
+    #: The email of the first owner, created (with a one-time set-password link
+    #: printed at start-up) when ``hookpost serve`` finds no operator.
+    owner_email: str = "owner@localhost"
     #: When set, ``/metrics`` answers only ``Authorization: Bearer <this>`` (401
     #: otherwise); unset, it answers anyone who reaches the port, like /readyz.
     metrics_token: str | None = Field(default=None, repr=False)

@@ -88,6 +88,13 @@ async def nav(page: Page, name: str) -> None:
     await page.get_by_role("navigation", name="Project").get_by_role("link", name=name).click()
 
 
+async def sign_in_with_token(page: Page) -> None:
+    """On the sign-in page: open the break-glass form and sign in with the admin token."""
+    await page.get_by_text("Sign in with the admin token").click()
+    await page.get_by_label("Admin token").fill(ADMIN)
+    await page.keyboard.press("Enter")
+
+
 async def api(hp: Hookpost, method: str, path: str, **body: Any) -> Any:
     r = await hp.http.request(method, f"/api/v1{path}", json=body or None)
     assert r.status_code < 300, r.text
@@ -106,13 +113,15 @@ async def test_operator_dashboard(
     page = await context.new_page()
     base = hookpost.base_url
 
-    # Sign in with the keyboard alone (the token field has focus).
+    # Sign in with the break-glass admin token, typed with the keyboard.
     await page.goto(base + "/")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.get_by_text("Sign in with the admin token").click()
+    await page.get_by_label("Admin token").focus()
     await page.keyboard.type("not the token")
     await page.keyboard.press("Enter")
     await expect(page.locator("#token-error")).to_have_text("That is not the admin token.")
-    await page.get_by_label("Admin token").fill(ADMIN)
+    await page.get_by_label("Admin token").fill(ADMIN)  # the form stays open on an error
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Projects")).to_be_visible()
     await page.get_by_role("link", name="Acme payments").click()
@@ -450,8 +459,7 @@ async def test_phone_width_tables_fit_and_the_tabs_say_they_scroll(
     await context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = await context.new_page()
     await page.goto(f"{hookpost.base_url}/login")
-    await page.get_by_label("Admin token").fill(ADMIN)
-    await page.keyboard.press("Enter")
+    await sign_in_with_token(page)
     await expect(page.get_by_role("heading", name="Projects")).to_be_visible()
     base = f"{hookpost.base_url}/projects/{pid}"
     for path in (
@@ -551,8 +559,7 @@ async def test_event_page_search_endpoint_settings_recover_and_portal_link(
     page = await context.new_page()
     base = f"{hookpost.base_url}/projects/{pid}"
     await page.goto(f"{base}/events")
-    await page.get_by_label("Admin token").fill(ADMIN)
-    await page.keyboard.press("Enter")
+    await sign_in_with_token(page)
 
     # The event page, from the events list: payload indented and copyable, each
     # endpoint's delivery with its status and attempts.

@@ -44,6 +44,7 @@ class Case:
     fail: dict[str, Any] = field(default_factory=dict)  # path overrides, and "body"
     fail_status: int = 404
     admin: bool = False  # the route takes the admin token only
+    operator: bool = False  # the route takes an operator's personal token (hpu_...)
 
 
 P = "/api/v1/projects/{project_id}"
@@ -71,6 +72,38 @@ CASES = [
         {"name": "renamed"},
         {"body": {"name": ""}},
         422,
+    ),
+    Case(
+        "PATCH",
+        P + "/settings",
+        "project.update",
+        "project",
+        "{project_id}",
+        {"viewers_see_payloads": True},
+        {"body": {"viewers_see_payloads": "maybe"}},
+        422,
+        admin=True,
+    ),
+    Case(
+        "POST",
+        "/api/v1/tokens",
+        "token.create",
+        "token",
+        "@id",
+        {"name": "ci"},
+        {"body": {"name": ""}},
+        422,
+        operator=True,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/tokens/{token_id}",
+        "token.revoke",
+        "token",
+        "{token_id}",
+        None,
+        {"token_id": "tok_missing"},
+        operator=True,
     ),
     Case(
         "DELETE",
@@ -252,6 +285,7 @@ PARAMS = {
     "endpoint_id": "ep",
     "key_id": "key_id",
     "delivery_id": "delivery",
+    "token_id": "token_id",
 }
 
 
@@ -282,6 +316,7 @@ async def world(hp: Hookpost) -> dict[str, Any]:
         "off": off["id"],
         "key_id": r.json()["id"],
         "delivery": delivery["id"],
+        "token_id": "tok_none",  # a case of an operator's token sets its own
         "new_secret": generate_secret(),
         "secrets": [key, other_key, secret, HEADER_SECRET, "created-secret-91f0"],
     }
@@ -339,6 +374,13 @@ async def test_every_mutating_route_has_a_row_or_a_reason(hp: Hookpost) -> None:
 async def test_a_change_writes_one_entry_and_a_failed_one_none(hp: Hookpost, case: Case) -> None:
     w = await world(hp)
     headers = {} if case.admin else {"Authorization": f"Bearer {w['key']}"}
+    if case.operator:  # an owner's personal token, and one of its tokens to revoke
+        operator, _link = await hp.store.create_operator(f"{w['project_id']}@example.com", "owner")
+        _row, op_token = await hp.store.create_operator_token(operator["id"], "scripts")
+        revoked, _token = await hp.store.create_operator_token(operator["id"], "old")
+        w |= {"op_token": op_token, "op_id": operator["id"], "token_id": revoked["id"]}
+        w["secrets"].append(op_token)
+        headers = {"Authorization": f"Bearer {op_token}"}
     async with httpx.AsyncClient(base_url=hp.base_url, headers=hp.http.headers, timeout=30) as c:
         c.headers.update(headers)
         seen = await entry_ids(hp)
@@ -355,12 +397,15 @@ async def test_a_change_writes_one_entry_and_a_failed_one_none(hp: Hookpost, cas
             assert entry["object"]["id"] == r.json()["id"]
         elif case.object_id is not None:
             assert entry["object"]["id"] == case.object_id.format(**w)
-        if case.action != "project.create":
+        if case.action != "project.create" and not case.operator:
             assert entry["project_id"] == w["project_id"]
         actor = entry["actor"]
         assert actor["address"] == "127.0.0.1"
         if case.admin:
             assert (actor["kind"], actor["label"]) == ("admin", "admin token")
+        elif case.operator:  # the token's owner, by the token's prefix (never the token)
+            assert (actor["kind"], actor["id"]) == ("token", w["op_id"])
+            assert actor["label"] == w["op_token"][:12]
         else:
             assert actor["kind"] == "api_key"
             assert actor["label"] == w["key"][:10] and w["key"].startswith(actor["label"])

@@ -30,6 +30,7 @@ from hookpost.api.routes import (
     profiles,
     projects,
     system,
+    tokens,
 )
 from hookpost.config import Settings
 from hookpost.core.clock import Clock
@@ -156,6 +157,7 @@ def create_app(
         profiles,
         jobs,
         audit,
+        tokens,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(system.router)

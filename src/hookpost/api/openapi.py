@@ -46,6 +46,7 @@ from hookpost.config import Settings
 from hookpost.store.outage import Outage
 from hookpost.web.errors import SEND_JSON, code_of, detail_item
 from hookpost.web.idempotency import HEADER as IDEMPOTENCY_HEADER
+from hookpost.web.idempotency import NOT_KEPT
 from hookpost.web.schemas import ErrorOut
 
 API = "/api/v1"
@@ -109,8 +110,9 @@ def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[int]:
 
 
 def _idempotent(method: str, path: str) -> bool:
-    """Does ``Idempotency-Key`` apply (every POST under ``/api/v1``: web/idempotency.py)?"""
-    return method.lower() == "post" and path.startswith(API + "/")
+    """Does ``Idempotency-Key`` apply (every POST under ``/api/v1`` but those whose answer is
+    a credential kept only as a hash, ``NOT_KEPT``: web/idempotency.py)?"""
+    return method.lower() == "post" and path.startswith(API + "/") and path not in NOT_KEPT
 
 
 #: The ``Idempotency-Key`` request header, on every POST under ``/api/v1``.
@@ -136,6 +138,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", _P): "projects.get",
     ("PATCH", _P): "projects.update",
     ("DELETE", _P): "projects.delete",
+    ("PATCH", f"{_P}/settings"): "projects.update_settings",
     ("POST", f"{_P}/api-keys"): "api_keys.create",
     ("GET", f"{_P}/api-keys"): "api_keys.list",
     ("DELETE", f"{_P}/api-keys/{{key_id}}"): "api_keys.revoke",
@@ -168,6 +171,9 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", f"{_P}/jobs"): "jobs.list",
     ("GET", f"{_P}/jobs/{{job_id}}"): "jobs.get",
     ("POST", f"{_P}/portal-link"): "portal.create_link",
+    ("POST", f"{API}/tokens"): "tokens.create",
+    ("GET", f"{API}/tokens"): "tokens.list",
+    ("DELETE", f"{API}/tokens/{{token_id}}"): "tokens.revoke",
     ("GET", f"{API}/audit-log"): "audit_log.list",
     ("GET", f"{API}/audit-log/export"): "audit_log.export",
     ("GET", "/healthz"): "system.healthz",
@@ -182,7 +188,8 @@ SECURITY_SCHEMES = {
         "type": "http",
         "scheme": "bearer",
         "description": "Authorization: Bearer <token>, the token being the admin token "
-        "(HOOKPOST_ADMIN_TOKEN: every project) or an API key of the project (hpk_..., "
+        "(HOOKPOST_ADMIN_TOKEN: every project), an operator's personal token (hpu_..., "
+        "acting with the operator's role) or an API key of the project (hpk_..., "
         "its scope full, read or publish).",
     }
 }

@@ -307,6 +307,9 @@ def serve(
     json_lines = _setup_logging(settings)
     box = _ready_to_run(settings)
     _banner(settings, token, generated, json_lines)
+    from hookpost.cli._accounts import announce_first_owner
+
+    announce_first_owner(settings, json_lines)
     died: list[TaskDied] = []
 
     def worker_died(exc: TaskDied) -> None:

@@ -4,7 +4,8 @@ The commands live in modules by job: ``_server`` (serve, worker, migrate and
 the other commands that run hookpost on its database), ``_publish`` (send,
 trigger, recover), ``_resources`` (endpoints, events, deliveries), ``_tail``,
 ``_listen`` (a local receiver that can forward to your app), ``_receiving``
-(verify, keygen); ``completion`` is here.
+(verify, keygen), ``_accounts`` (users, tokens: operator accounts on the
+database); ``completion`` is here.
 
 The service's settings (:mod:`hookpost.config`) come from a TOML file, the
 ``HOOKPOST_*`` environment and, for the few a command takes, its flags, each
@@ -26,7 +27,7 @@ from typing import Any
 
 import click
 
-from hookpost.cli import _listen, _publish, _receiving, _resources, _server, _tail
+from hookpost.cli import _accounts, _listen, _publish, _receiving, _resources, _server, _tail
 from hookpost.cli._common import (
     DEBUG_KEY,
     EXIT_UNREACHABLE,
@@ -130,5 +131,6 @@ for _command in (
     _tail.tail,
     _listen.listen,
     *_receiving.COMMANDS,
+    *_accounts.COMMANDS,
 ):
     main.add_command(_command)

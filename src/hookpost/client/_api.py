@@ -42,6 +42,8 @@ from hookpost.client._models import (
     Readiness,
     Recovery,
     Released,
+    Token,
+    TokenCreated,
 )
 
 __all__ = ["MAX_BATCH", "Operations"]
@@ -106,6 +108,14 @@ class Operations:
     def update_project(self, project_id: str, *, name: str) -> Call[Project]:
         """Rename the project (1-200 characters)."""
         return Call("PATCH", f"{_V1}/{project_id}", {"name": name})
+
+    @operation
+    def update_project_settings(
+        self, project_id: str, *, viewers_see_payloads: bool
+    ) -> Call[Project]:
+        """The project's settings (an owner): whether viewers see payload bodies."""
+        body = {"viewers_see_payloads": viewers_see_payloads}
+        return Call("PATCH", f"{_V1}/{project_id}/settings", body)
 
     @operation
     def delete_project(self, project_id: str) -> Call[None]:
@@ -524,6 +534,28 @@ class Operations:
             actor, actor_kind, action, object_type, object_id, project_id, since, until
         )
         return Call("GET", "/api/v1/audit-log/export", params=where, expect="lines")
+
+    # -- personal tokens (an operator's own, with its personal token) -----------------
+
+    @operation
+    def create_token(self, name: str, *, expires_in_days: int | None = None) -> Call[TokenCreated]:
+        """A new personal token acting with your role; ``token`` is shown only once.
+
+        No ``idempotency_key``: the server keeps no copy of this answer (it holds the
+        token, which hookpost stores only as a hash), so a retry makes another token.
+        """
+        body = clean({"name": name, "expires_in_days": expires_in_days})
+        return Call("POST", "/api/v1/tokens", body)
+
+    @operation
+    def list_tokens(self) -> Call[Page[Token]]:
+        """Your personal tokens, newest first (revoked ones included)."""
+        return Call("GET", "/api/v1/tokens")
+
+    @operation
+    def revoke_token(self, token_id: str) -> Call[Token]:
+        """Revoke one of your tokens at once (idempotent)."""
+        return Call("DELETE", f"/api/v1/tokens/{token_id}")
 
     # -- system (no token needed) ------------------------------------------------------
 

@@ -41,6 +41,8 @@ __all__ = [
     "Readiness",
     "Recovery",
     "Released",
+    "Token",
+    "TokenCreated",
 ]
 
 T = TypeVar("T")
@@ -60,6 +62,23 @@ class Project(TypedDict):
     id: str
     name: str
     created_at: str
+    viewers_see_payloads: bool  # operators with the viewer role see payload bodies
+
+
+class Token(TypedDict):
+    """An operator's personal API token (``hpu_...``), as listed: never the token."""
+
+    id: str
+    name: str
+    prefix: str
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None  # updated at most once a minute
+    revoked_at: str | None
+
+
+class TokenCreated(Token):
+    token: str  # shown only once; acts with its operator's role
 
 
 class ProjectCreated(Project):
@@ -180,7 +199,7 @@ class Recovery(Job):
 class Event(TypedDict):
     id: str
     event_type: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None  # None for a viewer the project hides payloads from
     sequence: int
     created_at: str
     timestamp: int  # Unix seconds
@@ -244,7 +263,7 @@ class Attempt(TypedDict):
     duration_ms: float
     error: str | None
     request_headers: dict[str, str]
-    request_body: str
+    request_body: str | None  # None for a viewer the project hides payloads from
     response_headers: dict[str, str] | None
     response_body: str | None
 

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookpost.config import Settings
-from hookpost.dashboard import portal_api, site
+from hookpost.dashboard import operators, portal_api, site
 from hookpost.dashboard.html import error_page, make_templates
 from hookpost.dashboard.keys import dashboard_key
 from hookpost.dashboard.state import Dashboard
@@ -27,6 +27,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.dashboard = Dashboard(Signer(dashboard_key(settings)), make_templates())
     app.include_router(portal_api.router, prefix="/api/v1")
     app.include_router(site.router)
+    app.include_router(operators.router)
     app.mount(
         "/static",
         StaticFiles(packages=[("hookpost.dashboard", "static")]),

@@ -319,3 +319,11 @@ async def portal_link(request: Request, s: Surface, form: Form) -> Response:
         return render(request, "overview.html", ctx, surface=s, status=422)
     ctx["portal_link"] = await make_link(request, s.project_id, body)
     return render(request, "overview.html", ctx, surface=s)
+
+
+async def save_settings(request: Request, s: Surface, form: Form) -> Response:
+    """The owner's project settings, from the overview page: viewers_see_payloads."""
+    allowed = form.one("viewers_see_payloads") == "on"
+    await store(request).set_viewers_see_payloads(s.project_id, allowed)
+    done = "payloads_shown" if allowed else "payloads_hidden"
+    return notice_redirect(request, s.url(done=done))

@@ -1,4 +1,4 @@
-"""The audit log page: who changed what, for whoever may read the log (today the admin).
+"""The audit log page: who changed what, for whoever may read the log (permission audit.read).
 
 The same entries, filters and order as ``GET /api/v1/audit-log`` (newest
 first, a page at a time), and the same JSON lines export, signed in by the

@@ -1,9 +1,13 @@
 """Who is looking: the operator's session, a portal link's grant, and CSRF checks.
 
-Operator: signing in with the admin token sets an HttpOnly, SameSite=Strict
-cookie holding a signed session (never the token itself), good only while
-its server-side row is (:mod:`hookpost.store.sessions`): sign-out, a new
-admin token and the idle and absolute lifetimes end it. Portal: the signed
+Operator: signing in -- with an email and password, or with the break-glass
+admin token, which acts as an owner -- sets an HttpOnly, SameSite=Strict
+cookie holding a signed session (never a credential), good only while its
+server-side row is (:mod:`hookpost.store.sessions`): sign-out, "sign out
+everywhere", a disabled operator, a new admin token and the idle and
+absolute lifetimes end it. Every page re-reads the operator, so a role
+change or a disable takes effect on the next click; what the role lets it
+see and do is :mod:`hookpost.domain.roles`, the table the API reads too. Portal: the signed
 token in the URL path is the whole credential -- no cookie, so it works inside
 a third-party iframe where browsers drop cookies.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -27,7 +32,7 @@ from hookpost.dashboard.html import LoginRequired, PageError, root_path
 from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_policy, store
 from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import Session
-from hookpost.domain import Actor, NotFound, set_actor
+from hookpost.domain import Actor, NotFound, roles, set_actor
 from hookpost.store.sessions import check_session
 from hookpost.web.state import runtime
 
@@ -41,7 +46,36 @@ def token_matches(request: Request, given: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def operator_session(request: Request) -> Session:
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The signed-in operator: its session and what it may do.
+
+    ``operator_id`` is None for the admin token, which acts as an owner.
+    """
+
+    session: Session
+    operator_id: str | None
+    email: str
+    role: str
+    #: Projects a limited operator may see (None: every project).
+    projects: frozenset[str] | None = None
+
+    @property
+    def sid(self) -> str:
+        return self.session.sid
+
+    @property
+    def label(self) -> str:
+        return self.email if self.operator_id else "admin token"
+
+    def may(self, permission: str) -> bool:
+        return roles.allows(self.role, permission)
+
+    def sees(self, project_id: str) -> bool:
+        return self.projects is None or project_id in self.projects
+
+
+async def operator_session(request: Request) -> Who:
     value = request.cookies.get(SESSION_COOKIE, "")
     token = admin_token(request)
     if not value or not token:
@@ -53,18 +87,51 @@ async def operator_session(request: Request) -> Session:
     # The poller's requests read the session without keeping it alive.
     active = request.query_params.get("fragment") is None
     mark = signer.token_mark(token)
-    if not await check_session(
+    live = await check_session(
         store(request), session.sid, mark, session_policy(request), touch=active
-    ):
+    )
+    if live is None:
         raise LoginRequired
-    set_actor(dashboard_admin(request))
-    return session
+    if live.operator_id is None:
+        set_actor(dashboard_admin(request))
+        return Who(session, None, "admin token", "owner")
+    try:
+        operator = await store(request).get_operator(live.operator_id)
+    except NotFound:
+        raise LoginRequired from None
+    if operator["disabled_at"] is not None:
+        raise LoginRequired
+    set_actor(operator_actor(request, operator["id"], operator["email"]))
+    projects = operator["projects"]
+    return Who(
+        session,
+        operator["id"],
+        operator["email"],
+        operator["role"],
+        None if projects is None else frozenset(projects),
+    )
+
+
+def require(who: Who, permission: str) -> None:
+    """A 403 page naming ``permission`` unless the operator holds it."""
+    if not who.may(permission):
+        raise PageError(
+            403,
+            "Not allowed",
+            f"This needs permission {permission}, which role {who.role} does not have.",
+        )
 
 
 def dashboard_admin(request: Request) -> Actor:
     """Whoever signs in to the dashboard with the admin token, from this request's address."""
     address = request.client.host if request.client else None
     return Actor("admin", label="admin token (dashboard)", address=address)
+
+
+def operator_actor(request: Request, operator_id: str, email: str) -> Actor:
+    """An operator (by the email it signed in with) acting from this request's address."""
+    address = request.client.host if request.client else None
+    return Actor("operator", id=operator_id, label=email, address=address)
 
 
 def portal_fingerprint(token: str) -> str:
@@ -102,17 +169,34 @@ def check_csrf(request: Request, surface_csrf: str, form: Form) -> None:
 
 
 async def operator_surface(request: Request) -> Surface:
-    session = await operator_session(request)
+    who = await operator_session(request)
     project_id = str(request.path_params["project_id"])
+    if not who.sees(project_id):
+        raise NotFound("project")  # the same page as a project that does not exist
     project = await store(request).get_project(project_id)  # NotFound -> 404 page
+    permissions = roles.permissions_of(who.role)
+    if roles.sees_payloads(who.role, bool(project.get("viewers_see_payloads"))):
+        permissions |= {roles.PAYLOADS_READ}
     return Surface(
         kind="operator",
         project=project,
         base=f"{root_path(request)}/projects/{project_id}",
-        can_manage=True,
-        csrf=dashboard(request).signer.csrf_token(session.sid),
+        can_manage=who.may(roles.ENDPOINTS_WRITE),
+        csrf=dashboard(request).signer.csrf_token(who.sid),
         operator=True,
+        permissions=permissions,
+        who=who,
     )
+
+
+#: What a portal link lets its holder do: view, or manage its own endpoints too.
+PORTAL_VIEW = frozenset({roles.PROJECTS_READ, roles.PAYLOADS_READ})
+PORTAL_MANAGE = PORTAL_VIEW | {
+    roles.ENDPOINTS_WRITE,
+    roles.ENDPOINTS_TOGGLE,
+    roles.DELIVERIES_RESEND,
+    roles.SECRETS_READ,
+}
 
 
 async def portal_surface(request: Request) -> Surface:
@@ -133,4 +217,5 @@ async def portal_surface(request: Request) -> Surface:
         can_manage=grant.scope == "manage",
         csrf=signer.csrf_token("portal:" + token),
         expires_at=grant.expires_at,
+        permissions=PORTAL_MANAGE if grant.scope == "manage" else PORTAL_VIEW,
     )

@@ -19,13 +19,16 @@ from pydantic import ValidationError
 
 from hookpost.dashboard import actions, audit, views
 from hookpost.dashboard.auth import (
+    Who,
     admin_token,
     check_csrf,
     check_origin,
     dashboard_admin,
+    operator_actor,
     operator_session,
     operator_surface,
     portal_surface,
+    require,
     token_matches,
 )
 from hookpost.dashboard.forms import Form, pydantic_errors, read_form
@@ -39,9 +42,9 @@ from hookpost.dashboard.html import (
 )
 from hookpost.dashboard.state import SESSION_COOKIE, dashboard, now, session_policy, store
 from hookpost.dashboard.surface import Surface
-from hookpost.dashboard.tokens import Session
 from hookpost.dashboard.views import View
-from hookpost.domain import set_actor
+from hookpost.domain import roles, set_actor
+from hookpost.services import accounts
 from hookpost.store.sessions import end_session, open_session
 from hookpost.web import render as shapes
 from hookpost.web.deps import auth_lockout, note_auth_failure
@@ -50,23 +53,56 @@ from hookpost.web.schemas import ProjectIn
 
 Access = Literal["read", "manage", "operator"]
 
-#: (method, path under the project's base, route name, view, access)
-PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
-    ("GET", "", "overview", views.overview, "read"),
-    ("POST", "/portal-link", "portal_link", actions.portal_link, "operator"),
-    ("GET", "/endpoints", "endpoints", views.endpoints, "read"),
-    ("GET", "/endpoints/new", "endpoint_new", views.endpoint_new, "manage"),
-    ("POST", "/endpoints/new", "endpoint_create", actions.create_endpoint, "manage"),
-    ("GET", "/endpoints/{endpoint_id}", "endpoint", views.endpoint, "read"),
-    ("GET", "/endpoints/{endpoint_id}/edit", "endpoint_edit", views.endpoint_edit, "manage"),
-    ("POST", "/endpoints/{endpoint_id}/edit", "endpoint_save", actions.edit_endpoint, "manage"),
-    ("POST", "/endpoints/{endpoint_id}/enabled", "endpoint_enabled", actions.set_enabled, "manage"),
+R = roles
+#: (method, path under the project's base, route name, view, access, permission):
+#: ``access`` says which surfaces have the page (``operator``: not portal links),
+#: ``permission`` what the viewer must hold (an operator's role, a link's scope).
+PROJECT_PAGES: tuple[tuple[str, str, str, View, Access, str], ...] = (
+    ("GET", "", "overview", views.overview, "read", R.PROJECTS_READ),
+    ("POST", "/portal-link", "portal_link", actions.portal_link, "operator", R.PORTAL_WRITE),
+    ("POST", "/settings", "settings", actions.save_settings, "operator", R.SETTINGS_WRITE),
+    ("GET", "/endpoints", "endpoints", views.endpoints, "read", R.PROJECTS_READ),
+    ("GET", "/endpoints/new", "endpoint_new", views.endpoint_new, "manage", R.ENDPOINTS_WRITE),
+    (
+        "POST",
+        "/endpoints/new",
+        "endpoint_create",
+        actions.create_endpoint,
+        "manage",
+        R.ENDPOINTS_WRITE,
+    ),
+    ("GET", "/endpoints/{endpoint_id}", "endpoint", views.endpoint, "read", R.PROJECTS_READ),
+    (
+        "GET",
+        "/endpoints/{endpoint_id}/edit",
+        "endpoint_edit",
+        views.endpoint_edit,
+        "manage",
+        R.ENDPOINTS_WRITE,
+    ),
+    (
+        "POST",
+        "/endpoints/{endpoint_id}/edit",
+        "endpoint_save",
+        actions.edit_endpoint,
+        "manage",
+        R.ENDPOINTS_WRITE,
+    ),
+    (
+        "POST",
+        "/endpoints/{endpoint_id}/enabled",
+        "endpoint_enabled",
+        actions.set_enabled,
+        "manage",
+        R.ENDPOINTS_TOGGLE,
+    ),
     (
         "POST",
         "/endpoints/{endpoint_id}/release-held",
         "endpoint_release",
         actions.release_held,
         "manage",
+        R.DELIVERIES_RESEND,
     ),
     (
         "POST",
@@ -74,6 +110,7 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
         "endpoint_reveal",
         actions.reveal_secret,
         "manage",
+        R.SECRETS_READ,
     ),
     (
         "POST",
@@ -81,6 +118,7 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
         "endpoint_reveal_headers",
         actions.reveal_headers,
         "operator",
+        R.SECRETS_READ,
     ),
     (
         "POST",
@@ -88,40 +126,71 @@ PROJECT_PAGES: tuple[tuple[str, str, str, View, Access], ...] = (
         "endpoint_rotate",
         actions.rotate_secret,
         "manage",
+        R.ENDPOINTS_WRITE,
     ),
-    ("POST", "/endpoints/{endpoint_id}/test", "endpoint_test", actions.send_test, "manage"),
+    (
+        "POST",
+        "/endpoints/{endpoint_id}/test",
+        "endpoint_test",
+        actions.send_test,
+        "manage",
+        R.ENDPOINTS_WRITE,
+    ),
     (
         "POST",
         "/endpoints/{endpoint_id}/recover",
         "endpoint_recover",
         actions.recover_endpoint,
         "manage",
+        R.DELIVERIES_RESEND,
     ),
-    ("GET", "/event-types", "event_types", views.event_types, "read"),
-    ("GET", "/events", "events", views.events, "read"),
-    ("GET", "/events/{event_id}", "event", views.event, "read"),
-    ("GET", "/search", "search", views.search, "read"),
-    ("GET", "/deliveries", "deliveries", views.deliveries, "read"),
-    ("GET", "/deliveries/{delivery_id}", "delivery", views.delivery, "read"),
-    ("POST", "/deliveries/resend", "deliveries_resend", actions.resend_selected, "manage"),
-    ("POST", "/deliveries/{delivery_id}/resend", "delivery_resend", actions.resend, "manage"),
-    ("GET", "/failed", "failed", views.failed, "read"),
-    ("POST", "/failed/resend", "failed_resend", actions.recover, "manage"),
+    ("GET", "/event-types", "event_types", views.event_types, "read", R.PROJECTS_READ),
+    ("GET", "/events", "events", views.events, "read", R.PROJECTS_READ),
+    ("GET", "/events/{event_id}", "event", views.event, "read", R.PROJECTS_READ),
+    ("GET", "/search", "search", views.search, "read", R.PROJECTS_READ),
+    ("GET", "/deliveries", "deliveries", views.deliveries, "read", R.PROJECTS_READ),
+    ("GET", "/deliveries/{delivery_id}", "delivery", views.delivery, "read", R.PROJECTS_READ),
+    (
+        "POST",
+        "/deliveries/resend",
+        "deliveries_resend",
+        actions.resend_selected,
+        "manage",
+        R.DELIVERIES_RESEND,
+    ),
+    (
+        "POST",
+        "/deliveries/{delivery_id}/resend",
+        "delivery_resend",
+        actions.resend,
+        "manage",
+        R.DELIVERIES_RESEND,
+    ),
+    ("GET", "/failed", "failed", views.failed, "read", R.PROJECTS_READ),
+    ("POST", "/failed/resend", "failed_resend", actions.recover, "manage", R.DELIVERIES_RESEND),
 )
 
 SurfaceDep = Callable[[Request], Awaitable[Surface]]
 
 
-def _guarded(view: View, surface: SurfaceDep, access: Access) -> Callable[..., Awaitable[Response]]:
+def _guarded(
+    view: View, surface: SurfaceDep, access: Access, permission: str
+) -> Callable[..., Awaitable[Response]]:
     # A default, not Annotated[...]: with postponed annotations FastAPI could not
     # resolve ``surface``, a closure variable, from the annotation string.
     async def handler(request: Request, s: Surface = Depends(surface)) -> Response:
-        if access == "manage" and not s.can_manage:
-            raise PageError(
-                403, "Not allowed", "This link lets you view this project, not change it."
-            )
         if access == "operator" and not s.operator:
             raise PageError(403, "Not allowed", "Only the operator can do this.")
+        if not s.can(permission):
+            if s.is_portal:
+                raise PageError(
+                    403, "Not allowed", "This link lets you view this project, not change it."
+                )
+            raise PageError(
+                403,
+                "Not allowed",
+                f"This needs permission {permission}, which your role does not have.",
+            )
         form = Form()
         if request.method == "POST":
             form = await read_form(request)
@@ -132,12 +201,12 @@ def _guarded(view: View, surface: SurfaceDep, access: Access) -> Callable[..., A
 
 
 def _add_project_pages(router: APIRouter, prefix: str, surface: SurfaceDep, kind: str) -> None:
-    for method, path, name, view, access in PROJECT_PAGES:
+    for method, path, name, view, access, permission in PROJECT_PAGES:
         if kind == "portal" and access == "operator":
             continue
         router.add_api_route(
             prefix + path,
-            _guarded(view, surface, access),
+            _guarded(view, surface, access, permission),
             methods=[method],
             name=f"{kind}_{name}",
             response_class=Response,
@@ -172,29 +241,61 @@ def _safe_next(target: str, root: str) -> str:
 
 @router.get("/login", name="login")
 async def login_page(request: Request) -> Response:
-    configured = bool(admin_token(request))
+    return _login_form(request, next_=request.query_params.get("next", ""))
+
+
+def _login_form(
+    request: Request,
+    *,
+    next_: str,
+    email: str = "",
+    error: str | None = None,
+    token_error: str | None = None,
+    status: int = 200,
+) -> Response:
     return render(
         request,
         "login.html",
-        {"next": request.query_params.get("next", ""), "configured": configured},
+        {
+            "next": next_,
+            "configured": bool(admin_token(request)),
+            "email": email,
+            "error": error,
+            "token_error": token_error,
+        },
+        status=status,
     )
+
+
+def _locked_out(request: Request, retry_after: str) -> Response:
+    page = error_page(
+        request,
+        429,
+        "Too many attempts",
+        f"Too many wrong tokens or passwords. Try again in {retry_after} s.",
+    )
+    page.headers["Retry-After"] = retry_after
+    return page
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    """Sign in with an email and password, or (break-glass) with the admin token.
+
+    Wrong answers count against the client's address and, for a password,
+    the account (``web.deps.auth_lockout``): 429 with Retry-After past the burst.
+    """
     check_origin(request)
     form = await read_form(request)
+    next_ = form.one("next")
+    if not admin_token(request):  # sessions are signed with a key derived from it
+        return _login_form(request, next_=next_, status=503)
+    if not form.has("token"):
+        return await _password_login(request, form)
     token = form.one("token").strip()
     retry_after = auth_lockout(request)
     if retry_after is not None:
-        page = error_page(
-            request,
-            429,
-            "Too many attempts",
-            f"Too many wrong tokens from this address. Try again in {retry_after} s.",
-        )
-        page.headers["Retry-After"] = retry_after
-        return page
+        return _locked_out(request, retry_after)
     set_actor(dashboard_admin(request))
     if not token_matches(request, token):
         if token:
@@ -202,22 +303,40 @@ async def login(request: Request) -> Response:
             await store(request).record_audit(
                 "session.sign_in_failed", "session", "", after={"reason": "wrong admin token"}
             )
-        return render(
-            request,
-            "login.html",
-            {
-                "next": form.one("next"),
-                "configured": bool(admin_token(request)),
-                "error": "That is not the admin token." if token else "Enter the admin token.",
-            },
-            status=401,
-        )
+        error = "That is not the admin token." if token else "Enter the admin token."
+        return _login_form(request, next_=next_, token_error=error, status=401)
+    return await _signed_in(request, next_, None)
+
+
+async def _password_login(request: Request, form: Form) -> Response:
+    email, password, next_ = form.one("email").strip(), form.one("password"), form.one("next")
+    if not email or not password:
+        error = "Enter your email and password."
+        return _login_form(request, next_=next_, email=email, error=error, status=401)
+    retry_after = auth_lockout(request, email)
+    if retry_after is not None:
+        return _locked_out(request, retry_after)
+    set_actor(operator_actor(request, "", email))  # who tried; the entry of a refusal names it
+    operator = await accounts.sign_in(store(request), email, password)
+    if operator is None:
+        note_auth_failure(request, email)
+        error = "That email and password do not match an active operator."
+        return _login_form(request, next_=next_, email=email, error=error, status=401)
+    set_actor(operator_actor(request, operator["id"], operator["email"]))
+    return await _signed_in(request, next_, operator["id"])
+
+
+async def _signed_in(request: Request, next_: str, operator_id: str | None) -> Response:
+    """Open a session (of ``operator_id``, or the admin token's) and go where asked."""
+    token = admin_token(request)
     policy = session_policy(request)
     signer = dashboard(request).signer
     value, session = signer.open_session(token, now(request), policy.max_seconds)
-    await open_session(store(request), session.sid, signer.token_mark(token), policy)
+    await open_session(
+        store(request), session.sid, signer.token_mark(token), policy, operator_id=operator_id
+    )
     root = root_path(request)
-    response = redirect(_safe_next(form.one("next"), root))
+    response = redirect(_safe_next(next_, root))
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -230,39 +349,55 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _session_csrf(request: Request, session: Session) -> str:
-    return dashboard(request).signer.csrf_token(session.sid)
+def _session_csrf(request: Request, who: Who) -> str:
+    return dashboard(request).signer.csrf_token(who.sid)
 
 
-@router.post("/logout")
-async def logout(
-    request: Request, session: Annotated[Session, Depends(operator_session)]
-) -> Response:
-    check_csrf(request, _session_csrf(request, session), await read_form(request))
-    await end_session(store(request), session.sid, sign_out=True)
+def _signed_out(request: Request) -> Response:
     root = root_path(request)
     response = redirect(root + "/login")
     response.delete_cookie(SESSION_COOKIE, path=root or "/")
     return response
 
 
+@router.post("/logout")
+async def logout(request: Request, who: Annotated[Who, Depends(operator_session)]) -> Response:
+    check_csrf(request, _session_csrf(request, who), await read_form(request))
+    await end_session(store(request), who.sid, sign_out=True)
+    return _signed_out(request)
+
+
+@router.post("/logout-everywhere")
+async def logout_everywhere(
+    request: Request, who: Annotated[Who, Depends(operator_session)]
+) -> Response:
+    """End every session of this operator (the admin token: every admin-token session)."""
+    check_csrf(request, _session_csrf(request, who), await read_form(request))
+    await store(request).end_sessions_of(who.operator_id)
+    return _signed_out(request)
+
+
 async def _projects_page(
     request: Request,
-    session: Session,
+    who: Who,
     *,
     created: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     name: str = "",
     status: int = 200,
 ) -> Response:
-    page = await store(request).list_projects(limit=100, cursor=views.cursor_param(request))
+    page = await store(request).list_projects(
+        limit=100, cursor=views.cursor_param(request), only=who.projects
+    )
     return render(
         request,
         "projects.html",
         {
             "projects": [shapes.project(p) for p in page.data],
             "next_cursor": page.next_cursor,
-            "csrf": _session_csrf(request, session),
+            "csrf": _session_csrf(request, who),
+            "who": who,
+            "can_create": who.may(roles.PROJECTS_WRITE) and who.projects is None,
             "created": created,
             "errors": errors or {},
             "name": name,
@@ -272,39 +407,40 @@ async def _projects_page(
 
 
 @router.get("/audit", name="audit")
-async def audit_log(
-    request: Request, session: Annotated[Session, Depends(operator_session)]
-) -> Response:
-    return await audit.audit_page(request, csrf=_session_csrf(request, session))
+async def audit_log(request: Request, who: Annotated[Who, Depends(operator_session)]) -> Response:
+    require(who, roles.AUDIT_READ)
+    return await audit.audit_page(request, csrf=_session_csrf(request, who))
 
 
 @router.get("/audit/export", name="audit_export")
 async def audit_log_export(
-    request: Request, session: Annotated[Session, Depends(operator_session)]
+    request: Request, who: Annotated[Who, Depends(operator_session)]
 ) -> Response:
+    require(who, roles.AUDIT_READ)
     return await audit.audit_export(request)
 
 
 @router.get("/", name="projects")
-async def projects(
-    request: Request, session: Annotated[Session, Depends(operator_session)]
-) -> Response:
-    return await _projects_page(request, session)
+async def projects(request: Request, who: Annotated[Who, Depends(operator_session)]) -> Response:
+    return await _projects_page(request, who)
 
 
 @router.post("/projects")
 async def create_project(
-    request: Request, session: Annotated[Session, Depends(operator_session)]
+    request: Request, who: Annotated[Who, Depends(operator_session)]
 ) -> Response:
     form = await read_form(request)
-    check_csrf(request, _session_csrf(request, session), form)
+    check_csrf(request, _session_csrf(request, who), form)
+    require(who, roles.PROJECTS_WRITE)
+    if who.projects is not None:
+        raise PageError(
+            403, "Not allowed", "An operator limited to some projects cannot create projects."
+        )
     try:
         body = ProjectIn.model_validate({"name": form.one("name").strip()})
     except ValidationError as exc:
         return await _projects_page(
-            request, session, errors=pydantic_errors(exc), name=form.one("name"), status=422
+            request, who, errors=pydantic_errors(exc), name=form.one("name"), status=422
         )
     project, key = await store(request).create_project(body.name)
-    return await _projects_page(
-        request, session, created={**shapes.project(project), "api_key": key}
-    )
+    return await _projects_page(request, who, created={**shapes.project(project), "api_key": key})

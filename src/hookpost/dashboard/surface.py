@@ -30,8 +30,17 @@ class Surface:
     csrf: str
     #: When a portal link stops working (None for the operator).
     expires_at: float | None = None
-    #: The operator may also reveal endpoint secrets and make portal links.
+    #: The operator dashboard (not a portal link): operator-only pages exist.
     operator: bool = False
+    #: What this viewer may do here (:mod:`hookpost.domain.roles` permissions): an
+    #: operator's role, or what a portal link's scope grants.
+    permissions: frozenset[str] = frozenset()
+    #: The signed-in operator (``hookpost.dashboard.auth.Who``), on operator pages.
+    who: Any = None
+
+    def can(self, permission: str) -> bool:
+        """Whether this viewer holds ``permission`` (templates hide what it cannot do)."""
+        return permission in self.permissions
 
     @property
     def project_id(self) -> str:

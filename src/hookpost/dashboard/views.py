@@ -22,7 +22,7 @@ from hookpost.dashboard.forms import FieldErrors, Form, endpoint_values
 from hookpost.dashboard.html import PageError, flash_params, redirect, render, schedule_text
 from hookpost.dashboard.state import now, store
 from hookpost.dashboard.surface import Surface
-from hookpost.domain import DEFAULT_SCHEDULE, DeliveryStatus, NotFound
+from hookpost.domain import DEFAULT_SCHEDULE, DeliveryStatus, NotFound, roles
 from hookpost.profiles import PROFILE_NAMES, RESERIALIZING_PROFILES
 from hookpost.store import decode_cursor
 from hookpost.web import render as shapes
@@ -54,6 +54,8 @@ NOTICES = {
     "resent_selected": "{n} selected deliveries queued for one more attempt each.",
     "resent_some": "{n} selected deliveries queued; the others were being attempted right "
     "then, so they were left alone.",
+    "payloads_shown": "Viewers now see payload bodies in this project.",
+    "payloads_hidden": "Viewers no longer see payload bodies in this project.",
 }
 
 
@@ -286,7 +288,7 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
     st = store(request)
     event_type = _param(request, "event_type")
     event_id = _param(request, "event_id")
-    search = _param(request, "q")
+    search = _param(request, "q") if s.can(roles.PAYLOADS_READ) else ""
     since, until = _param(request, "since"), _param(request, "until")
     next_cursor = None
     if event_id:
@@ -311,7 +313,7 @@ async def events(request: Request, s: Surface, form: Form) -> Response:
         request,
         "events.html",
         {
-            "events": [shapes.event(e) for e in rows],
+            "events": [shapes.event(e, bodies=s.can(roles.PAYLOADS_READ)) for e in rows],
             "next_cursor": next_cursor,
             "filters": {
                 "event_type": event_type,
@@ -338,7 +340,7 @@ async def event(request: Request, s: Surface, form: Form) -> Response:
         request,
         "event.html",
         {
-            "e": shapes.event(row),
+            "e": shapes.event(row, bodies=s.can(roles.PAYLOADS_READ)),
             "deliveries": [shapes.delivery(d) for d in page.data],
             "next_cursor": page.next_cursor,
             "labels": await _labels(request, s),
@@ -451,11 +453,13 @@ async def failed(request: Request, s: Surface, form: Form) -> Response:
 async def delivery(request: Request, s: Surface, form: Form) -> Response:
     st = store(request)
     row = await st.get_delivery(s.project_id, request.path_params["delivery_id"])
-    d = shapes.delivery(row)
+    d = shapes.delivery(row, bodies=s.can(roles.PAYLOADS_READ))
     for a in d["attempts"]:
         # A broker attempt (issue 19) was a publish: there is no curl for it.
         url, headers, body = a["url"], a["request_headers"], a["request_body"]
-        a["curl"] = None if destination_url.is_broker(url) else curl_command(url, headers, body)
+        hidden = body is None  # a viewer the project hides bodies from: no curl either
+        broker = destination_url.is_broker(url)
+        a["curl"] = None if broker or hidden else curl_command(url, headers, body)
     d["attempts"].reverse()  # newest first: that is what one comes to look at
     try:
         ep = shapes.endpoint(await st.get_endpoint(s.project_id, d["endpoint_id"]))

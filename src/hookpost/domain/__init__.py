@@ -13,7 +13,8 @@ in flight to each endpoint. Failures the caller can act on are the
 errors :class:`NotFound`, :class:`Conflict`, :class:`LimitReached` and
 :class:`Invalid`. Every change is made as an :class:`Actor` (:func:`acting_as`),
 and the audit log records it under one of :data:`AUDIT_ACTIONS`, with the
-changed fields masked by :func:`audit_changes`.
+changed fields masked by :func:`audit_changes`; what an operator's role
+lets it do is :mod:`roles` (``hookpost.domain.roles``).
 
 This package imports only :mod:`hookpost.core` and the standard library, so
 the store, the services, the API, the dashboard and the dispatcher can all
@@ -21,6 +22,7 @@ use it without importing each other. Its modules are private: import from
 ``hookpost.domain``.
 """
 
+from hookpost.domain import _roles as roles
 from hookpost.domain._actor import (
     ADMIN,
     SHELL,
@@ -129,6 +131,7 @@ __all__ = [
     "parse_retry_after",
     "repeat_differences",
     "retry_delay",
+    "roles",
     "set_actor",
     "targets",
 ]

@@ -13,12 +13,15 @@ from hookpost.store._core import MAX_BIGINT, decode_cursor, encode_cursor
 from hookpost.store._facade import Store
 from hookpost.store._idempotency import KeyRecord
 from hookpost.store._liveness import Presence
+from hookpost.store._operators import SETUP_LINK_SECONDS, TOKEN_PREFIX, normalize_email
 from hookpost.store._projects import KEY_SCOPES
 from hookpost.store._record import RecordIncomplete
 
 __all__ = [
     "KEY_SCOPES",
     "MAX_BIGINT",
+    "SETUP_LINK_SECONDS",
+    "TOKEN_PREFIX",
     "AuditFilter",
     "Claim",
     "Conflict",
@@ -33,4 +36,5 @@ __all__ = [
     "Store",
     "decode_cursor",
     "encode_cursor",
+    "normalize_email",
 ]

@@ -21,6 +21,7 @@ extends ``Core._setup`` and ``close`` (its group commit), cooperatively.
 ``_stats``             queue metrics, dashboard aggregates
 ``_audit``             the audit log: write in a change's transaction, read, purge
 ``_idempotency``       Idempotency-Key reservations and stored answers
+``_operators``         operators and their personal tokens
 ``_statements``        the hot path's SQL, by name
 ``_backend``           every SQLite/PostgreSQL difference
 =====================  ==========================================
@@ -36,6 +37,7 @@ from hookpost.store._endpoints import EndpointsMixin
 from hookpost.store._events import EventsMixin
 from hookpost.store._idempotency import IdempotencyMixin
 from hookpost.store._jobs import JobsMixin
+from hookpost.store._operators import OperatorsMixin
 from hookpost.store._projects import ProjectsMixin
 from hookpost.store._queue import QueueMixin
 from hookpost.store._record import RecordMixin
@@ -58,6 +60,7 @@ class Store(
     StatsMixin,
     AuditMixin,
     IdempotencyMixin,
+    OperatorsMixin,
     Core,
 ):
     """All of hookpost's SQL. Every write that must be atomic (an event and its

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -168,11 +169,14 @@ class ProjectsMixin(Core):
         return None if found is None else str(found["project_id"])
 
     async def list_projects(
-        self, *, limit: int, cursor: str | None, only: str | None = None
+        self, *, limit: int, cursor: str | None, only: str | Collection[str] | None = None
     ) -> Page:
+        """A page of projects; ``only`` one id or a collection of them (a restricted operator)."""
         stmt = select(projects)
-        if only is not None:
+        if isinstance(only, str):
             stmt = stmt.where(projects.c.id == only)
+        elif only is not None:
+            stmt = stmt.where(projects.c.id.in_(list(only)))
         return await self._page(stmt, projects.c.id, limit, cursor)
 
     async def get_project(self, project_id: str) -> dict[str, Any]:
@@ -183,12 +187,14 @@ class ProjectsMixin(Core):
         return dict(row._mapping)
 
     async def update_project(self, project_id: str, name: str) -> dict[str, Any]:
+        return await self._change_project(project_id, name=name)
+
+    async def _change_project(self, project_id: str, **values: Any) -> dict[str, Any]:
+        """Set ``values`` on the project, with its ``project.update`` entry; the new row."""
         async with self.writer.begin() as conn:
             before = await self._project(conn, project_id)
-            await conn.execute(
-                update(projects).where(projects.c.id == project_id).values(name=name)
-            )
-            after = {**before, "name": name}
+            await conn.execute(update(projects).where(projects.c.id == project_id).values(values))
+            after = {**before, **values}
             await audit(
                 conn,
                 self.clock.now(),
@@ -206,6 +212,10 @@ class ProjectsMixin(Core):
         if row is None:
             raise NotFound("project")
         return dict(row._mapping)
+
+    async def set_viewers_see_payloads(self, project_id: str, allowed: bool) -> dict[str, Any]:
+        """The project setting that shows payload bodies to viewers (issue 18)."""
+        return await self._change_project(project_id, viewers_see_payloads=allowed)
 
     async def delete_project(self, project_id: str) -> None:
         self._keys.clear()

@@ -40,6 +40,8 @@ projects = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Epoch, nullable=False),
+    # Viewers (issue 18) see payload bodies only when the project allows it.
+    Column("viewers_see_payloads", Boolean, nullable=False, server_default=text("false")),
 )
 
 api_keys = Table(
@@ -248,7 +250,49 @@ dashboard_sessions = Table(
     Column("created_at", Epoch, nullable=False),
     Column("last_seen_at", Epoch, nullable=False),
     Column("expires_at", Epoch, nullable=False),  # created_at + the absolute lifetime
+    # The operator signed in (None: the admin token). "Sign out everywhere",
+    # disabling or resetting the operator deletes its rows.
+    Column("operator_id", String(40)),
     Index("ix_dashboard_sessions_expires", "expires_at"),
+    Index("ix_dashboard_sessions_operator", "operator_id"),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    # People who sign in to the dashboard (hookpost.store._operators).
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # lower-cased
+    Column("password_hash", String(200)),  # Argon2id; None until the set-password link is used
+    Column("role", String(16), nullable=False),  # owner | admin | operator | viewer
+    Column("projects", JSON),  # project ids it is limited to; None: every project
+    # SHA-256 of the one-time set-password token and when it stops working.
+    Column("setup_hash", String(64), unique=True),
+    Column("setup_expires_at", Epoch),
+    Column("created_at", Epoch, nullable=False),
+    Column("updated_at", Epoch, nullable=False),
+    Column("disabled_at", Epoch),
+)
+
+operator_tokens = Table(
+    "operator_tokens",
+    metadata,
+    # Personal API tokens (hpu_...): act with their owner's role. SHA-256 only.
+    Column("id", String(40), primary_key=True),
+    Column(
+        "operator_id",
+        String(40),
+        ForeignKey("operators.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Epoch, nullable=False),
+    Column("expires_at", Epoch),
+    Column("last_used_at", Epoch),
+    Column("revoked_at", Epoch),
+    Index("ix_operator_tokens_operator", "operator_id", "id"),
 )
 
 audit_log = Table(

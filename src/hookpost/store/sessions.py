@@ -12,7 +12,10 @@ and the cookie is good only while its row is:
   ends every session, even with an explicit ``HOOKPOST_DASHBOARD_KEY``; the
   next sign-in also deletes the rows of other tokens;
 - ``HOOKPOST_SESSION_IDLE_SECONDS`` after the last page opened, and
-  ``HOOKPOST_SESSION_MAX_SECONDS`` after sign-in, the row no longer counts.
+  ``HOOKPOST_SESSION_MAX_SECONDS`` after sign-in, the row no longer counts;
+- a row names the **operator** signed in (none for the admin token): "sign
+  out everywhere", disabling the operator or resetting its password deletes
+  all of its rows (``Store.end_sessions_of``).
 
 The row is keyed by the SHA-256 of the session id, never the id itself: a
 copy of the database signs nobody in. Seeing a page moves ``last_seen_at``
@@ -35,6 +38,13 @@ from hookpost.store.models import dashboard_sessions as table
 
 if TYPE_CHECKING:
     from hookpost.store._facade import Store
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    """A session that still counts, and whose it is (None: the admin token's)."""
+
+    operator_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +71,15 @@ def _live(row: Any, token_mark: str, policy: SessionPolicy, now: float) -> bool:
     )
 
 
-async def open_session(store: Store, sid: str, token_mark: str, policy: SessionPolicy) -> float:
-    """Record a sign-in; returns when it ends at the latest. Sweeps rows that no longer count."""
+async def open_session(
+    store: Store,
+    sid: str,
+    token_mark: str,
+    policy: SessionPolicy,
+    operator_id: str | None = None,
+) -> float:
+    """Record a sign-in (of ``operator_id``, or the admin token); returns when it ends at the
+    latest. Sweeps rows that no longer count."""
     now = store.clock.now()
     expires_at = now + policy.max_seconds
     async with store.writer.begin() as conn:
@@ -82,6 +99,7 @@ async def open_session(store: Store, sid: str, token_mark: str, policy: SessionP
                 created_at=now,
                 last_seen_at=now,
                 expires_at=expires_at,
+                operator_id=operator_id,
             )
         )
         await audit(conn, now, "session.sign_in", "session", session_name(sid))
@@ -95,21 +113,21 @@ def session_name(sid: str) -> str:
 
 async def check_session(
     store: Store, sid: str, token_mark: str, policy: SessionPolicy, *, touch: bool = True
-) -> bool:
-    """Whether the session still counts; ``touch`` records this as activity."""
+) -> LiveSession | None:
+    """The session if it still counts, else None; ``touch`` records this as activity."""
     now = store.clock.now()
     key = _key(sid)
     async with store.reader.connect() as conn:
         row = (await conn.execute(select(table).where(table.c.id == key))).first()
     if row is None:
-        return False
+        return None
     if not _live(row, token_mark, policy, now):
         await end_session(store, sid)
-        return False
+        return None
     if touch and now - float(row.last_seen_at) >= policy.touch_every:
         async with store.writer.begin() as conn:
             await conn.execute(update(table).where(table.c.id == key).values(last_seen_at=now))
-    return True
+    return LiveSession(row.operator_id)
 
 
 async def end_session(store: Store, sid: str, *, sign_out: bool = False) -> None:

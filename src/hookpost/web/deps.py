@@ -1,13 +1,17 @@
 """Authentication and tenant scoping: the one chokepoint every route goes through.
 
 :func:`get_principal` authenticates (the admin token, compared in constant
-time, or a project API key looked up by its hash), applies the per-key rate
-limit (429 with Retry-After) and the key's scope (403: see
-:mod:`hookpost.web.scopes`) -- for every authenticated route at once, so no
-route can forget them. A route that touches a project's data takes
+time; an operator's personal token ``hpu_...`` or a project API key, each
+looked up by its hash), applies the per-key rate limit (429 with
+Retry-After), the key's scope (403: see :mod:`hookpost.web.scopes`) and, for
+a personal token, its owner's role (403 naming the permission the route
+needs: :mod:`hookpost.domain.roles`) -- for every authenticated route at
+once, so no route can forget them. A personal token acts as its owner: the
+admin token acts as an owner. A route that touches a project's data takes
 ``project: ProjectScope``; that dependency answers 404 -- never 403 -- when the
-caller's key belongs to another project, so one tenant cannot even learn that
-another's ids exist.
+caller's key belongs to another project, or an operator limited to some
+projects asks for another, so one tenant cannot even learn that another's ids
+exist.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
-from hookpost.domain import ADMIN, Actor, set_actor
-from hookpost.store import Store, decode_cursor
+from hookpost.domain import ADMIN, Actor, roles, set_actor
+from hookpost.store import TOKEN_PREFIX, Store, decode_cursor
 from hookpost.web import scopes
 from hookpost.web.state import runtime
 
@@ -32,10 +36,61 @@ class Principal:
     key_id: str | None = None
     #: Who this is, for the audit log (:mod:`hookpost.domain`'s ``Actor``).
     actor: Actor = ADMIN
+    #: A personal token's owner: its role and id (None for the admin token and API keys).
+    role: str | None = None
+    operator_id: str | None = None
+    #: The projects a limited operator may see (None: every project).
+    projects: frozenset[str] | None = None
 
     def reads(self, route: str) -> bool:
         """May this caller read what ``GET route`` shows (the admin token: always)?"""
+        if self.role is not None:
+            return roles.allows(self.role, roles.PROJECTS_READ)
         return self.admin or scopes.reads(self.scope, route)
+
+    @property
+    def all_projects(self) -> bool:
+        """Whether every project is in reach (the admin token, an unlimited operator)."""
+        return self.admin or (self.role is not None and self.projects is None)
+
+    def sees(self, project_id: str) -> bool:
+        """Whether ``project_id`` is in this caller's reach (else: 404)."""
+        if self.all_projects:
+            return True
+        if self.role is not None:
+            return self.projects is not None and project_id in self.projects
+        return self.project_id == project_id
+
+    def visible_projects(self) -> str | frozenset[str] | None:
+        """What ``Store.list_projects(only=...)`` should be limited to (None: nothing)."""
+        if self.all_projects:
+            return None
+        return self.projects if self.role is not None else self.project_id
+
+    def may(self, permission: str) -> bool:
+        """Whether the caller holds ``permission`` (the admin token acts as an owner; a
+        project key's scope was already checked, so it holds what its route needs)."""
+        return self.role is None or roles.allows(self.role, permission)
+
+    def require(self, permission: str) -> None:
+        """403 naming ``permission`` unless the caller holds it."""
+        if not self.may(permission):
+            raise forbidden(permission, self.role)
+
+    def sees_payloads(self, project: dict[str, object]) -> bool:
+        """Whether answers about ``project`` may carry payload bodies for this caller."""
+        if self.role is None:
+            return True
+        return roles.sees_payloads(self.role, bool(project.get("viewers_see_payloads")))
+
+
+def forbidden(permission: str | None, role: str | None) -> HTTPException:
+    """The 403 an operator gets for a route its role does not allow."""
+    if permission is None:
+        return HTTPException(403, "this operation is not open to operator tokens")
+    return HTTPException(
+        403, f"this operation needs permission {permission}, which role {role} does not have"
+    )
 
 
 async def get_store(request: Request) -> Store:
@@ -47,16 +102,26 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def auth_lockout(request: Request) -> str | None:
-    """``Retry-After`` for a client address locked out by wrong tokens; None if it may try."""
+def _failure_keys(request: Request, account: str | None) -> list[str]:
+    keys = [_address(request)]
+    if account:  # the same buckets, another key space: an email never looks like an IP
+        keys.append("account:" + account.strip().lower())
+    return keys
+
+
+def auth_lockout(request: Request, account: str | None = None) -> str | None:
+    """``Retry-After`` for a client address -- or, with ``account``, an email -- locked out by
+    wrong tokens or passwords; None if it may try."""
     failures = runtime(request).auth_failures
-    wait = failures.blocked(_address(request))
+    wait = max(failures.blocked(key) for key in _failure_keys(request, account))
     return failures.retry_after(wait) if wait > 0 else None
 
 
-def note_auth_failure(request: Request) -> None:
-    """Count a wrong token against the caller's address."""
-    runtime(request).auth_failures.take(_address(request))
+def note_auth_failure(request: Request, account: str | None = None) -> None:
+    """Count a wrong token (or password for ``account``) against the caller's address and
+    the account: guessing one account's password from many addresses is slowed too."""
+    for key in _failure_keys(request, account):
+        runtime(request).auth_failures.take(key)
 
 
 async def get_principal(request: Request) -> Principal:
@@ -80,6 +145,8 @@ async def get_principal(request: Request) -> Principal:
         admin = Actor("admin", label="admin token", address=_address(request) or None)
         set_actor(admin)
         return Principal(admin=True, actor=admin)  # neither rate-limited nor scoped
+    if token.startswith(TOKEN_PREFIX):
+        return await _operator_token(request, token)
     key = await state.store.key_principal(token)
     if key is None:
         note_auth_failure(request)
@@ -109,6 +176,35 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
+async def _operator_token(request: Request, token: str) -> Principal:
+    """A personal token: its owner's role decides, route by route (one table)."""
+    found = await runtime(request).store.token_principal(token)
+    if found is None:
+        note_auth_failure(request)
+        raise HTTPException(
+            401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
+        )
+    projects = found["projects"]
+    principal = Principal(
+        admin=False,
+        role=str(found["role"]),
+        operator_id=str(found["operator_id"]),
+        projects=None if projects is None else frozenset(projects),
+        actor=Actor(
+            "token",
+            id=str(found["operator_id"]),
+            label=str(found["prefix"]),
+            address=_address(request) or None,
+        ),
+    )
+    route = getattr(request.scope.get("route"), "path", None)
+    needed = roles.route_permission(request.method, route)
+    if needed is None or not roles.allows(principal.role or "", needed):
+        raise forbidden(needed, principal.role)
+    set_actor(principal.actor)
+    return principal
+
+
 def key_label(key: dict[str, object]) -> str:
     """What the audit log shows for a project API key: its visible prefix, never the key."""
     prefix = key.get("prefix")
@@ -116,8 +212,20 @@ def key_label(key: dict[str, object]) -> str:
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    if not principal.admin:
+    """The admin token or an operator's token (whose role the table already checked)."""
+    if not principal.admin and principal.role is None:
         raise HTTPException(403, "this operation needs the admin token")
+    return principal
+
+
+async def require_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """An operator's personal token (its own tokens are what the route is about)."""
+    if principal.operator_id is None:
+        raise HTTPException(
+            403,
+            "this operation needs an operator's personal token (hpu_...); "
+            "the admin token and project keys have no personal tokens",
+        )
     return principal
 
 
@@ -126,15 +234,28 @@ async def project_scope(
     request: Request,
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> str:
-    if principal.admin:
-        await runtime(request).store.get_project(project_id)  # 404 if absent
-        return project_id
-    if principal.project_id != project_id:
+    if not principal.sees(project_id):
         raise HTTPException(404, "project not found")
+    if principal.project_id != project_id:  # admin or operator: 404 if absent
+        await runtime(request).store.get_project(project_id)
     return project_id
 
 
+async def payload_access(
+    project_id: ProjectScope,
+    request: Request,
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> bool:
+    """Whether this answer may carry payload bodies (False: a viewer the project hides them
+    from; see ``roles.sees_payloads``)."""
+    if principal.role is None:
+        return True
+    return principal.sees_payloads(await runtime(request).store.get_project(project_id))
+
+
 ProjectScope = Annotated[str, Depends(project_scope)]
+PayloadAccess = Annotated[bool, Depends(payload_access)]
+OperatorDep = Annotated[Principal, Depends(require_operator)]
 StoreDep = Annotated[Store, Depends(get_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 

@@ -52,6 +52,9 @@ TTL_SECONDS = 24 * 3600
 IN_FLIGHT_SECONDS = 300.0
 
 _VALID = re.compile(r"[\x21-\x7e]{1,255}")
+#: POST routes whose answer is a credential hookpost keeps only as a hash (a personal
+#: token): never stored for a replay, so the key is not honoured there (each retry runs).
+NOT_KEPT = frozenset({"/api/v1/tokens"})
 _STORED_HEADERS = ("content-type",)
 #: The longest path the key row keeps as it is (``idempotency_keys.route``).
 _ROUTE_CHARS = 512
@@ -69,6 +72,7 @@ class IdempotencyMiddleware:
             scope["type"] != "http"
             or scope["method"] != "POST"
             or not scope["path"].startswith("/api/v1/")
+            or scope["path"] in NOT_KEPT
         ):
             await self.app(scope, receive, send)
             return

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Request
 
+from hookpost.config import Settings
 from hookpost.web.state import runtime
 
 
@@ -27,6 +28,17 @@ def served_over_https(request: Request) -> bool:
     """
     base = runtime(request).settings.public_url
     return (base or "").lower().startswith("https://") or request.url.scheme == "https"
+
+
+def base_url(settings: Settings) -> str:
+    """Where people reach hookpost, without a request (the CLI): ``HOOKPOST_PUBLIC_URL``,
+    else the address ``hookpost serve`` listens on."""
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def set_password_link(settings: Settings, token: str) -> str:
+    """The one-time link where an operator chooses a password (the dashboard's page)."""
+    return f"{base_url(settings)}/set-password/{token}"
 
 
 def public_link(request: Request, name: str, **path_params: Any) -> str:

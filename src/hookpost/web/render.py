@@ -21,7 +21,25 @@ from hookpost.web.schemas import EventIn, iso
 
 
 def project(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "created_at": iso(row["created_at"])}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "created_at": iso(row["created_at"]),
+        "viewers_see_payloads": bool(row.get("viewers_see_payloads")),
+    }
+
+
+def token(row: dict[str, Any]) -> dict[str, Any]:
+    """A personal token as listed: never the token nor its hash."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "prefix": row["prefix"],
+        "created_at": iso(row["created_at"]),
+        "expires_at": iso(row["expires_at"]),
+        "last_used_at": iso(row["last_used_at"]),
+        "revoked_at": iso(row["revoked_at"]),
+    }
 
 
 def endpoint(row: dict[str, Any]) -> dict[str, Any]:
@@ -80,12 +98,17 @@ def health(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event(row: dict[str, Any], payload: Any = None) -> dict[str, Any]:
-    """``payload``: the already-parsed payload, when the caller has it (publish)."""
+def event(row: dict[str, Any], payload: Any = None, *, bodies: bool = True) -> dict[str, Any]:
+    """``payload``: the already-parsed payload, when the caller has it (publish);
+    ``bodies=False``: null instead (a viewer the project hides payloads from)."""
+    if not bodies:
+        payload = None
+    elif payload is None:
+        payload = json.loads(row["payload"])
     return {
         "id": row["id"],
         "event_type": row["event_type"],
-        "payload": json.loads(row["payload"]) if payload is None else payload,
+        "payload": payload,
         "sequence": row["seq"],
         "created_at": iso(row["created_at"]),
         "timestamp": int(row["created_at"]),
@@ -120,7 +143,8 @@ def event_receipt(row: dict[str, Any], sent: EventIn, deliveries: int) -> dict[s
     }
 
 
-def delivery(row: dict[str, Any]) -> dict[str, Any]:
+def delivery(row: dict[str, Any], *, bodies: bool = True) -> dict[str, Any]:
+    """``bodies=False``: the attempts' request and response bodies are null."""
     out = {
         "id": row["id"],
         "event_id": row["event_id"],
@@ -135,13 +159,14 @@ def delivery(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": iso(row["updated_at"]),
     }
     if "attempts" in row:
-        out["attempts"] = [attempt(a) for a in row["attempts"]]
+        out["attempts"] = [attempt(a, bodies=bodies) for a in row["attempts"]]
     return out
 
 
-def attempt(row: dict[str, Any]) -> dict[str, Any]:
+def attempt(row: dict[str, Any], *, bodies: bool = True) -> dict[str, Any]:
     """An attempt as shown everywhere. Rows are stored escaped (:mod:`hookpost.core.wiretext`);
-    rows from before that (SQLite kept lone surrogates inside JSON) are escaped here."""
+    rows from before that (SQLite kept lone surrogates inside JSON) are escaped here.
+    ``bodies=False``: no request or response body (a viewer, see ``roles.sees_payloads``)."""
     response_headers = row["response_headers"]
     return {
         "number": row["number"],
@@ -152,13 +177,13 @@ def attempt(row: dict[str, Any]) -> dict[str, Any]:
         "error": _text(row["error"]),
         # Masked when recorded too; by name here as well, for rows recorded before.
         "request_headers": secret_headers.mask(storable_headers(row["request_headers"])[0]),
-        "request_body": _text(row["request_body"]),
+        "request_body": _text(row["request_body"]) if bodies else None,
         "response_headers": (
             None
             if response_headers is None
             else secret_headers.mask(storable_headers(response_headers)[0])
         ),
-        "response_body": _text(row["response_body"]),
+        "response_body": _text(row["response_body"]) if bodies else None,
     }
 
 

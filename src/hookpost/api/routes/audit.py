@@ -1,7 +1,8 @@
 """``GET /api/v1/audit-log``: who changed what, read and exported by those who may.
 
-Reading the log needs the ``audit.read`` permission. Until operator roles
-exist that is the admin token alone; project API keys never read it, whatever
+Reading the log needs the ``audit.read`` permission: the admin token, and
+the personal tokens of owners and admins not limited to some projects
+(``hookpost.domain.roles``); project API keys never read it, whatever
 their scope -- as with Stripe's security history and Svix's audit log, the
 record of who changed an account is for the people running it, not for the
 integration keys it records (a leaked key must not be able to read which
@@ -27,7 +28,10 @@ from hookpost.web.schemas import AuditEntryOut, ListOut, Moment
 router = APIRouter(prefix="/audit-log", tags=["audit log"])
 
 #: Who may read the log, as docs/api.md says it.
-_WHO = {"x-token": "the admin token (the `audit.read` permission); project API keys get 403."}
+_WHO = {
+    "x-token": "the admin token, or an owner's or admin's personal token (the `audit.read` "
+    "permission); project API keys get 403."
+}
 _EXAMPLE_LINE = (
     '{"id": "aud_01JD...", "at": "2026-12-01T09:30:00.000Z", "actor": {"kind": "admin", '
     '"id": "", "label": "admin token", "address": "192.0.2.10"}, "action": "endpoint.update", '
@@ -40,9 +44,15 @@ PERMISSION = "audit.read"
 
 
 async def audit_reader(principal: PrincipalDep) -> Principal:
-    """403 naming :data:`PERMISSION` for any caller but the admin token."""
-    if not principal.admin:
+    """403 naming :data:`PERMISSION` for a project key (an operator's token whose role lacks
+    it never gets here: the role table refused it) and for an operator limited to some
+    projects (the log spans them all)."""
+    if not principal.admin and principal.role is None:
         raise HTTPException(403, f"reading the audit log needs the {PERMISSION} permission")
+    if not principal.all_projects:
+        raise HTTPException(
+            403, "an operator limited to some projects cannot read the whole audit log"
+        )
     return principal
 
 

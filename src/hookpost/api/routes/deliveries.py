@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from hookpost.services import deliveries
 from hookpost.web import render
-from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.deps import PagingDep, PayloadAccess, ProjectScope, StoreDep
 from hookpost.web.schemas import DeliveryDetail, DeliveryOut, DeliveryStatus, ListOut
 from hookpost.web.state import waker
 
@@ -43,14 +43,19 @@ async def list_deliveries(
 
 @router.get("/{delivery_id}", response_model=DeliveryDetail)
 async def get_delivery(
-    project_id: ProjectScope, delivery_id: str, store: StoreDep
+    project_id: ProjectScope, delivery_id: str, store: StoreDep, bodies: PayloadAccess
 ) -> dict[str, Any]:
-    return render.delivery(await store.get_delivery(project_id, delivery_id))
+    return render.delivery(await store.get_delivery(project_id, delivery_id), bodies=bodies)
 
 
 @router.post("/{delivery_id}/resend", status_code=202, response_model=DeliveryDetail)
 async def resend(
-    project_id: ProjectScope, delivery_id: str, store: StoreDep, request: Request
+    project_id: ProjectScope,
+    delivery_id: str,
+    store: StoreDep,
+    request: Request,
+    bodies: PayloadAccess,
 ) -> dict[str, Any]:
     """Attempt the delivery once more, now (409 while an attempt is in flight)."""
-    return render.delivery(await deliveries.resend(store, project_id, delivery_id, waker(request)))
+    row = await deliveries.resend(store, project_id, delivery_id, waker(request))
+    return render.delivery(row, bodies=bodies)

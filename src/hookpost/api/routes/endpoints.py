@@ -12,9 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from hookpost.domain import roles
 from hookpost.services import deliveries, endpoints
 from hookpost.web import render
-from hookpost.web.deps import PagingDep, ProjectScope, StoreDep
+from hookpost.web.deps import PagingDep, PrincipalDep, ProjectScope, StoreDep
 from hookpost.web.schemas import (
     EndpointCreated,
     EndpointIn,
@@ -67,9 +68,12 @@ async def update_endpoint(
     body: EndpointPatch,
     store: StoreDep,
     request: Request,
+    principal: PrincipalDep,
 ) -> dict[str, Any]:
+    """Operators whose role may only toggle endpoints may change ``enabled`` alone."""
     state = runtime(request)
     values = body.model_dump(exclude_unset=True)
+    principal.require(roles.endpoint_patch_permission(set(values)))
     row = await endpoints.update(
         store, state.settings, state.destinations, project_id, endpoint_id, values
     )

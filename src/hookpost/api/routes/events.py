@@ -15,16 +15,18 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from hookpost.core import jsonenc
-from hookpost.domain import Conflict, Invalid
+from hookpost.domain import Conflict, Invalid, roles
 from hookpost.services import events
 from hookpost.store import MAX_BIGINT, Store, decode_cursor
 from hookpost.web import errors, handwritten, render, scopes
 from hookpost.web.deps import (
     PagingDep,
+    PayloadAccess,
     Principal,
     PrincipalDep,
     ProjectScope,
     StoreDep,
+    forbidden,
     get_principal,
     project_scope,
 )
@@ -225,8 +227,16 @@ async def list_events(
     q: Annotated[
         str | None, Query(max_length=200, description="Text the payload contains.")
     ] = None,
+    *,
+    bodies: PayloadAccess,
+    principal: PrincipalDep,
 ) -> dict[str, Any]:
-    """Newest first by default; ``?order=asc&after=<sequence>`` to catch up on missed events."""
+    """Newest first by default; ``?order=asc&after=<sequence>`` to catch up on missed events.
+
+    A caller shown no payloads (a viewer, see ``viewers_see_payloads``) may not search them.
+    """
+    if q and not bodies:
+        raise forbidden(roles.PAYLOADS_READ, principal.role)
     if page.cursor:  # events page by sequence
         try:
             decode_cursor(page.cursor, numeric=True)
@@ -243,9 +253,12 @@ async def list_events(
         until=until.timestamp() if until else None,
         search=q,
     )
-    return {"data": [render.event(e) for e in result.data], "next_cursor": result.next_cursor}
+    data = [render.event(e, bodies=bodies) for e in result.data]
+    return {"data": data, "next_cursor": result.next_cursor}
 
 
 @router.get("/{event_id}", response_model=EventOut)
-async def get_event(project_id: ProjectScope, event_id: str, store: StoreDep) -> dict[str, Any]:
-    return render.event(await store.get_event(project_id, event_id))
+async def get_event(
+    project_id: ProjectScope, event_id: str, store: StoreDep, bodies: PayloadAccess
+) -> dict[str, Any]:
+    return render.event(await store.get_event(project_id, event_id), bodies=bodies)

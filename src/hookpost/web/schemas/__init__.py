@@ -6,7 +6,7 @@
 - :mod:`~hookpost.web.schemas.projects`, :mod:`~hookpost.web.schemas.endpoints`,
   :mod:`~hookpost.web.schemas.events` (with deliveries), :mod:`~hookpost.web.schemas.jobs`,
   :mod:`~hookpost.web.schemas.catalog` (profiles, event types), :mod:`~hookpost.web.schemas.audit`
-  (audit log entries).
+  (audit log entries), :mod:`~hookpost.web.schemas.tokens` (personal tokens).
 
 Request models forbid unknown fields, so a typo is a 422 naming the field
 rather than a silently ignored setting. Every name is importable from
@@ -79,7 +79,9 @@ from hookpost.web.schemas.projects import (
     ProjectCreated,
     ProjectIn,
     ProjectOut,
+    ProjectSettingsIn,
 )
+from hookpost.web.schemas.tokens import MAX_TOKEN_DAYS, TokenCreated, TokenIn, TokenOut
 
 __all__ = [
     "EARLIEST",
@@ -89,6 +91,7 @@ __all__ = [
     "LATEST",
     "MAX_ATTEMPTS_DOC",
     "MAX_BATCH",
+    "MAX_TOKEN_DAYS",
     "PATTERN_WORDS",
     "PROFILE_NAME_RE",
     "RESERVED_HEADERS",
@@ -131,6 +134,7 @@ __all__ = [
     "ProjectIn",
     "ProjectOut",
     "ProjectRecoverIn",
+    "ProjectSettingsIn",
     "RecoverIn",
     "RecoverOut",
     "ReleasedOut",
@@ -140,6 +144,9 @@ __all__ = [
     "Subscription",
     "TestIn",
     "Timestamp",
+    "TokenCreated",
+    "TokenIn",
+    "TokenOut",
     "check_json_payload",
     "in_range",
     "iso",

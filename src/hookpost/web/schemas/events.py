@@ -50,7 +50,9 @@ class EventIn(In):
 class EventOut(BaseModel):
     id: str
     event_type: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None = Field(
+        description="null for a viewer in a project that hides payloads from viewers."
+    )
     sequence: int
     created_at: Timestamp
     timestamp: int = Field(
@@ -178,7 +180,9 @@ class AttemptOut(BaseModel):
     duration_ms: float
     error: str | None
     request_headers: dict[str, str]
-    request_body: str
+    request_body: str | None = Field(
+        description="null for a viewer in a project that hides payloads from viewers."
+    )
     response_headers: dict[str, str] | None
     response_body: str | None
 

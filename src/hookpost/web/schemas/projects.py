@@ -17,6 +17,15 @@ class ProjectOut(BaseModel):
     id: str
     name: str
     created_at: Timestamp
+    viewers_see_payloads: bool = Field(
+        default=False, description="Whether operators with the viewer role see payload bodies."
+    )
+
+
+class ProjectSettingsIn(In):
+    viewers_see_payloads: bool = Field(
+        description="Show event payloads and attempt bodies to viewers (default: false)."
+    )
 
 
 class ProjectCreated(ProjectOut):
