@@ -112,3 +112,23 @@ async def test_the_workers_purge_the_log_on_its_own_longer_setting(
             assert time.monotonic() < deadline, [e["action"] for e in page.data]
             await asyncio.sleep(0.05)
         assert (await hp.http.get(f"/api/v1/projects/{pid}/endpoints")).json()["data"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2001:db8:85a3:0:0:8a2e:370:7334",  # an ordinary address: kept as it is
+        "a" * 65,  # one over the column
+        "203.0.113.9, " * 40,  # X-Forwarded-For as claimed behind FORWARDED_ALLOW_IPS=*
+    ],
+)
+async def test_an_address_longer_than_the_column_still_lets_the_change_through(
+    store: Store, address: str
+) -> None:
+    """The address is what the client (or a proxy it passed through) said: a change
+    made from a long one is still made and audited, not a PostgreSQL 500."""
+    with acting_as(Actor("admin", label="admin token", address=address)):
+        project, _key = await store.create_project("acme")
+    page = await store.list_audit(AuditFilter(object_id=project["id"]), limit=10, cursor=None)
+    (entry,) = page.data
+    assert entry["address"] == address[:64]

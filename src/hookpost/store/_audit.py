@@ -59,9 +59,9 @@ async def audit(
         "id": new_id("aud"),
         "at": now,
         "actor_kind": actor.kind,
-        "actor_id": actor.id,
-        "actor_label": actor.label,
-        "address": actor.address,
+        "actor_id": _fit("actor_id", actor.id),
+        "actor_label": _fit("actor_label", actor.label),
+        "address": _fit("address", actor.address),
         "action": check_audit_action(action),
         "object_type": object_type,
         "object_id": object_id,
@@ -71,6 +71,14 @@ async def audit(
     }
     await conn.execute(insert(audit_log).values(**row))
     return row
+
+
+def _fit(column: str, value: str | None) -> Any:
+    """``value`` cut to its column's length: the address is what the client (or the
+    ``X-Forwarded-For`` a trusted proxy passed on) claims, of any length, and a change
+    must not fail on PostgreSQL because the entry naming its author is too long."""
+    length = getattr(audit_log.c[column].type, "length", None)
+    return value if value is None or length is None else value[:length]
 
 
 @dataclass(frozen=True, slots=True)
