@@ -132,3 +132,17 @@ async def test_an_address_longer_than_the_column_still_lets_the_change_through(
     page = await store.list_audit(AuditFilter(object_id=project["id"]), limit=10, cursor=None)
     (entry,) = page.data
     assert entry["address"] == address[:64]
+
+
+async def test_revoking_a_revoked_key_again_writes_no_second_entry(store: Store) -> None:
+    """Revoking is idempotent (the key keeps its first revocation time): the log says
+    the key was revoked once, not once per repeated request."""
+    project, _key = await store.create_project("acme")
+    row, _secret = await store.create_api_key(project["id"], "full", "ci")
+    for _ in range(3):
+        revoked = await store.revoke_api_key(project["id"], row["id"])
+        assert revoked["revoked_at"] is not None
+    page = await store.list_audit(AuditFilter(action="api_key.revoke"), limit=10, cursor=None)
+    (entry,) = page.data
+    assert entry["object_id"] == row["id"]
+    assert entry["before"] == {"revoked_at": None}

@@ -105,7 +105,7 @@ class ProjectsMixin(Core):
         now = self.clock.now()
         async with self.writer.begin() as conn:
             before = await self._api_key(conn, project_id, key_id)
-            await conn.execute(
+            res = await conn.execute(
                 update(api_keys)
                 .where(
                     api_keys.c.id == key_id,
@@ -115,6 +115,8 @@ class ProjectsMixin(Core):
                 .values(revoked_at=now)
             )
             after = await self._api_key(conn, project_id, key_id)
+            if not res.rowcount:  # revoked before: nothing changed, nothing to record
+                return after
             await audit(
                 conn,
                 now,
