@@ -103,6 +103,10 @@ async def ops_event(
         await publish_in(core, conn, [request])
 
 
+#: PostgreSQL: group-commit batches written at once (SQLite has one writer: one).
+PG_COMMITS_AT_ONCE = 8
+
+
 class EventsMixin(Core):
     """Publish and read events; owns the group commit (started with the store)."""
 
@@ -113,6 +117,7 @@ class EventsMixin(Core):
             lambda requests: self._publish_batch(requests),
             lambda request: self._publish_one(request),
             self.health,
+            concurrency=1 if self.is_sqlite else PG_COMMITS_AT_ONCE,
         )
 
     async def close(self) -> None:
