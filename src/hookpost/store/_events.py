@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hookpost.domain import Page
+from hookpost.domain import NotFound, Page
 from hookpost.store import _backend
 from hookpost.store import _statements as statements
 from hookpost.store._core import Core
@@ -156,12 +156,20 @@ class EventsMixin(Core):
         try:
             (result,) = await self._write([request])
         except IntegrityError:
-            # Lost a race with a concurrent publish of the same event_id.
-            if request.event_id is None:
-                raise
-            key = (request.project_id, request.event_id)
+            # Lost a race with a concurrent publish of the same event_id -- or with
+            # the project's deletion (its events' foreign key): a 404, not a 500.
+            key = (request.project_id, request.event_id or "")
             async with self.reader.connect() as conn:
-                found = await existing_events(conn, [key])
+                found = await existing_events(conn, [key]) if request.event_id else {}
+                gone = (
+                    not found
+                    and (
+                        await conn.execute(select(projects.c.id).where(projects.c.id == key[0]))
+                    ).first()
+                    is None
+                )
+            if gone:
+                raise NotFound("project") from None
             if not found:
                 raise
             return found[key]
