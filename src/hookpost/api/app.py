@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import typing
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -53,8 +52,15 @@ def _report_death(
     on_worker_death: Callable[[TaskDied], None],
 ) -> Callable[[asyncio.Task[Any]], None]:
     def done(task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and isinstance(task.exception(), TaskDied):
-            on_worker_death(typing.cast(TaskDied, task.exception()))
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if not isinstance(exc, TaskDied):
+            # Out of the dispatcher itself (its start-up, or a bug), not of a
+            # supervised task: nobody logged it yet.
+            log.error("the delivery worker stopped", exc_info=exc)
+            exc = TaskDied("dispatcher", exc)
+        on_worker_death(exc)
 
     return done
 
@@ -74,7 +80,8 @@ def create_app(
 
     ``on_worker_death`` is called (once, on the event loop) when the embedded
     dispatcher stops by itself because one of its tasks died
-    (:class:`~hookpost.delivery.TaskDied`, already logged with its traceback):
+    (:class:`~hookpost.delivery.TaskDied`, already logged with its traceback)
+    or it raised anything else (logged here, and passed on as a ``TaskDied``):
     ``hookpost serve`` uses it to shut the whole server down and exit 1, so a
     supervisor restarts a process that would otherwise accept events nobody
     delivers. Without it the API keeps serving and ``/readyz`` reports not ready.
@@ -115,7 +122,7 @@ def create_app(
                 dispatcher.stop()
                 try:
                     await task
-                except TaskDied:
+                except Exception:
                     if on_worker_death is None:
                         raise
                     # already logged and reported: the server is stopping because of it
