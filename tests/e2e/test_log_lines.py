@@ -146,13 +146,17 @@ def test_a_terminal_gets_text_lines(tmp_path: Path) -> None:
 
 
 def test_a_refused_start_is_one_json_line(tmp_path: Path) -> None:
-    """No schema yet, or no database at all: one error record saying what to do, exit 1."""
+    """No schema yet, or no database at all: one error record saying what to do.
+
+    Exit codes as docs/cli.md's table has them: 1 for a schema to migrate, 3 for a
+    database that cannot be reached.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOOKPOST_")}
     cases = {
-        f"sqlite:///{tmp_path}/empty.db": "hookpost migrate",
-        f"postgresql://hookpost:pw@127.0.0.1:{free_port()}/nothing": "cannot use the database",
+        f"sqlite:///{tmp_path}/empty.db": ("hookpost migrate", 1),
+        f"postgresql://hookpost:pw@127.0.0.1:{free_port()}/nothing": ("cannot use the database", 3),
     }
-    for url, says in cases.items():
+    for url, (says, code) in cases.items():
         for command in ("serve", "worker"):
             done = subprocess.run(
                 [HOOKPOST, command, *(["--port", str(free_port())] if command == "serve" else [])],
@@ -163,7 +167,7 @@ def test_a_refused_start_is_one_json_line(tmp_path: Path) -> None:
                 text=True,
                 timeout=60,
             )
-            assert done.returncode == 1, (url, command, done.stderr)
+            assert done.returncode == code, (url, command, done.stderr)
             assert done.stdout == ""
             records = [json.loads(line) for line in done.stderr.splitlines()]
             errors = [r for r in records if r["level"] == "error"]
