@@ -201,6 +201,16 @@ _same(
     ],
     "ip_address() of an address object returns an equal address object",
 )
+_same(
+    "hookpost.domain._outcome",
+    [
+        (
+            'return answer.headers.get(ABORT_HEADER, "").strip().lower() == ABORT_VALUE',
+            'return answer.headers.get(ABORT_HEADER, "XXXX").strip().lower() == ABORT_VALUE',
+        ),
+    ],
+    "a missing header's stand-in only has to differ from 'abort': '' and 'xxxx' both do",
+)
 
 _DIFF_LINE = re.compile(r"^([-+])(?![-+]{2} )(.*)$")
 

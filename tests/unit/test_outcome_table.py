@@ -9,6 +9,7 @@ are the verdict (success, abort, 410) and the decision (next state, and for
 from __future__ import annotations
 
 import random
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -205,6 +206,15 @@ def test_an_endpoint_schedule_replaces_the_default() -> None:
     assert [d.next_attempt_at - NOW for d in waits if d.next_attempt_at] == [1, 2, 3, 3, 3]
 
 
+def test_a_retry_after_date_is_read_against_the_attempts_own_clock() -> None:
+    # NOW is years away from the real clock: a date read against time.time() would be
+    # clamped to 1 s or 1 h, not the 2 minutes the receiver asked for.
+    answer = Answer(503, {"Retry-After": formatdate(NOW + 120, usegmt=True)})
+    verdict = classify(answer, success_rule=None, profile_accepts=two_xx)
+    d = decide(verdict, answer, number=1, limit=5, schedule=None, now=NOW, rng=Low())
+    assert d.next_attempt_at == NOW + 120
+
+
 def test_jitter_only_lengthens_the_wait() -> None:
     answer = Answer(500, {})
     verdict = classify(answer, success_rule=None, profile_accepts=two_xx)
@@ -224,6 +234,11 @@ def test_jitter_only_lengthens_the_wait() -> None:
         (201, "2xx", only_200, True),
         (201, "bogus", only_200, False),
         (201, "bogus", two_xx, True),
+        # The "2xx" rule at both edges of the range, whatever the profile says.
+        (199, "2xx", two_xx, False),
+        (200, "2xx", only_200, True),
+        (299, "2xx", only_200, True),
+        (300, "2xx", two_xx, False),
     ],
 )
 def test_is_success(code: int | None, rule: str | None, accepts: Any, expected: bool) -> None:
