@@ -329,11 +329,18 @@ async def test_bad_query_params_are_422(hookpost_noworkers: Hookpost) -> None:
     for what, params, field in BAD_QUERIES:
         r = await hp.http.get(f"/api/v1/projects/{pid}/{what}", params=params)
         assert r.status_code == 422, (what, params, r.status_code, r.text)
-        expect_error(r, 422, field)
+        expect_field(r, field)  # the message and detail[].field both name it
     expect_field(await hp.http.get("/api/v1/projects", params={"limit": "zero"}), "limit")
     for cursor in ("a", "AA"):
         r = await hp.http.get("/api/v1/projects", params={"cursor": cursor})
-        expect_error(r, 422, "cursor")
+        expect_field(r, "cursor")
+    # The routes' own refusals of a query value (not pydantic's) name it in detail too.
+    for params, field in [
+        ({"action": "x"}, "action"),
+        ({"object_type": "x"}, "object_type"),
+        ({"cursor": "zzz"}, "cursor"),
+    ]:
+        expect_field(await hp.http.get("/api/v1/audit-log", params=params), field)
     # positive control: the same lists with good parameters answer 200
     for what, params in [
         ("endpoints", {"limit": "250"}),

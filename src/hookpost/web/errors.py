@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Mapping
@@ -175,13 +176,27 @@ def _unparsable(exc: BaseException | None) -> str | None:
     return None
 
 
+_FIELD_MESSAGE = re.compile(r"([A-Za-z_][\w.\[\]-]*): (.+)", re.DOTALL)
+
+
+def _named_field(status: int, message: str) -> list[dict[str, Any]] | None:
+    """The ``detail`` of a 422 a route raised as ``"field: why"``: that field, that why.
+
+    Routes word their own refusals of a query or path value this way
+    (``cursor: is not a cursor this API returned``); the answer's ``detail``
+    then names the field as a body refusal's does, so a client reads one place.
+    """
+    found = _FIELD_MESSAGE.fullmatch(message) if status == 422 else None
+    return None if found is None else [detail_item(found[1], found[2])]
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and (why := _unparsable(exc.__cause__)):
         detail = [{"field": "body", "message": why, "type": "value_error"}]
         return error_response(422, f"body: {why}", detail)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    resp = error_response(exc.status_code, message)
+    resp = error_response(exc.status_code, message, _named_field(exc.status_code, message))
     if exc.headers:
         resp.headers.update(exc.headers)
     return resp
