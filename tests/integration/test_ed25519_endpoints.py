@@ -266,7 +266,7 @@ async def _crawl(
 ) -> dict[str, httpx.Response]:
     """Every GET page of the project surface (and its live fragment), per endpoint."""
     pages: dict[str, httpx.Response] = {}
-    for method, path, _name, _view, _access in PROJECT_PAGES:
+    for method, path, *_ in PROJECT_PAGES:
         if method != "GET":
             continue
         for endpoint_id in endpoint_ids if "{endpoint_id}" in path else endpoint_ids[:1]:
