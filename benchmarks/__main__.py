@@ -81,6 +81,7 @@ def _hotpath(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         postgres=not args.no_postgres,
         baseline=args.baseline,
+        parts=tuple(k for k in args.parts.split(",") if k),
     )
     main(sizes, args.output, pg_admin_url=args.pg_admin_url)
 
@@ -108,6 +109,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-events", type=int, default=20_000, help="events sent in batches")
     p.add_argument("--batch-size", type=int, default=500, help="events per batch request")
     p.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL part")
+    p.add_argument(
+        "--parts",
+        default="publish,e2e,pg",
+        help="which parts run: publish (SQLite --no-workers, R_route), e2e (SQLite serve, "
+        "R_bare), pg; the targets of a part left out are not reported",
+    )
     p.add_argument(
         "--baseline",
         default=None,
