@@ -452,6 +452,37 @@ async def test_an_endpoint_entry_masks_its_secrets_and_keeps_only_what_changed(
     assert deleted["after"] is None and deleted["before"]["secret"] == "[redacted]"
 
 
+#: Changes that set what is already there: (method, path under the project, body).
+NO_OPS = [
+    ("PATCH", "", {"name": "{name}"}),
+    ("PATCH", "/settings", {"viewers_see_payloads": False}),
+    ("PATCH", "/endpoints/{ep}", {"url": "http://127.0.0.1:9/a", "description": ""}),
+    ("PATCH", "/endpoints/{ep}", {"enabled": True}),
+    ("PATCH", "/endpoints/{off}", {"enabled": False}),
+    ("PATCH", "/endpoints/{ep}", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), NO_OPS)
+async def test_a_change_that_changes_nothing_writes_no_entry(
+    hp: Hookpost, method: str, path: str, body: dict[str, Any]
+) -> None:
+    """A PATCH that sets every field to its value is answered like any other (200, the
+    object) but leaves no entry: the log records changes, one entry per change."""
+    w = await world(hp)
+    project = (await hp.http.get(f"/api/v1/projects/{w['project_id']}")).json()
+    w = {**w, "name": project["name"]}
+    seen = await entry_ids(hp)
+    url = f"/api/v1/projects/{w['project_id']}" + path.format(**w)
+    r = await hp.http.request(method, url, json=body_of(body, w))
+    assert r.status_code == 200, r.text
+    assert await entry_ids(hp) == seen, "a change that changed nothing wrote an entry"
+    # ...while the same route changing something still writes one.
+    r = await hp.http.patch(f"/api/v1/projects/{w['project_id']}", json={"name": "other"})
+    assert r.status_code == 200, r.text
+    assert len(await entry_ids(hp) - seen) == 1
+
+
 async def test_only_the_admin_token_reads_the_log(hp: Hookpost) -> None:
     w = await world(hp)
     for path in ("/api/v1/audit-log", "/api/v1/audit-log/export"):

@@ -45,16 +45,25 @@ async def audit(
     project_id: str | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Write one entry on ``conn`` (the caller's transaction) as the current actor.
 
     ``before``/``after`` are the object's whole state (None for a create's
     before and a delete's after, or when there is no state to show); only the
     fields that differ are stored, secrets masked. ``now`` is epoch seconds.
-    Returns the row written. ValueError for an action not in ``AUDIT_ACTIONS``.
+    Returns the row written, or None for an ``*.update`` whose states show no
+    field differing: a PATCH that sets what is already there (or only
+    ``updated_at``) changed nothing, and the log records changes -- one entry
+    per change, as a repeated revoke writes one. (Other actions -- a resend, a
+    secret shown -- are events in themselves, written whatever their states.)
+    ValueError for an action not in ``AUDIT_ACTIONS`` (checked first, written or not).
     """
+    check_audit_action(action)
     actor = current_actor()
     old, new = audit_changes(before, after)
+    if action.endswith(".update") and before is not None and after is not None:
+        if not old and not new:
+            return None
     row = {
         "id": new_id("aud"),
         "at": now,
@@ -62,7 +71,7 @@ async def audit(
         "actor_id": _fit("actor_id", actor.id),
         "actor_label": _fit("actor_label", actor.label),
         "address": _fit("address", actor.address),
-        "action": check_audit_action(action),
+        "action": action,
         "object_type": object_type,
         "object_id": object_id,
         "project_id": project_id,
@@ -137,7 +146,7 @@ class AuditMixin(Core):
         project_id: str | None = None,
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         """One entry in a transaction of its own, for an action that writes nothing else
         (a secret shown, a sign-in or a refused one, a portal link signed)."""
         async with self.writer.begin() as conn:
