@@ -53,7 +53,8 @@ async def test_sign_in_and_out_are_recorded_and_a_wrong_token_too(
     assert (await browser.post("/login", data={"token": "wrong-guess"})).status_code == 401
     (failed,) = await log(hp)
     assert failed["action"] == "session.sign_in_failed"
-    assert (failed["actor_kind"], failed["address"]) == ("admin", "127.0.0.1")
+    # A wrong token proves no identity: not the admin's, so not under actor_kind=admin.
+    assert (failed["actor_kind"], failed["address"]) == ("anonymous", "127.0.0.1")
     assert "wrong-guess" not in json.dumps(failed)
 
     r = await browser.post("/login", data={"token": ADMIN, "next": "/"})

@@ -64,6 +64,9 @@ async def test_sign_in_of_an_operator_and_a_refused_one_name_the_email(hp: Hookp
         assert r.status_code == 401
     (refused,) = await log(hp, action="session.sign_in_failed")
     assert refused["actor_label"] == "ada@example.com" and refused["address"] == "127.0.0.1"
+    assert (refused["actor_kind"], refused["actor_id"]) == ("anonymous", "")
+    r = await hp.http.get("/api/v1/audit-log", params={"actor_kind": "anonymous"})
+    assert [e["id"] for e in r.json()["data"]] == [refused["id"]]
     everything = json.dumps(await log(hp))
     assert PASSWORD not in everything and "guess-1" not in everything
     (created,) = await log(hp, action="operator.create")

@@ -296,7 +296,7 @@ class PortalLink(TypedDict):
 
 
 class AuditActor(TypedDict):
-    kind: Literal["admin", "operator", "token", "api_key", "portal", "shell", "system"]
+    kind: Literal["admin", "operator", "token", "api_key", "portal", "shell", "system", "anonymous"]
     id: str  # the operator's or key's id; empty for the admin token
     label: str  # an email, a token or key prefix, "admin token": never a secret
     address: str | None  # the client's IP address, for changes over HTTP

@@ -128,6 +128,17 @@ def dashboard_admin(request: Request) -> Actor:
     return Actor("admin", label="admin token (dashboard)", address=address)
 
 
+def stranger(request: Request, email: str = "") -> Actor:
+    """Someone not signed in, trying to (a refused sign-in's entry): the email typed, if any.
+
+    Not ``admin`` or ``operator``: a wrong admin token or password proves no identity,
+    and a reader filtering the log by ``actor_kind=admin`` must not find a stranger's
+    guesses among the admin's changes.
+    """
+    address = request.client.host if request.client else None
+    return Actor("anonymous", label=email, address=address)
+
+
 def operator_actor(request: Request, operator_id: str, email: str) -> Actor:
     """An operator (by the email it signed in with) acting from this request's address."""
     address = request.client.host if request.client else None

@@ -29,6 +29,7 @@ from hookpost.dashboard.auth import (
     operator_surface,
     portal_surface,
     require,
+    stranger,
     token_matches,
 )
 from hookpost.dashboard.forms import Form, pydantic_errors, read_form
@@ -296,15 +297,16 @@ async def login(request: Request) -> Response:
     retry_after = auth_lockout(request)
     if retry_after is not None:
         return _locked_out(request, retry_after)
-    set_actor(dashboard_admin(request))
     if not token_matches(request, token):
         if token:
             note_auth_failure(request)
+            set_actor(stranger(request))
             await store(request).record_audit(
                 "session.sign_in_failed", "session", "", after={"reason": "wrong admin token"}
             )
         error = "That is not the admin token." if token else "Enter the admin token."
         return _login_form(request, next_=next_, token_error=error, status=401)
+    set_actor(dashboard_admin(request))
     return await _signed_in(request, next_, None)
 
 
@@ -316,7 +318,7 @@ async def _password_login(request: Request, form: Form) -> Response:
     retry_after = auth_lockout(request, email)
     if retry_after is not None:
         return _locked_out(request, retry_after)
-    set_actor(operator_actor(request, "", email))  # who tried; the entry of a refusal names it
+    set_actor(stranger(request, email))  # who tried; the entry of a refusal names the email
     operator = await accounts.sign_in(store(request), email, password)
     if operator is None:
         note_auth_failure(request, email)

@@ -26,8 +26,11 @@ from typing import Literal
 #: ``operator`` a signed-in operator (dashboard session), ``token`` an
 #: operator's personal API token (``hpu_...``), ``api_key`` a project API key
 #: (``hpk_...``), ``portal`` a portal link, ``shell`` a CLI command run against
-#: the database, ``system`` hookpost itself (worker, retention, jobs).
-ActorKind = Literal["admin", "operator", "token", "api_key", "portal", "shell", "system"]
+#: the database, ``system`` hookpost itself (worker, retention, jobs), ``anonymous``
+#: someone not signed in: a refused dashboard sign-in (its label is the email typed, if any).
+ActorKind = Literal[
+    "admin", "operator", "token", "api_key", "portal", "shell", "system", "anonymous"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ async def audit_filter(
     ] = None,
     actor_kind: Annotated[
         str | None,
-        Query(pattern="^(admin|operator|token|api_key|portal|shell|system)$"),
+        Query(pattern="^(admin|operator|token|api_key|portal|shell|system|anonymous)$"),
     ] = None,
     action: Annotated[
         str | None,

@@ -10,7 +10,7 @@ from hookpost.web.schemas.common import Timestamp
 
 
 class AuditActorOut(BaseModel):
-    kind: Literal["admin", "operator", "token", "api_key", "portal", "shell", "system"]
+    kind: Literal["admin", "operator", "token", "api_key", "portal", "shell", "system", "anonymous"]
     id: str = Field(description="The operator's or key's id; empty for the admin token.")
     label: str = Field(description="An email, a token or key prefix, 'admin token': no secret.")
     address: str | None = Field(description="The client's IP address, for changes over HTTP.")
