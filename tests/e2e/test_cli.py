@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -85,6 +86,25 @@ async def test_migrate_then_serve(tmp_path: Path) -> None:
     # no generated token when one is given (the secret-encryption key is generated)
     assert not (tmp_path / ".hookpost" / "admin_token").exists()
     assert (tmp_path / ".hookpost" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_serve_stopped_by_a_signal_exits_0_after_its_graceful_shutdown(
+    tmp_path: Path, sig: int
+) -> None:
+    """What a supervisor sends (systemd, Docker, Kubernetes: SIGTERM) or a person types
+    (Ctrl-C) is a clean stop: exit 0, like gunicorn's -- not death by the signal
+    (uvicorn re-raises it after its shutdown, which read as a crash: exit 143)."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    env = cli_env(HOOKPOST_DATABASE_URL=url, HOOKPOST_ADMIN_TOKEN="cli-admin")
+    code, out = await run("migrate", env=env, cwd=tmp_path)
+    assert code == 0, out
+    port = free_port()
+    async with spawn("serve", "--port", str(port), env=env, cwd=tmp_path) as srv:
+        await wait_port(port, timeout=20)
+        code = await srv.stop(sig)
+    assert code == 0, srv.output
+    assert "Traceback" not in srv.output
 
 
 async def test_migrate_says_what_it_did(tmp_path: Path) -> None:

@@ -53,10 +53,11 @@ class Proc:
                 raise AssertionError(f"no {text!r} within {timeout}s:\n{self.output}")
             await asyncio.sleep(0.05)
 
-    async def stop(self) -> int:
+    async def stop(self, sig: int = signal.SIGINT) -> int:
+        """Send ``sig`` (Ctrl-C by default), wait up to 10 s; the exit code (-N: killed by N)."""
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGINT)
+                self.proc.send_signal(sig)
             try:
                 await asyncio.wait_for(self.proc.wait(), 10)
             except TimeoutError:

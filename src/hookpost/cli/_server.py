@@ -163,6 +163,14 @@ def config_cmd(as_json: bool) -> None:
             click.echo(f"{key} = {json.dumps(value)}")
 
 
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn once it has shut down (see ``serve``)."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
 @click.command(cls=Command)
 @DATABASE_URL
 @click.option(
@@ -331,10 +339,17 @@ def serve(
             **uvicorn_proxy_options(settings.forwarded_allow_ips),
         )
     )
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal under the
+    # handler that was there before: Python's KeyboardInterrupt for Ctrl-C, and for
+    # SIGTERM the default, death by the signal (exit 143), which a supervisor reads as
+    # a crash. A stop asked for is a clean exit 0, as gunicorn's is.
+    previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         server.run()
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+    except (KeyboardInterrupt, _Stopped):
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if died:
         raise CliError(f"stopped: the delivery worker died ({died[0]})", EXIT_FAILED)
     if not server.started:  # uvicorn logged why (a busy port, most often)
