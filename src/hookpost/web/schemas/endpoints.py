@@ -52,7 +52,20 @@ MAX_ATTEMPTS_DOC = (
 
 
 class _EndpointPolicy(In):
-    """Delivery policy fields shared by endpoint create and update."""
+    """The fields endpoint create and update share, with the same rules (absent or null:
+    the default on create, unchanged on update): custom headers and the delivery policy."""
+
+    headers: dict[str, str] | None = None
+    secret_headers: list[str] | None = Field(
+        default=None, max_length=20, description=SECRET_HEADERS_DOC
+    )
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description=MAX_ATTEMPTS_DOC,
+    )
+    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
 
     retry_schedule: list[Annotated[float, Field(gt=0, le=3 * 86400)]] | None = Field(
         default=None,
@@ -78,6 +91,16 @@ class _EndpointPolicy(In):
     def _filter(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         return check_filter(v)
 
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return check_headers(v)
+
+    @field_validator("secret_headers")
+    @classmethod
+    def _secret_headers(cls, v: list[str] | None) -> list[str] | None:
+        return check_secret_names(v)
+
 
 class EndpointIn(_EndpointPolicy):
     url: str = Field(
@@ -97,17 +120,6 @@ class EndpointIn(_EndpointPolicy):
         description="Absent: hookpost generates one (a key pair for ed25519 signing).",
     )
     description: str = Field(default="", max_length=1000)
-    headers: dict[str, str] | None = None
-    secret_headers: list[str] | None = Field(
-        default=None, max_length=20, description=SECRET_HEADERS_DOC
-    )
-    max_attempts: int | None = Field(
-        default=None,
-        ge=1,
-        le=50,
-        description=MAX_ATTEMPTS_DOC,
-    )
-    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool = True
     ordering: Literal["none", "fifo"] = "none"
     serializer: Serializer | None = Field(default=None, description=SERIALIZER_DOC)
@@ -116,16 +128,6 @@ class EndpointIn(_EndpointPolicy):
     @classmethod
     def _url(cls, v: str) -> str:
         return check_url(v)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        return check_headers(v)
-
-    @field_validator("secret_headers")
-    @classmethod
-    def _secret_headers(cls, v: list[str] | None) -> list[str] | None:
-        return check_secret_names(v)
 
     @field_validator("profile")
     @classmethod
@@ -139,17 +141,6 @@ class EndpointPatch(_EndpointPolicy):
     url: str | None = None
     event_types: list[Subscription] | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    headers: dict[str, str] | None = None
-    secret_headers: list[str] | None = Field(
-        default=None, max_length=20, description=SECRET_HEADERS_DOC
-    )
-    max_attempts: int | None = Field(
-        default=None,
-        ge=1,
-        le=50,
-        description=MAX_ATTEMPTS_DOC,
-    )
-    timeout_seconds: float | None = Field(default=None, ge=1, le=60)
     enabled: bool | None = None
     ordering: Literal["none", "fifo"] | None = None
     serializer: Serializer | None = Field(
@@ -160,16 +151,6 @@ class EndpointPatch(_EndpointPolicy):
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         return None if v is None else check_url(v)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        return check_headers(v)
-
-    @field_validator("secret_headers")
-    @classmethod
-    def _secret_headers(cls, v: list[str] | None) -> list[str] | None:
-        return check_secret_names(v)
 
 
 class EndpointHealth(BaseModel):
