@@ -295,6 +295,11 @@ class ClaimLoop:
         query = self.due_query
         if query is None or query.done():
             query = asyncio.create_task(self.store.next_due_at(after=looked_at))
+            # A query left running when the loop was woken may fail (the database
+            # away) and be replaced, or outlive the loop, unread: mark its exception
+            # retrieved, or asyncio logs "Task exception was never retrieved" at
+            # collection -- an error line during an outage the store already reports.
+            query.add_done_callback(_retrieved)
             self.due_query = query
         woken: asyncio.Task[Any] = asyncio.create_task(self._wake.wait())
         either: set[asyncio.Task[Any]] = {query, woken}
@@ -315,6 +320,11 @@ class ClaimLoop:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 __all__ = ["ClaimLoop", "Slots"]

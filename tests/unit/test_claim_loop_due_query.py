@@ -1,0 +1,76 @@
+"""The claim loop's look-up of the next due time, left running when news woke the loop.
+
+``ClaimLoop._next_due`` starts ``Store.next_due_at`` as a task and returns as soon
+as the loop is woken, leaving the query to a later idle turn. During a database
+outage that query fails; if nobody reads it (the loop claimed on, replaced it, or
+stopped), asyncio used to log "Task exception was never retrieved" when the task
+was collected: an error line in the middle of an outage the store already reports
+once per interval (``tests/integration/test_db_outage.py`` counts the lines).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from typing import Any
+
+import pytest
+
+from hookpost.config import Settings
+from hookpost.core.clock import ManualClock
+from hookpost.delivery._loop import ClaimLoop, _WokenUp
+from hookpost.domain import HealthPolicy
+
+
+class _Health:
+    def note(self, _exc: BaseException, _what: str) -> None:
+        return None
+
+
+class _AwayStore:
+    """A store whose next-due query fails a moment after it starts."""
+
+    health = _Health()
+
+    async def next_due_at(self, after: float | None = None) -> float | None:
+        await asyncio.sleep(0.01)
+        raise OSError("the database is away")
+
+
+async def _never(*_args: Any) -> Any:
+    raise AssertionError("not called")
+
+
+@pytest.mark.parametrize("then", ["replaced", "abandoned"])
+async def test_a_failed_due_query_nobody_reads_logs_nothing(
+    caplog: pytest.LogCaptureFixture, then: str
+) -> None:
+    loop = ClaimLoop(
+        _AwayStore(),  # type: ignore[arg-type]
+        Settings(),
+        clock=ManualClock(),
+        policy=HealthPolicy(),
+        stopping=asyncio.Event(),
+        attempt=_never,
+        record=_never,
+    )
+    loop.wake()  # news already: the query is left running
+    with pytest.raises(_WokenUp):
+        await loop._next_due(0.0, 1.0)
+    first = loop.due_query
+    assert first is not None and not first.done()
+    await asyncio.sleep(0.05)  # ...and fails, unread
+    assert first.done()
+    if then == "replaced":  # the next idle turn starts a new query
+        loop.wake()
+        with pytest.raises(_WokenUp):
+            await loop._next_due(0.0, 1.0)
+        assert loop.due_query is not first
+        await asyncio.sleep(0.05)
+    loop.due_query = None
+    with caplog.at_level(logging.ERROR, "asyncio"):
+        del first
+        gc.collect()
+        await asyncio.sleep(0)
+    assert "never retrieved" not in caplog.text
