@@ -217,8 +217,11 @@ async def test_a_live_workers_leases_are_never_reclaimed(
 ) -> None:
     release = asyncio.Event()
     urls = _hang_first(receiver, 4, release)
-    # Short leases: both processes heartbeat (and look for dead workers) every second.
-    short = {"HOOKPOST_LEASE_SECONDS": "3", "HOOKPOST_LOG_LEVEL": "warning"}
+    # Short leases: both processes heartbeat (and look for dead workers) every 2 s. Not
+    # shorter: a heartbeat more than a lease late lets the lease *expire* (another
+    # mechanism, right for a hung worker), and with 3 s leases a loaded CI machine
+    # (load average 15 on 2 cores) was seen to be that late about one run in seven.
+    short = {"HOOKPOST_LEASE_SECONDS": "6", "HOOKPOST_LOG_LEVEL": "warning"}
     first = Server(db_url, tmp_path, env=short)
     second = Server(db_url, tmp_path, *command, env=short)
     try:
@@ -231,7 +234,7 @@ async def test_a_live_workers_leases_are_never_reclaimed(
             while await _workers_holding_locks(db_url) < 2:
                 assert time.monotonic() < deadline, second.log.read_text()
                 await asyncio.sleep(0.1)
-            await asyncio.sleep(4)  # the second process has looked for dead workers >= 3 times
+            await asyncio.sleep(7)  # the second process has looked for dead workers >= 3 times
             assert len(receiver.requests) == 4, [r.path for r in receiver.requests]
             assert await _statuses(c, pid) == ["delivering"] * 4
             release.set()
