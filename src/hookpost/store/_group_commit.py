@@ -2,8 +2,10 @@
 
 SQLite has one writer and every commit waits for the disk; publishing one
 event per commit caps a server at a few hundred events a second. Requests
-queue here; one task writes whatever has queued up in a single transaction
-and answers each request after that commit. If a batch fails, its requests
+that arrive while a transaction is being written wait here; when it ends,
+whatever has queued up is written in a single transaction, and each request
+is answered after that commit. A request that finds the writer free and
+nobody waiting writes its own transaction at once. If a batch fails, its requests
 are retried one by one, so one bad request fails alone -- unless the
 database itself is unavailable or full: then every request of the batch gets
 that error at once (an answer of 503 or 507).
@@ -20,7 +22,8 @@ transaction holds back only its own batch, as one publish per transaction did.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +53,15 @@ _Waiting = tuple[list[PublishRequest], asyncio.Future[list[Published]]]
 
 
 class GroupCommit:
-    """The queue of waiting publishes and the task that commits them in batches."""
+    """The waiting publishes, and the transactions that commit them in batches.
+
+    No task waits for work: a publish that finds a writer free and nobody
+    waiting writes its own transaction at once, in its own task (a lone
+    publish -- one at a time, or the first after a pause -- pays no hand-off
+    to another task and back); one that finds the writers busy waits, and
+    when a transaction ends everything waiting by then (up to
+    :attr:`MAX_BATCH`) is the next one's.
+    """
 
     MAX_BATCH = 256
 
@@ -69,8 +80,10 @@ class GroupCommit:
         #: so one stalled transaction does not hold every publish behind it.
         self._concurrency = concurrency
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[_Waiting] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._waiting: collections.deque[_Waiting] = collections.deque()
+        #: Transactions being written now (at most ``concurrency``).
+        self._active = 0
+        self._epoch = 0
         self._writing: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: PublishRequest) -> Published:
@@ -80,29 +93,43 @@ class GroupCommit:
     async def submit_many(self, requests: list[PublishRequest]) -> list[Published]:
         """Publish these together: never split between two transactions."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._queue is None or self._task is None or self._task.done():
-            self._loop = loop
-            self._queue = asyncio.Queue()
-            self._task = loop.create_task(self._run(self._queue), name="hookpost-group-commit")
+        if self._loop is not loop:  # a store used on another event loop starts afresh
+            self._reset(loop)
         future: asyncio.Future[list[Published]] = loop.create_future()
-        self._queue.put_nowait((requests, future))
-        return await future
+        if self._waiting or self._active >= self._concurrency:
+            self._waiting.append((requests, future))
+            return await future
+        epoch = self._epoch
+        self._active += 1
+        try:
+            await self._commit([(requests, future)])
+        finally:
+            if epoch == self._epoch:
+                self._done()
+        return future.result()
 
-    async def _run(self, queue: asyncio.Queue[_Waiting]) -> None:
-        slots = asyncio.Semaphore(self._concurrency)
-        while True:
-            # A slot first, then the batch: what queues while the slots are busy
-            # goes into the next transaction together.
-            await slots.acquire()
-            batch = [await queue.get()]
+    def _reset(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._loop, self._waiting, self._active = loop, collections.deque(), 0
+        self._epoch += 1  # what was being written before is not counted any more
+
+    def _done(self) -> None:
+        """A transaction ended: the waiting publishes are the next ones'."""
+        self._active -= 1
+        while self._waiting and self._active < self._concurrency and self._loop is not None:
+            batch = [self._waiting.popleft()]
             size = len(batch[0][0])
-            while size < self.MAX_BATCH and not queue.empty():
-                batch.append(queue.get_nowait())
+            while size < self.MAX_BATCH and self._waiting:
+                batch.append(self._waiting.popleft())
                 size += len(batch[-1][0])
-            task = asyncio.create_task(self._commit(batch))
+            self._active += 1
+            task = self._loop.create_task(self._commit(batch), name="hookpost-group-commit")
             self._writing.add(task)
-            task.add_done_callback(self._writing.discard)
-            task.add_done_callback(lambda _: slots.release())
+            task.add_done_callback(functools.partial(self._finished, self._epoch))
+
+    def _finished(self, epoch: int, task: asyncio.Task[None]) -> None:
+        self._writing.discard(task)
+        if epoch == self._epoch:
+            self._done()
 
     async def _commit(self, batch: list[_Waiting]) -> None:
         try:
@@ -134,9 +161,6 @@ class GroupCommit:
     async def close(self) -> None:
         for writing in list(self._writing):
             writing.cancel()
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                task.cancel()
-                if task.get_loop() is asyncio.get_running_loop():
-                    await task
+        for _, future in self._waiting:
+            future.cancel()
+        self._reset(None)
