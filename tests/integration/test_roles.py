@@ -13,6 +13,7 @@ exactly what a project API key gets.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -180,6 +181,36 @@ async def test_a_limited_operator_sees_only_its_projects(world: World) -> None:
         assert [p["id"] for p in listed] == [world.a]
         r = await client.post("/api/v1/projects", json={"name": "x"}, headers=headers)
         assert r.status_code == 403
+
+
+async def test_a_limited_admin_reads_only_its_projects_audit_entries(world: World) -> None:
+    """The audit log is filtered, not closed, for an admin limited to some projects:
+    through the API (list and export) and the dashboard page, entries of its projects
+    only -- none of another project's, none without a project (accounts, sign-ins)."""
+    hp, a, b = world.hp, world.a, world.b
+    r = await hp.http.patch(f"/api/v1/projects/{b}", json={"name": "b-renamed"})
+    assert r.status_code == 200, r.text
+    everything = (await hp.http.get("/api/v1/audit-log", params={"limit": 250})).json()["data"]
+    assert {e["project_id"] for e in everything} >= {a, b, None}
+    ours = [e["id"] for e in everything if e["project_id"] == a]
+    assert ours
+    headers = {"Authorization": f"Bearer {world.tokens['limited']}"}
+    async with httpx.AsyncClient(base_url=hp.base_url, timeout=30, headers=headers) as client:
+        r = await client.get("/api/v1/audit-log", params={"limit": 250})
+        assert r.status_code == 200, r.text
+        assert [e["id"] for e in r.json()["data"]] == ours
+        r = await client.get("/api/v1/audit-log", params={"project_id": b})
+        assert r.status_code == 200 and r.json()["data"] == []
+        exported = (await client.get("/api/v1/audit-log/export")).text.splitlines()
+        assert sorted(json.loads(line)["id"] for line in exported) == sorted(ours)
+    async with signed_in(world, "limited") as (client, _csrf):
+        page = await client.get("/audit")
+        assert page.status_code == 200
+        assert b not in page.text and "b-renamed" not in page.text
+        assert a in page.text
+        assert page.text.count("<tr>") - 1 == min(len(ours), 50)  # the head, one row an entry
+        exported = (await client.get("/audit/export")).text.splitlines()
+        assert {json.loads(line)["project_id"] for line in exported} == {a}
 
 
 async def test_viewers_see_no_payload_bodies_unless_the_project_allows(world: World) -> None:

@@ -27,8 +27,11 @@ PAGE_SIZE = 50
 FIELDS = ("actor", "action", "object_type", "object_id", "project_id", "since", "until")
 
 
-def _filters(request: Request) -> tuple[dict[str, str], AuditFilter, list[str]]:
-    """The form's values as typed, the filter they make, and what was ignored."""
+def _filters(
+    request: Request, within: frozenset[str] | None
+) -> tuple[dict[str, str], AuditFilter, list[str]]:
+    """The form's values as typed, the filter they make, and what was ignored;
+    ``within``: the projects of a limited operator (None: every entry)."""
     raw = {k: request.query_params.get(k, "").strip()[:320] for k in FIELDS}
     ignored: list[str] = []
     action = raw["action"] or None
@@ -51,6 +54,7 @@ def _filters(request: Request) -> tuple[dict[str, str], AuditFilter, list[str]]:
         project_id=raw["project_id"] or None,
         since=since,
         until=until,
+        within=within,
     )
     return raw, where, ignored
 
@@ -75,9 +79,10 @@ def _entry(row: dict[str, Any], root: str) -> dict[str, Any]:
     return entry
 
 
-async def audit_page(request: Request, *, csrf: str) -> Response:
-    """The page; ``csrf`` is the session's token, for the header's sign-out form."""
-    values, where, ignored = _filters(request)
+async def audit_page(request: Request, *, csrf: str, within: frozenset[str] | None) -> Response:
+    """The page; ``csrf`` is the session's token, for the header's sign-out form;
+    ``within``: a limited operator's projects, whose entries alone it shows."""
+    values, where, ignored = _filters(request, within)
     page = await store(request).list_audit(where, limit=PAGE_SIZE, cursor=cursor_param(request))
     root = root_path(request)
     next_url = (
@@ -100,6 +105,6 @@ async def audit_page(request: Request, *, csrf: str) -> Response:
     )
 
 
-async def audit_export(request: Request) -> Response:
+async def audit_export(request: Request, within: frozenset[str] | None) -> Response:
     """Every entry the page's filters match, oldest first, as JSON lines."""
-    return shapes.audit_export(store(request), _filters(request)[1])
+    return shapes.audit_export(store(request), _filters(request, within)[1])

@@ -411,7 +411,8 @@ async def _projects_page(
 @router.get("/audit", name="audit")
 async def audit_log(request: Request, who: Annotated[Who, Depends(operator_session)]) -> Response:
     require(who, roles.AUDIT_READ)
-    return await audit.audit_page(request, csrf=_session_csrf(request, who))
+    csrf = _session_csrf(request, who)
+    return await audit.audit_page(request, csrf=csrf, within=who.projects)
 
 
 @router.get("/audit/export", name="audit_export")
@@ -419,7 +420,7 @@ async def audit_log_export(
     request: Request, who: Annotated[Who, Depends(operator_session)]
 ) -> Response:
     require(who, roles.AUDIT_READ)
-    return await audit.audit_export(request)
+    return await audit.audit_export(request, who.projects)
 
 
 @router.get("/", name="projects")

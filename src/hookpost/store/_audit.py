@@ -97,7 +97,9 @@ class AuditFilter:
     ``actor`` matches the actor's id or label exactly (an operator's id or
     email, a key's prefix); ``action`` is a name, or ``endpoint.*`` for every
     action under ``endpoint.``; ``since``/``until`` are epoch seconds, since
-    inclusive and until exclusive.
+    inclusive and until exclusive. ``within`` is not a filter a reader picks but
+    what the reader may see: an operator limited to some projects reads only the
+    entries of those (none without a project: sign-ins, accounts, the key).
     """
 
     actor: str | None = None
@@ -108,9 +110,12 @@ class AuditFilter:
     project_id: str | None = None
     since: float | None = None
     until: float | None = None
+    within: frozenset[str] | None = None
 
     def where(self, stmt: Any) -> Any:
         c = audit_log.c
+        if self.within is not None:
+            stmt = stmt.where(c.project_id.in_(sorted(self.within)))
         if self.actor is not None:
             stmt = stmt.where(or_(c.actor_id == self.actor, c.actor_label == self.actor))
         if self.actor_kind is not None:

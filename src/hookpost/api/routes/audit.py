@@ -1,8 +1,8 @@
 """``GET /api/v1/audit-log``: who changed what, read and exported by those who may.
 
 Reading the log needs the ``audit.read`` permission: the admin token, and
-the personal tokens of owners and admins not limited to some projects
-(``hookpost.domain.roles``); project API keys never read it, whatever
+the personal tokens of owners and admins (``hookpost.domain.roles``) -- one
+limited to some projects reads the entries of those only; project API keys never read it, whatever
 their scope -- as with Stripe's security history and Svix's audit log, the
 record of who changed an account is for the people running it, not for the
 integration keys it records (a leaked key must not be able to read which
@@ -13,6 +13,7 @@ oldest first, as JSON lines, reading the database in bounded batches.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -45,14 +46,9 @@ PERMISSION = "audit.read"
 
 async def audit_reader(principal: PrincipalDep) -> Principal:
     """403 naming :data:`PERMISSION` for a project key (an operator's token whose role lacks
-    it never gets here: the role table refused it) and for an operator limited to some
-    projects (the log spans them all)."""
+    it never gets here: the role table refused it)."""
     if not principal.admin and principal.role is None:
         raise HTTPException(403, f"reading the audit log needs the {PERMISSION} permission")
-    if not principal.all_projects:
-        raise HTTPException(
-            403, "an operator limited to some projects cannot read the whole audit log"
-        )
     return principal
 
 
@@ -111,10 +107,10 @@ Reader = Annotated[Principal, Depends(audit_reader)]
 
 @router.get("", response_model=ListOut[AuditEntryOut], openapi_extra=_WHO)
 async def list_audit_log(
-    _reader: Reader, where: AuditFilterDep, store: StoreDep, page: PagingDep
+    reader: Reader, where: AuditFilterDep, store: StoreDep, page: PagingDep
 ) -> Any:
     """Entries matching every filter given, newest first."""
-    result = await store.list_audit(where, limit=page.limit, cursor=page.cursor)
+    result = await store.list_audit(_seen_by(reader, where), limit=page.limit, cursor=page.cursor)
     return {"data": [render.audit_entry(r) for r in result.data], "next_cursor": result.next_cursor}
 
 
@@ -124,6 +120,13 @@ async def list_audit_log(
     responses={200: {"content": {"application/x-ndjson": {"example": _EXAMPLE_LINE + "\n"}}}},
     openapi_extra=_WHO,
 )
-async def export_audit_log(_reader: Reader, where: AuditFilterDep, store: StoreDep) -> Any:
+async def export_audit_log(reader: Reader, where: AuditFilterDep, store: StoreDep) -> Any:
     """Every matching entry, oldest first, one JSON object a line (``application/x-ndjson``)."""
-    return render.audit_export(store, where)
+    return render.audit_export(store, _seen_by(reader, where))
+
+
+def _seen_by(reader: Principal, where: AuditFilter) -> AuditFilter:
+    """``where``, narrowed to the reader's projects when it is limited to some."""
+    if reader.all_projects:
+        return where
+    return dataclasses.replace(where, within=reader.projects or frozenset())
