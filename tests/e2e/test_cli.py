@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -251,6 +252,20 @@ async def test_send_file_publishes_every_line_through_the_batch_endpoint(
     listed = await hp.http.get(f"/api/v1/projects/{pid}/events", params={"limit": 1})
     assert listed.json()["data"][0]["id"] == "o-999"
     assert len(await hp.deliveries(pid, limit=250)) == 250  # (a page of the 1,000)
+
+    # --json: each line the batch answer's item with its line number; totals on stderr.
+    again = tmp_path / "again.jsonl"
+    again.write_text("\n".join(json.dumps(x) for x in lines[499:502]) + "\n", encoding="utf-8")
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN), "send", "--file", str(again), "--json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    items = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(i["line"], i["status"]) for i in items] == [(1, 200), (2, 422), (3, 200)]
+    assert items[0]["id"] == "o-499" and items[1]["detail"][0]["field"] == "event_type"
+    assert done.stderr.strip().endswith("0 created, 2 repeated (nothing created), 1 refused")
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"event_type": "a.b", "payload": {}}\n[1, 2]\n', encoding="utf-8")

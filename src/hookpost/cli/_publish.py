@@ -55,7 +55,7 @@ def send(
     if events_file is not None:
         if event_type is not None or event_id is not None:
             raise click.UsageError("--file takes its events from the file: no --type/--event-id")
-        _send_file(base_url, token, project_id, events_file)
+        _send_file(base_url, token, project_id, events_file, as_json)
         return
     if event_type is None:
         raise click.UsageError("Missing option '--type' (or --file)")
@@ -189,13 +189,15 @@ _FORMATS = {
 }
 
 
-def _send_file(base_url: str, token: str, project_id: str, lines: Any) -> None:
+def _send_file(base_url: str, token: str, project_id: str, lines: Any, as_json: bool) -> None:
     """``send --file``: each line an event, sent 500 a request; one line per event out.
 
     Every line is read and parsed before anything is sent, so a file with a
     line that is not a JSON object sends nothing. An event the server refuses
     (422, 409) is reported with its line number and does not stop the others;
-    the exit code is then 1.
+    the exit code is then 1. With ``--json`` each event's line is its item of the
+    batch answer as JSON, with ``"line"``: its line number in the file (JSON
+    lines on stdout; the totals go to stderr).
     """
     from hookpost.client import MAX_BATCH, Client, HookpostError
 
@@ -228,13 +230,17 @@ def _send_file(base_url: str, token: str, project_id: str, lines: Any) -> None:
                 status = item["status"]
                 if status in (200, 202):
                     counts["created" if status == 202 else "repeated"] += 1
-                    click.echo(f"line {number}: {status} {item['id']}")
+                    said = f"line {number}: {status} {item['id']}"
                 else:
                     counts["refused"] += 1
-                    click.echo(f"line {number}: {status} {item['message']}")
+                    said = f"line {number}: {status} {item['message']}"
+                if as_json:
+                    said = json.dumps({"line": number, **item}, ensure_ascii=False)
+                click.echo(said)
     click.echo(
         f"{counts['created']} created, {counts['repeated']} repeated (nothing created), "
-        f"{counts['refused']} refused"
+        f"{counts['refused']} refused",
+        err=as_json,
     )
     if counts["refused"]:
         sys.exit(1)
