@@ -9,6 +9,7 @@ one whose schema does not match is exit code 1, saying which command fixes it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -169,6 +170,28 @@ class _Stopped(Exception):
 
 def _stopped(_signum: int, _frame: object) -> None:
     raise _Stopped
+
+
+#: Allocations (less deallocations) between two collections of the youngest
+#: generation: Python's default is 700.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def _settle_heap() -> None:
+    """Keep the cyclic garbage collector off the hot path of a long-running server.
+
+    What is alive once the app is built (modules, classes, routes, the spec:
+    ~180,000 objects) stays alive: frozen, no collection walks it again,
+    where each full collection walked all of it (~100 ms, twice in 2,000
+    publishes, measured). A request's garbage is freed by reference counting
+    on the spot, so collecting the youngest generation every 700 allocations
+    (a few times a request) bought nothing; every 10,000 it cost, in-process
+    under 32 publishers, 0.57 ms of CPU a publish against 0.77-1.08 (issue 15).
+    """
+    gc.collect()
+    gc.freeze()
+    _young, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 @click.command(cls=Command)
@@ -344,6 +367,7 @@ def serve(
     # SIGTERM the default, death by the signal (exit 143), which a supervisor reads as
     # a crash. A stop asked for is a clean exit 0, as gunicorn's is.
     previous = signal.signal(signal.SIGTERM, _stopped)
+    _settle_heap()
     try:
         server.run()
     except (KeyboardInterrupt, _Stopped):
