@@ -11,8 +11,11 @@ a batch in one transaction, and refusals of the request as a whole.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+import httpx
 import pytest
 
 from hookpost import AsyncClient
@@ -213,3 +216,115 @@ async def test_a_non_finite_number_refuses_its_item_alone(
     assert "not valid JSON" in data[1]["message"]
     stored = (await hp.http.get(f"/api/v1/projects/{pid}/events")).json()["data"]
     assert sorted(e["payload"]["n"] for e in stored) == [1, 3]
+
+
+async def test_an_event_id_repeated_in_a_later_batch_answers_with_the_first_event(
+    hookpost_noworkers: Hookpost,
+) -> None:
+    """Idempotency across batches: the same event_id, type and payload again is a 200
+    with the first event (nothing created); another payload or type is a 409."""
+    hp = hookpost_noworkers
+    pid, key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    first_batch = [ev(event_id="x-1", payload={"n": 1}), ev(event_id="x-2", payload={"é": "😀"})]
+    again = [
+        ev(event_id="x-2", payload={"é": "😀"}),  # the same, sent again
+        ev(event_id="x-1", payload={"n": 1.0}),  # 1.0 is not 1: another payload
+        ev("other.type", event_id="x-1", payload={"n": 1}),
+        ev(event_id="x-3"),
+    ]
+    async with AsyncClient(hp.base_url, token=key) as client:
+        first = (await client.publish_batch(pid, first_batch))["data"]
+        answer = await client.publish_batch(pid, again)
+    items = answer["data"]
+    assert [i["status"] for i in items] == [200, 409, 409, 202]
+    assert (items[0]["id"], items[0]["sequence"]) == (first[1]["id"], first[1]["sequence"])
+    assert items[0]["deliveries"] == 1
+    assert "a different payload" in items[1]["message"]
+    assert "a different event_type" in items[2]["message"]
+    assert (answer["created"], answer["repeated"], answer["refused"]) == (1, 1, 2)
+    listed = (await hp.http.get(f"/api/v1/projects/{pid}/events")).json()["data"]
+    assert sorted(e["id"] for e in listed) == ["x-1", "x-2", "x-3"]
+
+
+#: Items a batch reads without the model, and items only the model reads: each answered
+#: as a single publish of it is, and stored as that one is.
+SINGLES: list[Any] = [
+    ev(),
+    ev(payload={"n": "Зоя 😀", "f": 1e-05, "g": 1.0, "big": 2**70, "e": "\u2028"}),
+    ev(payload={"a": [[i] for i in range(70)]}),  # more brackets than levels: walked
+    ev(event_id="only:once.1"),
+    ev("a.b\n"),
+    ev(event_id=""),
+    ev(event_id=7),
+    ev(payload={"s": "\ud800"}),
+    ev(payload=json.loads('{"a":' + "[" * 64 + "1" + "]" * 64 + "}")),  # 65 levels
+    {"event_type": "a.b", "payload": {}, "extra": None},
+    {"event_type": "a.b"},
+]
+
+
+async def test_each_item_answers_and_is_stored_as_its_single_publish(
+    sqlite_api: Hookpost,
+) -> None:
+    hp = sqlite_api
+    alone, _ = await hp.project()
+    together, _ = await hp.project()
+
+    async def post(path: str, body: Any) -> httpx.Response:
+        # json.dumps writes an unpaired surrogate as \ud800, which httpx's encoder refuses.
+        headers = {"content-type": "application/json"}
+        return await hp.http.post(path, content=json.dumps(body), headers=headers)
+
+    singles = []
+    for event in SINGLES:
+        r = await post(f"/api/v1/projects/{alone}/events", event)
+        singles.append((r.status_code, r.json()))
+    r = await post(f"/api/v1/projects/{together}/events/batch", {"events": SINGLES})
+    assert r.status_code == 200, r.text
+    items = r.json()["data"]
+    for (status, single), item, event in zip(singles, items, SINGLES, strict=True):
+        assert item["status"] == status, (event, single, item)
+        if status >= 400:
+            assert (item["error"], item["message"], item["detail"]) == (
+                single["error"], single["message"], single["detail"]
+            )  # fmt: skip
+            continue
+        assert item["event_type"] == single["event_type"]
+        stored = (await hp.http.get(f"/api/v1/projects/{together}/events/{item['id']}")).json()
+        assert stored["payload"] == single["payload"] == event["payload"]
+    # The stored text, byte for byte: what the deliveries are signed from.
+    texts = []
+    for pid in (alone, together):
+        rows = await hp.store.list_events(pid, limit=100, cursor=None, order="asc")
+        texts.append([e["payload"] for e in rows.data])
+    assert texts[0] == texts[1] and len(texts[0]) == sum(1 for s, _ in singles if s == 202)
+
+
+async def test_concurrent_batches_share_a_commit_up_to_its_size(
+    sqlite_api: Hookpost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches waiting together are one SQLite transaction (one wait for the disk), up to
+    2,000 events; a batch is never split: the next one waits for the next commit. (The
+    first finds the writer free and goes alone.)"""
+    hp = sqlite_api
+    pid, _key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    writes: list[int] = []
+    real = hp.store._publish_batch
+
+    async def counted(requests: list[Any]) -> Any:
+        writes.append(len(requests))
+        return await real(requests)
+
+    monkeypatch.setattr(hp.store, "_publish_batch", counted)
+    batches = [
+        [("a.b", f'{{"n":{k}}}', f"b{b}-{k}") for k in range(size)]
+        for b, size in enumerate([500, 500, 400, 500, 500, 200, 300])
+    ]
+    answers = await asyncio.gather(*(hp.store.publish_many(pid, b) for b in batches))
+    assert writes == [500, 1900, 500]  # 1,900 does not take the next 500: it waits
+    for batch, answer in zip(batches, answers, strict=True):
+        assert [event["id"] for event, _count, created in answer if created] == [
+            eid for _t, _p, eid in batch
+        ]

@@ -110,49 +110,72 @@ async def publish(
     return Published(event, count, True, text)
 
 
+#: What the store answers for one event: ``(event, deliveries, created)``.
+StoredEvent = tuple[dict[str, Any], int, bool]
+#: One event of a batch as the API read it: ``(event_type, payload, text, event_id)``,
+#: ``text`` the payload's compact JSON (``jsonenc.compact``), encoded once when it
+#: was checked and stored as it is.
+BatchEvent = tuple[str, Any, str, str | None]
+#: A batch event's outcome: the store's answer, or what a single publish of it would have raised.
+BatchOutcome = StoredEvent | Invalid | Conflict
+
+
 async def publish_batch(
     store: Store,
     project_id: str,
-    events: Sequence[tuple[str, Any, str | None]],
+    events: Sequence[BatchEvent],
     wake: Wake,
     *,
     explain: bool,
-) -> list[Published | Invalid | Conflict]:
-    """Publish ``(event_type, payload, event_id)`` items, each checked as :func:`publish`
-    checks one and refused alone; the valid ones are stored in one transaction.
+) -> list[BatchOutcome]:
+    """Publish a batch's events, each checked as :func:`publish` checks one and
+    refused alone; the valid ones are stored in one transaction.
 
-    One outcome per item, in order: :class:`Published`, or the :class:`Invalid` /
-    :class:`Conflict` a single publish would have raised.
+    One outcome per event, in order. The catalog's schema is read once per
+    event type of the batch (most batches have one or two), not once per event.
     """
-    outcomes: list[Published | Invalid | Conflict | None] = [None] * len(events)
-    valid: list[tuple[int, str]] = []
-    for i, (event_type, payload, _) in enumerate(events):
-        try:
-            await validate_payload(store, project_id, event_type, payload)
-        except Invalid as exc:
-            outcomes[i] = (
-                exc if explain else Invalid.of([(f, NOT_THE_SCHEMA) for f, _ in exc.problems])
+    outcomes: list[BatchOutcome | None] = [None] * len(events)
+    schemas: dict[str, str | None] = {}
+    for event_type, _, _, _ in events:
+        if event_type not in schemas:
+            schema = await store.event_type_schema(project_id, event_type)
+            schemas[event_type] = None if schema is None else json.dumps(schema, sort_keys=True)
+    valid: list[int] = []
+    for i, (event_type, payload, _, _) in enumerate(events):
+        schema_json = schemas[event_type]
+        if schema_json is not None:
+            problems = await tenant_schema.check_payload(
+                project_id, event_type, schema_json, payload
             )
-        else:
-            valid.append((i, jsonenc.compact(payload)))
+            if problems:
+                outcomes[i] = Invalid.of(
+                    problems if explain else [(f, NOT_THE_SCHEMA) for f, _ in problems]
+                )
+                continue
+        valid.append(i)
     attrs = {"hookpost.project_id": project_id, "hookpost.events": len(valid)}
     with tracing.span("hookpost.publish_batch", attrs):
         published = await store.publish_many(
             project_id,
-            [(events[i][0], text, events[i][2]) for i, text in valid],
+            [(events[i][0], events[i][2], events[i][3]) for i in valid],
             trace_context=tracing.current_traceparent(),
         )
     created = deliveries = 0
-    for (i, text), (event, count, new) in zip(valid, published, strict=True):
-        event_type, payload, event_id = events[i]
-        if not new and (
-            differ := repeat_differences(event["event_type"], event["payload"], event_type, payload)
-        ):
-            outcomes[i] = Conflict(reused_event_id(event_id, differ), field="event_id")
-            continue
-        created += new
-        deliveries += count if new else 0
-        outcomes[i] = Published(event, count, new, text)
+    for i, stored in zip(valid, published, strict=True):
+        event, count, new = stored
+        if new:
+            created += 1
+            deliveries += count
+        else:
+            event_type, payload, text, event_id = events[i]
+            first = (event["event_type"], event["payload"])
+            # The same text is the same payload: the first is parsed only to find a difference.
+            if first != (event_type, text) and (
+                differ := repeat_differences(*first, event_type, payload)
+            ):
+                outcomes[i] = Conflict(reused_event_id(event_id, differ), field="event_id")
+                continue
+        outcomes[i] = stored
     if created:
         metrics.events.inc(created)
         metrics.fanned_out(deliveries)

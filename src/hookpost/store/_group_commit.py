@@ -59,8 +59,8 @@ class GroupCommit:
     waiting writes its own transaction at once, in its own task (a lone
     publish -- one at a time, or the first after a pause -- pays no hand-off
     to another task and back); one that finds the writers busy waits, and
-    when a transaction ends everything waiting by then (up to
-    :attr:`MAX_BATCH`) is the next one's.
+    when a transaction ends everything waiting by then (up to ``max_events``,
+    :attr:`MAX_BATCH` unless the store says) is the next one's.
     """
 
     MAX_BATCH = 256
@@ -72,6 +72,7 @@ class GroupCommit:
         health: DatabaseHealth,
         *,
         concurrency: int = 1,
+        max_events: int = MAX_BATCH,
     ) -> None:
         self._write_batch = write_batch
         self._write_one = write_one
@@ -79,6 +80,9 @@ class GroupCommit:
         #: Batches being written at once: 1 on SQLite (one writer); more on PostgreSQL,
         #: so one stalled transaction does not hold every publish behind it.
         self._concurrency = concurrency
+        #: The most events one transaction takes of those waiting (a batch publish
+        #: larger than this still goes whole, alone).
+        self._max_events = max_events
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: collections.deque[_Waiting] = collections.deque()
         #: Transactions being written now (at most ``concurrency``).
@@ -118,7 +122,7 @@ class GroupCommit:
         while self._waiting and self._active < self._concurrency and self._loop is not None:
             batch = [self._waiting.popleft()]
             size = len(batch[0][0])
-            while size < self.MAX_BATCH and self._waiting:
+            while self._waiting and size + len(self._waiting[0][0]) <= self._max_events:
                 batch.append(self._waiting.popleft())
                 size += len(batch[-1][0])
             self._active += 1

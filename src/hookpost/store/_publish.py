@@ -28,7 +28,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from hookpost.core.ids import new_id
+from hookpost.core.ids import new_ids
 from hookpost.domain import DeliveryStatus, Subscriber
 from hookpost.domain import targets as event_targets
 from hookpost.store import _statements as statements
@@ -67,20 +67,35 @@ class Plan:
         #: New events by (project_id, event id): the request and its targets.
         self.fresh: dict[tuple[str, str], tuple[PublishRequest, list[tuple[str, bool]]]] = {}
         self._made: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+        answers, fresh = self._answers, self.fresh
+        anonymous = sum(1 for r in requests if r.event_id is None)
+        made_ids = iter(new_ids("msg", anonymous) if anonymous else ())
+        # Routing reads the payload only for an endpoint's filter: in a project
+        # whose endpoints have none, the events of one type share their targets.
+        filtered = {pid for pid, subs in routes.items() if any(s.filter for s in subs)}
+        by_type: dict[tuple[str, str, str | None], list[tuple[str, bool]]] = {}
         for r in requests:
+            pid = r.project_id
             if r.event_id is not None:
-                key = (r.project_id, r.event_id)
-                if key in existing:
-                    self._answers.append((existing[key], key))
+                key = (pid, r.event_id)
+                known = existing.get(key)
+                if known is not None:
+                    answers.append((known, key))
                     continue
-                if key in self.fresh:
-                    self._answers.append((None, key))  # repeats an event of this batch
+                if key in fresh:
+                    answers.append((None, key))  # repeats an event of this batch
                     continue
-            key = (r.project_id, r.event_id or new_id("msg"))
-            only = r.only_endpoint
-            self.fresh[key] = (r, event_targets(routes.get(r.project_id, ()), r.event_type,
-                                                r.payload, only))  # fmt: skip
-            self._answers.append((None, key))
+            else:
+                key = (pid, next(made_ids))
+            shared = None if pid in filtered else (pid, r.event_type, r.only_endpoint)
+            targets = by_type.get(shared) if shared else None
+            if targets is None:
+                targets = event_targets(routes.get(pid, ()), r.event_type, r.payload,
+                                        r.only_endpoint)  # fmt: skip
+                if shared:
+                    by_type[shared] = targets
+            fresh[key] = (r, targets)
+            answers.append((None, key))
 
     def projects(self) -> set[str]:
         """The projects that get new events (whose sequences this batch takes)."""
@@ -98,19 +113,24 @@ class Plan:
         """One row per new event and routed endpoint (:data:`DELIVERY_COLUMNS` order),
         given the sequences the events were stored under."""
         now = self.now
+        made = self._made
+        ids = iter(new_ids("dlv", sum(len(targets) for _, targets in self.fresh.values())))
         rows: list[tuple[Any, ...]] = []
-        for (pid, eid), (r, targets) in self.fresh.items():
-            seq = seq_of[(pid, eid)]
-            self._made[(pid, eid)] = (
-                {"seq": seq, "project_id": pid, "id": eid, "event_type": r.event_type,
+        add = rows.append
+        for key, (r, targets) in self.fresh.items():
+            pid, eid = key
+            seq = seq_of[key]
+            event_type = r.event_type
+            made[key] = (
+                {"seq": seq, "project_id": pid, "id": eid, "event_type": event_type,
                  "payload": r.payload, "created_at": now},
                 len(targets),
             )  # fmt: skip
-            rows += (
-                (new_id("dlv"), pid, seq, eid, r.event_type, endpoint_id,
-                 _PENDING if enabled else _HELD, 0, now if enabled else None, now, now)
-                for endpoint_id, enabled in targets
-            )  # fmt: skip
+            for endpoint_id, enabled in targets:
+                add(
+                    (next(ids), pid, seq, eid, event_type, endpoint_id,
+                     _PENDING if enabled else _HELD, 0, now if enabled else None, now, now)
+                )  # fmt: skip
         return rows
 
     @staticmethod
@@ -189,8 +209,9 @@ def publish_sqlite(
     # sequence than the largest before the insert is one of these events.
     (before,) = db.execute(statements.LAST_SEQ_SQLITE).fetchone()
     db.executemany(statements.INSERT_EVENTS_SQLITE, plan.event_rows())
-    seq_of = {(pid, eid): seq for seq, pid, eid in db.execute(statements.NEW_EVENTS_SQLITE,
-                                                              (before,))}  # fmt: skip
+    # Sequences rise with each insert: the new ones, in order, are the events' in order.
+    seqs = [seq for (seq,) in db.execute(statements.NEW_SEQS_SQLITE, (before,))]
+    seq_of = dict(zip(plan.fresh, seqs, strict=True))
     rows = plan.delivery_rows(seq_of)
     if rows:
         db.executemany(statements.INSERT_DELIVERIES_SQLITE, rows)

@@ -53,7 +53,7 @@ __all__ = [
     "INSERT_RATE_BUCKET",
     "LAST_SEQ_SQLITE",
     "LEASE_WORKERS",
-    "NEW_EVENTS_SQLITE",
+    "NEW_SEQS_SQLITE",
     "NEXT_DUE",
     "NEXT_DUE_AFTER",
     "RATE_BUCKET",
@@ -133,7 +133,7 @@ DELIVERY_COUNTS_SQLITE = (
 #: The largest sequence before an insert, and the events inserted after it (the
 #: writer holds SQLite's only write lock in between, so they are this batch's).
 LAST_SEQ_SQLITE = "SELECT coalesce(max(seq), 0) FROM events"
-NEW_EVENTS_SQLITE = "SELECT seq, project_id, id FROM events WHERE seq > ?"
+NEW_SEQS_SQLITE = "SELECT seq FROM events WHERE seq > ? ORDER BY seq"
 INSERT_EVENTS_SQLITE = _insert_sql("events", EVENT_COLUMNS)
 INSERT_DELIVERIES_SQLITE = _insert_sql("deliveries", DELIVERY_COLUMNS)
 

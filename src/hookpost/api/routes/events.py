@@ -8,6 +8,7 @@ read the catalog (:mod:`hookpost.web.scopes`).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -41,6 +42,7 @@ from hookpost.web.schemas import (
     EventRepeated,
     ListOut,
     Moment,
+    read_event,
 )
 from hookpost.web.state import runtime, waker
 
@@ -128,12 +130,23 @@ async def _publish(
     )
 
 
+async def _publish_batch_request(request: Request) -> Response:
+    """:func:`publish_batch`, handled by hand as :func:`_publish_request` is: the body
+    read, the key and project checked, then the request's shape validated."""
+    body = await handwritten.json_body(request)
+    principal = await get_principal(request)
+    project_id = await project_scope(request.path_params["project_id"], request, principal)
+    sent = handwritten.validated(EventBatchIn, body)
+    return await _publish_batch(project_id, sent.events, runtime(request).store, request, principal)
+
+
 @router.post(
     "/batch",
     response_model=EventBatchOut,
     response_model_exclude_none=True,
     responses={200: {"description": "One result per event, in order, each with its status"}},
 )
+@handwritten.handled_by(_publish_batch_request)
 async def publish_batch(
     project_id: ProjectScope,
     body: EventBatchIn,
@@ -153,62 +166,81 @@ async def publish_batch(
     the events and one of their deliveries. The request as a whole is refused
     only when it is not ``{"events": [...]}`` with 1 to 500 items.
     """
-    results: list[dict[str, Any] | None] = [None] * len(body.events)
-    parsed: list[tuple[int, EventIn]] = []
-    for i, raw in enumerate(body.events):
-        try:
-            parsed.append((i, EventIn.model_validate(raw)))
-        except ValidationError as exc:
-            results[i] = _refused(i, 422, [errors.problem(e) for e in exc.errors()])
+    return await _publish_batch(project_id, body.events, store, request, principal)
+
+
+async def _publish_batch(
+    project_id: str, items: list[Any], store: Store, request: Request, principal: Principal
+) -> Response:
+    """Each item read (:func:`~hookpost.web.schemas.read_event`, else ``EventIn``), the
+    valid ones published, and the answer written here, item by item: FastAPI would
+    validate each of up to 500 results against ``EventBatchItem`` and encode them
+    through pydantic, and every field is already what the model says."""
+    results: list[str | None] = [None] * len(items)
+    sent: list[events.BatchEvent] = []
+    at: list[int] = []
+    for i, raw in enumerate(items):
+        event = read_event(raw)
+        if event is None:
+            try:
+                model = EventIn.model_validate(raw)
+            except ValidationError as exc:
+                results[i] = _refused(i, 422, [errors.problem(e) for e in exc.errors()])
+                continue
+            payload = model.payload
+            event = (model.event_type, payload, jsonenc.compact(payload), model.event_id)
+        sent.append(event)
+        at.append(i)
     outcomes = await events.publish_batch(
-        store,
-        project_id,
-        [(e.event_type, e.payload, e.event_id) for _, e in parsed],
-        waker(request),
-        explain=principal.reads(scopes.EVENT_TYPES_ROUTE),
+        store, project_id, sent, waker(request), explain=principal.reads(scopes.EVENT_TYPES_ROUTE)
     )
-    created = 0
-    for (i, sent), outcome in zip(parsed, outcomes, strict=True):
+    created, refused = 0, len(items) - len(sent)
+    for i, (event_type, _, _, _), outcome in zip(at, sent, outcomes, strict=True):
         if isinstance(outcome, Invalid):
             detail = [errors.detail_item(f, m) for f, m in outcome.problems]
             results[i] = _refused(i, 422, detail)
+            refused += 1
         elif isinstance(outcome, Conflict):
             reused = str(outcome)
             results[i] = _refused(
                 i, 409, [errors.detail_item("event_id", reused, "conflict")], reused
             )
+            refused += 1
         else:
-            created += outcome.created
-            results[i] = {
-                "index": i,
-                "status": 202 if outcome.created else 200,
-                "id": outcome.event["id"],
-                "event_type": sent.event_type,
-                "sequence": outcome.event["seq"],
-                "deliveries": outcome.deliveries,
-            }
-    data = [r for r in results if r is not None]
-    refused = sum(1 for r in data if r["status"] >= 400)
-    out = {"data": data, "created": created, "repeated": len(data) - created - refused,
-           "refused": refused}  # fmt: skip
-    # Encoded here: FastAPI would validate each of up to 500 items against
-    # EventBatchItem first, and every field is already what the model says.
-    return Response(jsonenc.compact(out).encode(), media_type=JSON)
+            stored, count, new = outcome
+            created += new
+            results[i] = (
+                f'{{"index":{i},"status":{202 if new else 200},"id":{_string(stored["id"])},'
+                f'"event_type":{_string(event_type)},"sequence":{int(stored["seq"])},'
+                f'"deliveries":{int(count)}}}'
+            )
+    answer = (
+        f'{{"data":[{",".join(r for r in results if r is not None)}],"created":{created},'
+        f'"repeated":{len(items) - created - refused},"refused":{refused}}}'
+    )
+    return Response(answer.encode(), media_type=JSON)
+
+
+#: A string as JSON text, as ``jsonenc.compact`` writes it (non-ASCII kept).
+_string = json.encoder.encode_basestring
 
 
 def _refused(
     index: int, status: int, detail: list[dict[str, Any]], message: str | None = None
-) -> dict[str, Any]:
-    """A batch item refused as a single publish would be: its status, error, message, detail."""
+) -> str:
+    """A batch item refused as a single publish would be: its status, error, message,
+    detail -- as JSON text."""
     if len(detail) == 1 and detail[0]["field"] == "body":
         detail[0]["field"] = "event"  # the item itself, not the request's body
-    return {
-        "index": index,
-        "status": status,
-        "error": errors.code_of(status),
-        "message": message or errors.detail_message(detail),
-        "detail": detail,
-    }
+    return jsonenc.compact(
+        {
+            "index": index,
+            "status": status,
+            "error": errors.code_of(status),
+            "message": message or errors.detail_message(detail),
+            "detail": detail,
+        }
+    )
 
 
 @router.get("", response_model=ListOut[EventOut])

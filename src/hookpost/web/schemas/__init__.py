@@ -70,6 +70,7 @@ from hookpost.web.schemas.events import (
     EventRepeated,
     ReleasedOut,
     TestIn,
+    read_event,
 )
 from hookpost.web.schemas.jobs import JobOut, ProjectRecoverIn, RecoverIn, RecoverOut
 from hookpost.web.schemas.projects import (
@@ -150,4 +151,5 @@ __all__ = [
     "check_json_payload",
     "in_range",
     "iso",
+    "read_event",
 ]

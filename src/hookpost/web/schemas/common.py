@@ -123,6 +123,36 @@ def check_json_payload(payload: Any) -> Any:
     return payload
 
 
+#: ``jsonenc.compact``'s text, refusing what ``check_json_payload`` refuses as not JSON.
+_COMPACT_STRICT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def json_payload_text(payload: Any) -> str | None:
+    """The payload's compact JSON text (as ``jsonenc.compact`` writes it) when
+    :func:`check_json_payload` accepts it; ``None`` when it might not (then that
+    check says why).
+
+    One encoding does both jobs: the check's, and the text the store keeps. The
+    shape limits follow from the text in the common case -- a value holds no
+    more values than its text has characters, nor nests deeper than its text
+    has opening brackets -- so the walk runs only when the text is too big to tell.
+    """
+    try:
+        text = _COMPACT_STRICT.encode(payload)
+    except Exception:  # NaN, too deep for the encoder, ...: the check words it
+        return None
+    if (
+        len(text) > limits.MAX_NODES or text.count("{") + text.count("[") > limits.MAX_DEPTH
+    ) and limits.shape_problem(payload) is not None:
+        return None
+    if not text.isascii():  # an unpaired surrogate cannot be UTF-8
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return text
+
+
 T = TypeVar("T")
 
 
