@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hookpost.core.clock import ManualClock
 from hookpost.core.crypto import SecretBox
 from hookpost.domain import ClaimedDelivery, ClaimedEndpoint, ClaimedEvent
 from hookpost.store import Store
-from hookpost.store.models import endpoints
+from hookpost.store.models import deliveries, endpoints
 from tests.conftest import TEST_SECRET_KEY
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -180,3 +180,31 @@ async def test_one_object_per_endpoint_and_per_event(store: Store) -> None:
     assert (ev.project_id, ev.payload, ev.created_at) == (pid, '{"n": 2}', 1000.0)
     assert isinstance(ev.seq, int) and ev.trace_context == TRACE
     assert next(j.event for j in jobs if j.event.event_type == "a.b").trace_context is None
+
+
+async def test_a_sqlite_claim_writes_only_the_rows_it_keeps(sqlite_url: str) -> None:
+    """SQLite's claim reads the due rows under its write lock and leases only those the
+    admission policy keeps: an endpoint with room for 2 of 10 costs 2 row writes, and
+    the 8 left keep their place in the queue (PostgreSQL leases all 10 and hands 8 back)."""
+    clock = ManualClock(1000.0)
+    store = Store.from_url(sqlite_url, clock, box=SecretBox.from_text(TEST_SECRET_KEY))
+    try:
+        pid = (await store.create_project("p"))[0]["id"]
+        ep = await store.create_endpoint(pid, _values("http://127.0.0.1:9/a", max_concurrency=2))
+        for n in range(10):
+            await store.publish(pid, "a.b", f'{{"n": {n}}}')
+        clock.advance(5)
+        claim = await store.claim(10, 90)
+        assert len(claim.jobs) == 2 and claim.capped == {ep["id"]}
+        async with store.reader.connect() as conn:
+            rows = (await conn.execute(select(deliveries))).all()
+        leased = [r for r in rows if r.status == "delivering"]
+        left = [r for r in rows if r.status == "pending"]
+        assert {r.id for r in leased} == {j.delivery_id for j in claim.jobs}
+        assert all(r.lease == claim.jobs[0].lease and r.updated_at == 1005.0 for r in leased)
+        assert len(left) == 8
+        assert all(
+            (r.lease, r.next_attempt_at, r.updated_at) == (None, 1000.0, 1000.0) for r in left
+        )
+    finally:
+        await store.close()

@@ -35,7 +35,7 @@ from hookpost.core.netguard import BlockedDestination, NetGuard
 from hookpost.core.wiretext import body_text, storable, storable_headers, with_marker
 from hookpost.delivery.egress import GuardedResolver, find_blocked, guarded_socket_factory
 from hookpost.delivery.transports import About, Brokers
-from hookpost.delivery.wire import HeadersSent, joined, request_url, trace_config
+from hookpost.delivery.wire import HeadersSent, RecordingRequest, joined, request_url
 
 if TYPE_CHECKING:
     from hookpost.config import Settings
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["USER_AGENT", "About", "SendResult", "Sender", "describe_error"]
 
 USER_AGENT = f"hookpost/{__version__}"
+#: Registered URLs whose request form is kept (then the cache starts over).
+_URL_CACHE = 4096
 
 
 @dataclass(slots=True)
@@ -118,6 +120,8 @@ class Sender:
         self._session: aiohttp.ClientSession | None = None
         #: Broker destinations (issue 19), made on the first broker URL sent to.
         self._brokers: Brokers | None = None
+        self._urls: dict[str, tuple[URL, str]] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @classmethod
     def from_settings(
@@ -160,7 +164,7 @@ class Sender:
                 headers={"User-Agent": USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
-                trace_configs=[trace_config()],
+                request_class=RecordingRequest,
             )
 
     async def close(self) -> None:
@@ -202,22 +206,22 @@ class Sender:
         sent = HeadersSent()
         recorded_url = url
         try:
-            wire, recorded_url = request_url(url)
-            refused = await self._refuse(wire)
-            if refused is not None:
-                return SendResult(
-                    None, None, None, (time.perf_counter() - t0) * 1000, refused, recorded_url
-                )
-            async with self._session.post(
-                wire,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                proxy=self._proxy,
-                trace_request_ctx=sent,
-            ) as resp:
-                return await self._answer(resp, t0, recorded_url, sent)
+            wire, recorded_url = self._request_url(url)
+            if self._https_only or self._proxy:
+                refused = await self._refuse(wire)
+                if refused is not None:
+                    took = (time.perf_counter() - t0) * 1000
+                    return SendResult(None, None, None, took, refused, recorded_url)
+            with sent.watching():
+                async with self._session.post(
+                    wire,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=self._timeout(timeout),
+                    proxy=self._proxy,
+                ) as resp:
+                    return await self._answer(resp, t0, recorded_url, sent)
         except Exception as exc:
             return SendResult(
                 status_code=None,
@@ -228,6 +232,23 @@ class Sender:
                 url=recorded_url,
                 request_headers=sent.headers,
             )
+
+    def _request_url(self, url: str) -> tuple[URL, str]:
+        """:func:`~hookpost.delivery.wire.request_url`, once per URL (an endpoint's
+        every delivery goes to the same one)."""
+        known = self._urls.get(url)
+        if known is None:
+            known = request_url(url)
+            if len(self._urls) >= _URL_CACHE:
+                self._urls.clear()
+            self._urls[url] = known
+        return known
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
 
     async def _publish(
         self, url: str, body: bytes, headers: dict[str, str], timeout: float, about: About | None
@@ -269,4 +290,6 @@ class Sender:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks)
+            if resp.content.at_eof():
+                break  # the whole answer: no read that would only say so
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)

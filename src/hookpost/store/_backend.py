@@ -7,10 +7,11 @@ workers of other processes, how a worker proves it is alive, a minute's
 floor -- the aggregate modules call a small function of this module. Two of
 its choices pick a class of another module: :func:`workers` a worker lock of
 :mod:`~hookpost.store._liveness` (``PgWorkers`` or ``FileWorkers``) and
-:class:`Wakeups` SQLite's datagrams of :mod:`~hookpost.store._wake`. Two
-places still ask the backend themselves: ``_events`` runs SQLite's publish
-transaction as one ``sqlite3`` function on the writer's thread
-(:meth:`Writer.run_sqlite`, ``_publish.publish_sqlite``), and
+:class:`Wakeups` SQLite's datagrams of :mod:`~hookpost.store._wake`. Some
+places still ask the backend themselves: ``_events``, ``_queue`` and
+``_record`` run SQLite's publish, claim and record transactions as one
+``sqlite3`` function each on the writer's thread (:meth:`Writer.run_sqlite`;
+``_publish.publish_sqlite``, ``_claim.claim_sqlite``, ``_record.record_sqlite``), and
 :mod:`~hookpost.store.outage` decodes a failure's own exception chain (an
 asyncpg SQLSTATE, a ``sqlite3`` error code), where the error names its
 driver. Adding a backend means teaching this module and those.

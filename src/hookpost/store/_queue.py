@@ -26,10 +26,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id
-from hookpost.domain import Claim, ClaimedDelivery, ClaimedEndpoint, ClaimedEvent, HealthPolicy
-from hookpost.profiles import PROFILE_NAMES
-from hookpost.store import _sealing
+from hookpost.domain import Claim, ClaimedEndpoint, ClaimedEvent, HealthPolicy
 from hookpost.store import _statements as statements
+from hookpost.store._claim import (
+    ClaimSpec,
+    admit,
+    claim_sqlite,
+    claimed_deliveries,
+    custom_projects,
+    endpoints_for_delivery,
+)
 from hookpost.store._core import Core
 
 __all__ = ["QueueMixin"]
@@ -62,21 +68,44 @@ class QueueMixin(Core):
         :meth:`reclaim_dead_leases`), written into the lease token.
         """
         policy = policy or HealthPolicy()
-        inflight = inflight or {}
         now = self.clock.now()
         lease = new_id("ls")[3:] if worker is None else f"{worker}.{new_id('ls')[-12:]}"
+        hit, any_fifo = self._fifo.get(None)
+        spec = ClaimSpec(
+            limit=limit,
+            lease=lease,
+            lease_until=now + lease_seconds,
+            now=now,
+            busy=busy,
+            inflight=inflight or {},
+            allowance=allowance,
+            policy=policy,
+            any_fifo=bool(any_fifo) if hit else None,
+        )
+        if self.is_sqlite:
+            box = self.box
+            done = await self.writer.run_sqlite(lambda db: claim_sqlite(db, spec, box))
+            if not hit:
+                self._fifo.put(None, done.any_fifo)
+            return Claim(done.jobs, more=done.more, capped=done.capped)
+        return await self._claim_leasing(spec)
+
+    async def _claim_leasing(self, spec: ClaimSpec) -> Claim:
+        """The claim on PostgreSQL: lease a batch (``SKIP LOCKED``), admit, hand back the rest."""
+        now = spec.now
         params = {
             "now": now,
-            "lease_until": now + lease_seconds,
-            "lease": lease,
+            "lease_until": spec.lease_until,
+            "lease": spec.lease,
             "true": True,
             "false": False,
         }
+        limit = spec.limit
         async with self.writer.begin() as conn:
             claimed = list(
                 (
                     await conn.execute(
-                        self._claim_sql[0], {**params, "limit": limit, "busy": list(busy)}
+                        self._claim_sql[0], {**params, "limit": limit, "busy": list(spec.busy)}
                     )
                 ).all()
             )
@@ -89,53 +118,36 @@ class QueueMixin(Core):
             if not claimed:
                 return Claim([], more=False, capped=set())
             eps = await self._claimed_endpoints(conn, {r.endpoint_id for r in claimed})
-            keep: list[Any] = []
-            back: dict[str, float | None] = {}  # delivery id -> next_attempt_at (None: unchanged)
-            capped: set[str] = set()  # endpoints with due rows handed back over their cap
-            by_endpoint: dict[str, list[Any]] = {}
-            for r in claimed:
-                by_endpoint.setdefault(r.endpoint_id, []).append(r)
-            for ep_id, rows in by_endpoint.items():
-                ep = eps[ep_id]
-                cap = ep.max_concurrency or policy.endpoint_concurrency
-                if allowance is not None:
-                    cap = allowance(ep_id, cap)
-                allowed = min(len(rows), max(0, cap - inflight.get(ep_id, 0)))
-                if ep.consecutive_failures >= policy.breaker_threshold and allowed:
-                    # Half-open: one probe; everyone else waits for its verdict.
-                    allowed = 1
-                    probe = {"b_id": ep_id, "b_until": now + lease_seconds}
-                    await conn.execute(statements.HALF_OPEN, probe)
-                if ep.rate_limit and allowed:
-                    granted = await self._take_tokens(conn, ep_id, ep.rate_limit, allowed, now)
-                    for i, r in enumerate(rows[granted:allowed]):
-                        back[r.id] = now + (i + 1) / ep.rate_limit
-                    allowed = granted
-                keep += rows[:allowed]
-                for r in rows[allowed:]:
-                    back.setdefault(r.id, None)
-                if len(rows) > allowed and back[rows[-1].id] is None:
-                    capped.add(ep_id)
-            await self._hand_back(conn, lease, back, now)
+            limited = [ep_id for ep_id, ep in eps.items() if ep.rate_limit]
+            buckets: dict[str, tuple[float, float]] = {}
+            if limited:
+                rows = await conn.execute(statements.RATE_BUCKETS, {"ids": limited})
+                buckets = {r.endpoint_id: (r.tokens, r.updated_at) for r in rows}
+            decided = admit(
+                claimed, eps, spec.policy, inflight=spec.inflight, allowance=spec.allowance,
+                buckets=buckets, now=now,
+            )  # fmt: skip
+            for ep_id in decided.probes:
+                probe = {"b_id": ep_id, "b_until": spec.lease_until}
+                await conn.execute(statements.HALF_OPEN, probe)
+            for ep_id, (left, existed) in decided.buckets.items():
+                if existed:
+                    values = {"b_id": ep_id, "b_tokens": left, "b_now": now}
+                    await conn.execute(statements.UPDATE_RATE_BUCKET, values)
+                else:
+                    values = {"endpoint_id": ep_id, "tokens": left, "updated_at": now}
+                    await conn.execute(statements.INSERT_RATE_BUCKET, values)
+            await self._hand_back(conn, spec.lease, decided.back, now)
             # Only now load the events: a claim may hand back most of its rows
             # (an endpoint at its window), and their payloads are not needed.
+            keep = decided.keep
             seqs = list({r.event_seq for r in keep})
             evs = {
                 r.seq: ClaimedEvent(*r)
                 for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
             }
-        jobs = [
-            ClaimedDelivery(
-                delivery_id=r.id,
-                lease=lease,
-                attempt_count=r.attempt_count,
-                attempt_limit=r.attempt_limit,
-                endpoint=eps[r.endpoint_id],
-                event=evs[r.event_seq],
-            )
-            for r in keep
-        ]
-        return Claim(jobs, more=len(claimed) >= limit, capped=capped)
+        jobs = claimed_deliveries(keep, spec.lease, eps, evs)
+        return Claim(jobs, more=len(claimed) >= limit, capped=decided.capped)
 
     async def _hand_back(
         self, conn: AsyncConnection, lease: str, back: dict[str, float | None], now: float
@@ -165,40 +177,18 @@ class QueueMixin(Core):
         """The claimed rows' endpoints by id: secrets opened, custom profiles attached."""
         params = {"ids": list(ids)}
         rows = [
-            _sealing.unseal_for_delivery(self.box, dict(r._mapping))
-            for r in (await conn.execute(statements.ENDPOINTS_BY_ID, params)).all()
+            dict(r._mapping) for r in (await conn.execute(statements.ENDPOINTS_BY_ID, params)).all()
         ]
         # Custom profile definitions, read only when an endpoint uses one.
-        projects = {e["project_id"] for e in rows if e["profile"] not in PROFILE_NAMES}
+        projects = custom_projects(rows)
         custom: dict[tuple[str, str], Any] = {}
         if projects:
-            params = {"projects": list(projects)}
+            params = {"projects": projects}
             custom = {
                 (r.project_id, r.name): r.definition
                 for r in (await conn.execute(statements.CUSTOM_PROFILES, params)).all()
             }
-        return {
-            e["id"]: _claimed_endpoint(e, custom.get((e["project_id"], e["profile"]))) for e in rows
-        }
-
-    async def _take_tokens(
-        self, conn: AsyncConnection, endpoint_id: str, rate: float, want: int, now: float
-    ) -> int:
-        """Take up to ``want`` tokens from the endpoint's bucket (burst: one second's worth)."""
-        burst = max(1.0, rate)
-        row = (await conn.execute(statements.RATE_BUCKET, {"endpoint_id": endpoint_id})).first()
-        if row is None:
-            tokens = burst
-        else:
-            tokens = min(burst, float(row.tokens) + max(0.0, now - float(row.updated_at)) * rate)
-        granted = min(want, int(tokens))
-        if row is None:
-            values = {"endpoint_id": endpoint_id, "tokens": tokens - granted, "updated_at": now}
-            await conn.execute(statements.INSERT_RATE_BUCKET, values)
-        else:
-            values = {"b_id": endpoint_id, "b_tokens": tokens - granted, "b_now": now}
-            await conn.execute(statements.UPDATE_RATE_BUCKET, values)
-        return granted
+        return endpoints_for_delivery(self.box, rows, custom)
 
     async def extend_leases(self, leases: Sequence[str], lease_seconds: float) -> int:
         """Heartbeat: keep a live worker's long deliveries from being claimed again."""
@@ -263,32 +253,3 @@ class QueueMixin(Core):
                 result = await conn.execute(statements.NEXT_DUE_AFTER, {"after": after})
             value = result.scalar_one_or_none()
         return None if value is None else float(value)
-
-
-def _claimed_endpoint(e: dict[str, Any], definition: dict[str, Any] | None) -> ClaimedEndpoint:
-    """An unsealed ``endpoints`` row as the dispatcher reads it."""
-    schedule = e["retry_schedule"]
-    rate = e["rate_limit"]
-    timeout = e["timeout_seconds"]
-    return ClaimedEndpoint(
-        id=e["id"],
-        project_id=e["project_id"],
-        url=e["url"],
-        wire_url=e.get("wire_url") or e["url"],
-        profile=e["profile"],
-        profile_definition=definition,
-        serializer=e["serializer"],  # the receiver's (issue 16); None: the default
-        secret=e["secret"],
-        old_secrets=tuple((s["secret"], float(s["expires_at"])) for s in e["old_secrets"] or ()),
-        headers=e["headers"],
-        secret_headers=tuple(e["secret_headers"]),
-        success_rule=e["success_rule"],
-        max_attempts=e["max_attempts"],
-        retry_schedule=None if schedule is None else tuple(float(x) for x in schedule),
-        timeout_seconds=None if timeout is None else float(timeout),
-        max_concurrency=e["max_concurrency"],
-        rate_limit=None if rate is None else float(rate),
-        fifo=e["ordering"] == "fifo",
-        consecutive_failures=e["consecutive_failures"],
-        circuit_open_until=e["circuit_open_until"],
-    )

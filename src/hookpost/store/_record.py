@@ -25,9 +25,11 @@ yet written (:class:`RecordIncomplete`), so none is recorded twice.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import re
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -132,6 +134,70 @@ def attempt_row(o: Outcome) -> dict[str, Any]:
     }
 
 
+class _FullRecord(Exception):
+    """The batch needs the full form of the record (an endpoint to disable): roll back."""
+
+
+def _needs_full_record(batch: list[Outcome], policy: HealthPolicy) -> bool:
+    """Whether the batch does more than the common case: disables an endpoint that
+    asked to stop, or publishes an operational event (a delivery exhausted)."""
+    ops = policy.operations_project
+    for o in batch:
+        if o.disable_reason:
+            return True
+        if ops and o.status == DeliveryStatus.FAILED and o.project_id != ops:
+            return True
+    return False
+
+
+def record_sqlite(
+    db: sqlite3.Connection, batch: list[Outcome], policy: HealthPolicy, now: float
+) -> None:
+    """The record's common case over ``sqlite3``, inside the caller's ``BEGIN IMMEDIATE``
+    (``_backend.Writer.run_sqlite``): the attempts, the deliveries' new state and the
+    endpoints' health, the statements :meth:`RecordMixin._record_rows` runs through
+    SQLAlchemy, in one hop to the database thread instead of one per statement.
+
+    Raises :class:`_FullRecord` (rolling back) when an endpoint has failed for too long:
+    disabling it, and what follows, is the full form's (rare) work.
+    """
+    attempts_rows = []
+    for o in batch:
+        row = attempt_row(o)
+        row["request_headers"] = json.dumps(row["request_headers"])
+        row["response_headers"] = json.dumps(row["response_headers"])
+        attempts_rows.append(tuple(row[c] for c in statements.ATTEMPT_COLUMNS))
+    db.executemany(statements.INSERT_ATTEMPTS_SQLITE, attempts_rows)
+    db.executemany(
+        statements.RECORD_DELIVERIES_SQLITE,
+        [
+            (o.status.value, o.number, o.next_attempt_at, o.status_code,
+             None if o.error is None else storable(o.error)[0], now, o.delivery_id, o.lease)
+            for o in batch
+        ],
+    )  # fmt: skip
+    change = fold_health(batch)
+    if change.resets:
+        db.execute(statements.HEALTH_RESET_SQLITE, (json.dumps(list(change.resets)),))
+    if change.failing:
+        common = {
+            "now": now,
+            "threshold": policy.breaker_threshold,
+            "open_until": now + policy.breaker_cooldown_seconds,
+        }
+        db.executemany(
+            statements.HEALTH_FAILING_SQLITE,
+            [{"id": ep, "reset": int(r), "n": n, **common} for ep, r, n in change.failing],
+        )
+        long_failing = [ep for ep, _r, n in change.failing if n > 0]
+        cutoff = now - policy.disable_after_seconds
+        found = db.execute(
+            statements.FAILING_TOO_LONG_SQLITE, (json.dumps(long_failing), cutoff)
+        ).fetchone()
+        if found is not None:
+            raise _FullRecord
+
+
 class RecordMixin(Core):
     """The recorder: write a batch of outcomes, row by row if the batch is refused."""
 
@@ -192,6 +258,12 @@ class RecordMixin(Core):
 
     async def _record_rows(self, batch: list[Outcome], policy: HealthPolicy) -> None:
         now = self.clock.now()
+        if self.is_sqlite and not _needs_full_record(batch, policy):
+            try:
+                await self.writer.run_sqlite(lambda db: record_sqlite(db, batch, policy, now))
+                return
+            except _FullRecord:
+                pass  # rolled back: an endpoint failed too long, the full form disables it
         async with self.writer.begin() as conn:
             await conn.execute(statements.INSERT_ATTEMPTS, [attempt_row(o) for o in batch])
             await conn.execute(

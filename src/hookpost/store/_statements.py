@@ -24,45 +24,63 @@ from hookpost.store.models import attempts, deliveries, endpoints, events, profi
 
 __all__ = [
     "ANY_FIFO",
+    "ANY_FIFO_SQLITE",
+    "ATTEMPT_COLUMNS",
     "CLAIM",
+    "CLAIM_DUE_SQLITE",
     "CLAIM_FIFO",
+    "CLAIM_FIFO_DUE_SQLITE",
     "CUSTOM_PROFILES",
+    "CUSTOM_PROFILES_SQLITE",
     "DELIVERY_COLUMNS",
     "DELIVERY_COUNTS",
     "DELIVERY_COUNTS_SQLITE",
     "DISABLE_ENDPOINT",
+    "DUE_AT_SQLITE",
     "ENDPOINTS_BY_ID",
+    "ENDPOINTS_BY_ID_SQLITE",
     "EVENTS_BY_SEQ",
+    "EVENTS_BY_SEQ_SQLITE",
     "EVENT_COLUMNS",
     "EVENT_ROW",
     "EXISTING_EVENTS",
     "EXISTING_EVENTS_SQLITE",
     "EXTEND_LEASES",
     "FAILING_TOO_LONG",
+    "FAILING_TOO_LONG_SQLITE",
     "HALF_OPEN",
+    "HALF_OPEN_SQLITE",
     "HAND_BACK",
     "HAND_BACK_AT",
     "HEALTH_FAILING",
+    "HEALTH_FAILING_SQLITE",
     "HEALTH_RESET",
+    "HEALTH_RESET_SQLITE",
     "HOLD_PENDING",
     "INSERT_ATTEMPTS",
+    "INSERT_ATTEMPTS_SQLITE",
     "INSERT_DELIVERIES",
     "INSERT_DELIVERIES_SQLITE",
     "INSERT_EVENTS",
     "INSERT_EVENTS_SQLITE",
     "INSERT_RATE_BUCKET",
+    "INSERT_RATE_BUCKET_SQLITE",
     "LAST_SEQ_SQLITE",
+    "LEASE_SQLITE",
     "LEASE_WORKERS",
     "NEW_SEQS_SQLITE",
     "NEXT_DUE",
     "NEXT_DUE_AFTER",
-    "RATE_BUCKET",
+    "RATE_BUCKETS",
+    "RATE_BUCKETS_SQLITE",
     "RECLAIM",
     "RECORD_DELIVERIES",
+    "RECORD_DELIVERIES_SQLITE",
     "RELEASE_LEASES",
     "ROUTING",
     "ROUTING_SQLITE",
     "UPDATE_RATE_BUCKET",
+    "UPDATE_RATE_BUCKET_SQLITE",
 ]
 
 _EPOCH = endpoints.c.failing_since.type
@@ -182,10 +200,80 @@ UPDATE deliveries
 RETURNING id, event_seq, endpoint_id, attempt_count, attempt_limit
 """
 
+# The same claim on SQLite, as text for ``sqlite3`` (``_claim.claim_sqlite``: one
+# synchronous function on the writer's thread, which holds the only write lock from
+# its BEGIN IMMEDIATE). It reads the due rows and leases only those it keeps.
+
+_CLAIM_COLUMNS = "id, event_seq, endpoint_id, attempt_count, attempt_limit"
+
+#: Due rows of unordered endpoints (``CLAIM``'s choice, read): now, now, busy ids
+#: (a JSON array), limit.
+CLAIM_DUE_SQLITE = f"""
+SELECT {_CLAIM_COLUMNS} FROM deliveries
+ WHERE status IN {_OPEN} AND next_attempt_at <= ?
+   AND endpoint_id NOT IN (
+        SELECT id FROM endpoints WHERE enabled = 0 OR ordering = 'fifo' OR circuit_open_until > ?
+       )
+   AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+ ORDER BY next_attempt_at
+ LIMIT ?
+"""
+
+#: The due head of each ordered endpoint's queue (``CLAIM_FIFO``'s choice, read): now, now, limit.
+CLAIM_FIFO_DUE_SQLITE = f"""
+SELECT d.id, d.event_seq, d.endpoint_id, d.attempt_count, d.attempt_limit
+  FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+ WHERE e.ordering = 'fifo' AND e.enabled = 1
+   AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= ?)
+   AND d.status IN {_OPEN} AND d.next_attempt_at <= ?
+   AND d.event_seq = (
+        SELECT MIN(d2.event_seq) FROM deliveries d2
+         WHERE d2.endpoint_id = d.endpoint_id AND d2.status IN {_OPEN}
+       )
+ LIMIT ?
+"""
+
+#: Lease the kept rows: lease_until, lease, now, ids (a JSON array).
+LEASE_SQLITE = f"""
+UPDATE deliveries SET status = '{_DELIVERING}', next_attempt_at = ?, lease = ?, updated_at = ?
+ WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+#: A row over its endpoint's rate limit, due at its own time (unleased): at, id.
+DUE_AT_SQLITE = (
+    f"UPDATE deliveries SET status = '{DeliveryStatus.PENDING.value}', lease = NULL,"
+    " next_attempt_at = ? WHERE id = ?"
+)
+
+ANY_FIFO_SQLITE = "SELECT 1 FROM endpoints WHERE ordering = 'fifo' LIMIT 1"
+ENDPOINTS_BY_ID_SQLITE = (
+    f"SELECT {', '.join(endpoints.c.keys())} FROM endpoints"
+    " WHERE id IN (SELECT value FROM json_each(?))"
+)
+CUSTOM_PROFILES_SQLITE = (
+    "SELECT project_id, name, definition FROM profiles"
+    " WHERE project_id IN (SELECT value FROM json_each(?))"
+)
+HALF_OPEN_SQLITE = "UPDATE endpoints SET circuit_open_until = ? WHERE id = ?"
+RATE_BUCKETS_SQLITE = (
+    "SELECT endpoint_id, tokens, updated_at FROM rate_buckets"
+    " WHERE endpoint_id IN (SELECT value FROM json_each(?))"
+)
+UPDATE_RATE_BUCKET_SQLITE = (
+    "UPDATE rate_buckets SET tokens = ?, updated_at = ? WHERE endpoint_id = ?"
+)
+INSERT_RATE_BUCKET_SQLITE = (
+    "INSERT INTO rate_buckets (tokens, updated_at, endpoint_id) VALUES (?, ?, ?)"
+)
+EVENTS_BY_SEQ_SQLITE = (
+    f"SELECT {', '.join(f.name for f in fields(ClaimedEvent))} FROM events"
+    " WHERE seq IN (SELECT value FROM json_each(?))"
+)
+
 #: Whether any endpoint is ordered (fifo); without one the fifo claim is skipped.
 ANY_FIFO = select(endpoints.c.id).where(endpoints.c.ordering == "fifo").limit(1)
 
-#: The claimed rows' endpoints, whole (secrets still sealed; see _queue._claimed_endpoint).
+#: The claimed rows' endpoints, whole (secrets still sealed; see _claim.claimed_endpoint).
 ENDPOINTS_BY_ID = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
 
 #: The custom profile definitions of these projects (endpoints with a non-built-in profile).
@@ -200,10 +288,10 @@ HALF_OPEN = (
     .values(circuit_open_until=bindparam("b_until"))
 )
 
-#: An endpoint's rate-limit token bucket, locked for the rest of the claim.
-RATE_BUCKET = (
-    select(rate_buckets.c.tokens, rate_buckets.c.updated_at)
-    .where(rate_buckets.c.endpoint_id == bindparam("endpoint_id"))
+#: The token buckets of the claimed rows' rate-limited endpoints, locked for the claim.
+RATE_BUCKETS = (
+    select(rate_buckets.c.endpoint_id, rate_buckets.c.tokens, rate_buckets.c.updated_at)
+    .where(rate_buckets.c.endpoint_id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
 
@@ -314,6 +402,43 @@ HOLD_PENDING = (
         deliveries.c.status == DeliveryStatus.PENDING,
     )
     .values(status=DeliveryStatus.HELD, next_attempt_at=None, updated_at=bindparam("b_now"))
+)
+
+# The record's common case on SQLite, as text for ``sqlite3`` (``_record.record_sqlite``:
+# one synchronous function on the writer's thread). Positional parameters, in the order
+# each comment gives.
+
+#: An attempts row's columns, in the order ``INSERT_ATTEMPTS_SQLITE`` takes them.
+ATTEMPT_COLUMNS = (
+    "delivery_id", "number", "started_at", "url", "request_headers", "request_body",
+    "status_code", "response_headers", "response_body", "duration_ms", "error",
+)  # fmt: skip
+assert set(ATTEMPT_COLUMNS) == set(attempts.c.keys()) - {"id"}
+INSERT_ATTEMPTS_SQLITE = _insert_sql("attempts", ATTEMPT_COLUMNS)
+#: ``RECORD_DELIVERIES``: status, number, next, code, error, now, id, lease.
+RECORD_DELIVERIES_SQLITE = (
+    "UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, lease = NULL,"
+    " last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease = ?"
+)
+#: ``HEALTH_RESET``: ids (a JSON array).
+HEALTH_RESET_SQLITE = (
+    "UPDATE endpoints SET consecutive_failures = 0, failing_since = NULL,"
+    " circuit_open_until = NULL WHERE id IN (SELECT value FROM json_each(?))"
+)
+#: ``HEALTH_FAILING``, by name: id, reset, n, now, threshold, open_until.
+HEALTH_FAILING_SQLITE = """
+UPDATE endpoints
+   SET consecutive_failures = consecutive_failures * (1 - :reset) + :n,
+       failing_since = CASE WHEN :reset = 1 THEN :now ELSE coalesce(failing_since, :now) END,
+       circuit_open_until = CASE
+           WHEN consecutive_failures * (1 - :reset) + :n >= :threshold THEN :open_until
+           ELSE NULL END
+ WHERE id = :id
+"""
+#: ``FAILING_TOO_LONG``: ids (a JSON array), cutoff.
+FAILING_TOO_LONG_SQLITE = (
+    "SELECT id FROM endpoints WHERE id IN (SELECT value FROM json_each(?))"
+    " AND enabled = 1 AND failing_since <= ?"
 )
 
 # -- heartbeat, leases and the dispatcher's sleep --------------------------------
