@@ -102,3 +102,60 @@ def test_content_type_rule_is_the_email_modules(ctype: str) -> None:
         sub == "json" or sub.endswith("+json")
     )
     assert handwritten.content_is_json(ctype) == expected
+
+
+def _routed_app(*, overlapping: bool) -> tuple[FastAPI, APIRouter]:
+    """Two routers under /v1; the second's POST .../events is tried first. With
+    ``overlapping`` the first also has a route that would answer that path."""
+    app = FastAPI()
+    first, events = APIRouter(prefix="/things"), APIRouter(prefix="/things/{tid}/events")
+
+    @first.get("/{tid}/events")
+    async def listed(tid: str, request: Request) -> dict[str, Any]:
+        return {"by": "first", "route": request.scope["route"].path}
+
+    if overlapping:
+
+        @first.post("/{tid}/{anything}")
+        async def anything(tid: str, anything: str) -> dict[str, str]:
+            return {"by": "first"}
+
+    @events.post("")
+    async def publish(tid: str, request: Request) -> dict[str, Any]:
+        return {"by": "events", "tid": tid, "route": request.scope["route"].path}
+
+    app.include_router(first, prefix="/v1")
+    app.include_router(events, prefix="/v1")
+    return app, events
+
+
+async def test_a_router_tried_first_answers_as_in_the_declared_order() -> None:
+    answers = []
+    for first in (False, True):
+        app, events = _routed_app(overlapping=False)
+        spec = app.openapi()
+        if first:
+            assert handwritten.try_first(app, events, "POST", "/v1/things/{tid}/events")
+            app.openapi_schema = None
+            assert app.openapi() == spec  # the spec is the routes' as declared
+            assert app.url_path_for("publish", tid="t1") == "/v1/things/t1/events"
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers.append([
+                (r.status_code, r.json())
+                for r in [
+                    await client.post("/v1/things/t1/events"),
+                    await client.get("/v1/things/t1/events"),  # another method: declared order
+                    await client.post("/v1/other/events"),  # ends the same, no route: 404
+                ]
+            ])  # fmt: skip
+    assert answers[0] == answers[1]
+    assert answers[1][0] == (200, {"by": "events", "tid": "t1", "route": "/things/{tid}/events"})
+    assert answers[1][1][1]["by"] == "first" and answers[1][2][0] == 404
+
+
+def test_a_router_is_not_tried_first_when_a_route_before_it_answers_the_path() -> None:
+    app, events = _routed_app(overlapping=True)
+    routes = list(app.router.routes)
+    assert not handwritten.try_first(app, events, "POST", "/v1/things/{tid}/events")
+    assert app.router.routes == routes
