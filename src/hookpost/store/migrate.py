@@ -10,10 +10,17 @@ when its connection closes, so a killed runner cannot leave it held), or on SQLi
 an exclusive ``flock`` on the database file itself (SQLite's own locks are POSIX
 record locks, which ``flock`` does not touch). The runners after the first wait, then
 find the schema current and do nothing.
+
+Alembic itself is imported only to upgrade. Reading where a database stands (``serve``
+and ``worker`` at start, ``/readyz``) needs the chain of revisions and the row in
+``alembic_version``, and both are read here directly: importing Alembic to learn them
+cost every server process about 9 MB of its resident memory (issue 15, target 8). A
+test checks that the chain read here is Alembic's.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import fcntl
@@ -21,12 +28,9 @@ import os
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import make_url, text
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,8 +43,13 @@ MIGRATION_LOCK_KEY = 0x686F6F6B706F7374
 
 _HERE = Path(__file__).parent / "migrations"
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE))
     cfg.set_main_option("sqlalchemy.url", url)
@@ -49,36 +58,56 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``. Blocking; call from a thread."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 @lru_cache(maxsize=1)
+def revision_chain() -> dict[str, str | None]:
+    """Each migration's ``revision`` -> its ``down_revision``, read from the files in
+    ``migrations/versions`` (their module-level assignments, not by importing them)."""
+    chain: dict[str, str | None] = {}
+    for path in sorted((_HERE / "versions").glob("*.py")):
+        values: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    values[target.id] = ast.literal_eval(node.value)
+        if "revision" in values:
+            down = values.get("down_revision")
+            chain[str(values["revision"])] = None if down is None else str(down)
+    return chain
+
+
+@lru_cache(maxsize=1)
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
-    assert head is not None
+    """The revision no other one follows: this code's schema."""
+    chain = revision_chain()
+    (head,) = set(chain) - set(chain.values())
     return head
+
+
+def _read_revision(conn: Connection) -> str | None:
+    """The revision in ``alembic_version`` (None: no hookpost schema yet)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 async def current_revision(url: str) -> str | None:
     engine = _backend.create_engine(url)
-
-    def _read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
-
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(_read)
+            return await conn.run_sync(_read_revision)
     finally:
         await engine.dispose()
 
 
 async def schema_is_current(conn: AsyncConnection) -> bool:
     """Is the database behind ``conn`` at this code's schema head?"""
-
-    def _read(sync_conn: Connection) -> str | None:
-        return MigrationContext.configure(sync_conn).get_current_revision()
-
-    return await conn.run_sync(_read) == head_revision()
+    return await conn.run_sync(_read_revision) == head_revision()
 
 
 class SchemaMismatch(RuntimeError):
@@ -86,7 +115,7 @@ class SchemaMismatch(RuntimeError):
 
 
 def known_revisions() -> set[str]:
-    return {s.revision for s in ScriptDirectory.from_config(alembic_config("")).walk_revisions()}
+    return set(revision_chain())
 
 
 def migrate(url: str) -> tuple[str | None, str]:
