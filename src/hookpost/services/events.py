@@ -76,10 +76,13 @@ async def publish(
     wake: Wake,
     *,
     explain: bool,
+    text: str | None = None,
 ) -> Published:
     """Store the event and its deliveries in one transaction (a repeated ``event_id``: the first).
 
     ``explain``: may a refusal by the catalog's schema say why (see the module)?
+    ``text``: the payload's compact JSON (``jsonenc.compact``), if the caller
+    encoded it already when checking it (``web.schemas.read_event``).
     """
     try:
         await validate_payload(store, project_id, event_type, payload)
@@ -88,7 +91,8 @@ async def publish(
             raise
         raise Invalid.of([(field, NOT_THE_SCHEMA) for field, _ in exc.problems]) from None
     attrs = {"hookpost.project_id": project_id, "hookpost.event_type": event_type}
-    text = jsonenc.compact(payload)
+    if text is None:
+        text = jsonenc.compact(payload)
     with tracing.span("hookpost.publish", attrs) as span:
         event, count, created = await store.publish(
             project_id,

@@ -52,6 +52,8 @@ TTL_SECONDS = 24 * 3600
 IN_FLIGHT_SECONDS = 300.0
 
 _VALID = re.compile(r"[\x21-\x7e]{1,255}")
+#: The header's name as an ASGI server hands it over (lower case, bytes).
+_HEADER_NAME = HEADER.lower().encode("latin-1")
 #: POST routes whose answer is a credential hookpost keeps only as a hash (a personal
 #: token): never stored for a replay, so the key is not honoured there (each retry runs).
 NOT_KEPT = frozenset({"/api/v1/tokens"})
@@ -75,6 +77,9 @@ class IdempotencyMiddleware:
             or scope["path"] in NOT_KEPT
         ):
             await self.app(scope, receive, send)
+            return
+        if not any(name == _HEADER_NAME for name, _ in scope.get("headers", [])):
+            await self.app(scope, receive, send)  # no key (most requests): nothing to keep
             return
         headers = {k.decode("latin-1"): v for k, v in scope.get("headers", [])}
         raw_key = headers.get(HEADER.lower())
