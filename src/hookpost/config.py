@@ -84,8 +84,8 @@ class Settings(BaseSettings):
     operations_project: str | None = None
     #: /readyz fails when the embedded dispatcher has not turned for this long.
     stall_seconds: float = 30.0
-    #: After a wake-up, wait this long so one claim (and one attempt-log write)
-    #: covers everything that arrived together.
+    #: Claims after a wake-up are at least this far apart (and an attempt-log
+    #: write waits this long), so one covers everything that arrives together.
     coalesce_seconds: float = 0.005
     #: Fallback polling interval when nothing wakes the dispatcher.
     poll_interval: float = 1.0

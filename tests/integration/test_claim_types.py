@@ -208,3 +208,35 @@ async def test_a_sqlite_claim_writes_only_the_rows_it_keeps(sqlite_url: str) -> 
         )
     finally:
         await store.close()
+
+
+async def test_a_sqlite_claim_commits_unsynced_and_the_writer_stays_full(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim's commit skips the disk flush (its loss only repeats a delivery, see
+    ``store._claim``); publishes and records on the same connection still wait for it."""
+    from hookpost.store import _queue
+
+    levels: list[int] = []
+    real = _queue.claim_sqlite
+
+    def spy(db: Any, spec: Any, box: Any) -> Any:
+        levels.append(db.execute("PRAGMA synchronous").fetchone()[0])
+        return real(db, spec, box)
+
+    monkeypatch.setattr(_queue, "claim_sqlite", spy)
+    store = Store.from_url(
+        sqlite_url, ManualClock(1000.0), box=SecretBox.from_text(TEST_SECRET_KEY),
+        sqlite_synchronous="FULL",
+    )  # fmt: skip
+    try:
+        pid = (await store.create_project("p"))[0]["id"]
+        await store.create_endpoint(pid, _values("http://127.0.0.1:9/a"))
+        await store.publish(pid, "a.b", "{}")
+        assert len((await store.claim(10, 90)).jobs) == 1
+        after = await store.writer.run_sqlite(
+            lambda db: db.execute("PRAGMA synchronous").fetchone()[0]
+        )
+        assert (levels, after) == ([1], 2)  # NORMAL for the claim, FULL again after it
+    finally:
+        await store.close()

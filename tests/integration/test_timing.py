@@ -266,3 +266,22 @@ async def test_idle_worker_with_blocked_work_does_not_spin(
         hang.set()
     assert claims <= 3 * 2.5 / POLL + 2, claims
     assert len(receiver.requests) == 2
+
+
+async def test_a_quiet_event_is_claimed_without_the_coalescing_wait(
+    db_url: str, receiver: Receiver
+) -> None:
+    """Claims after a wake-up are ``coalesce_seconds`` apart, not each that late: an
+    event published after a quiet spell goes out at once. (A fixed wait after every
+    wake-up added its whole length, 5 ms by default, to each quiet event.)"""
+    coalesce = 2.0
+    async for live in start_hookpost(
+        db_url, LiveClock(), poll_interval=POLL, coalesce_seconds=coalesce
+    ):
+        pid, _ = await live.project()
+        await live.endpoint(pid, receiver.on("/quiet", [200]))
+        await asyncio.sleep(coalesce + 0.3)  # the last claim is older than the spacing
+        sent = time.time()
+        await live.publish(pid)
+        (got,) = await receiver.wait_for(1, timeout=10)
+        assert got.at - sent < min(1.0 * _load(), 0.9 * coalesce)

@@ -157,12 +157,32 @@ _T = TypeVar("_T")
 _LOCKED = object()
 
 
-def _sqlite_transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> Any:
+def _sqlite_transaction(
+    db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T], synced: bool = True
+) -> Any:
     """``work`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, on the connection's thread.
 
     Rolled back if ``work`` raises; :data:`_LOCKED` (nothing done) when another
-    process holds the write lock.
+    process holds the write lock. ``synced=False``: the commit does not wait for
+    the disk (see :meth:`Writer.run_sqlite`).
     """
+    if synced:
+        return _sqlite_transaction_in(db, work)
+    (level,) = db.execute("PRAGMA synchronous").fetchone()
+    if level <= _NORMAL:
+        return _sqlite_transaction_in(db, work)
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        return _sqlite_transaction_in(db, work)
+    finally:
+        db.execute(f"PRAGMA synchronous={int(level)}")
+
+
+#: ``PRAGMA synchronous``'s number for NORMAL (OFF 0, NORMAL 1, FULL 2, EXTRA 3).
+_NORMAL = 1
+
+
+def _sqlite_transaction_in(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> Any:
     try:
         db.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -225,7 +245,9 @@ class Writer:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.002)
 
-    async def run_sqlite(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def run_sqlite(
+        self, work: Callable[[sqlite3.Connection], _T], *, synced: bool = True
+    ) -> _T:
         """SQLite: ``work`` as one write transaction, run whole on the writer's own thread.
 
         ``work`` gets the ``sqlite3`` connection inside ``BEGIN IMMEDIATE`` and
@@ -237,6 +259,13 @@ class Writer:
         waited for as :meth:`begin` waits; the driver's errors reach the caller
         as SQLAlchemy's (``IntegrityError``, ``OperationalError``), like every
         other write's, and are reported to :attr:`health`.
+
+        ``synced=False`` commits with ``synchronous=NORMAL`` (when the connection's
+        own level is higher), for a transaction whose loss in a crash costs
+        nothing but a repeat: in WAL mode such a commit is in the log file but not
+        yet forced to the disk, and the next ``synchronous=FULL`` commit forces
+        the log up to and including it (the log is written in order). So after a
+        crash either both are there or neither is.
         """
         delay = 0.0002
         deadline = time.monotonic() + self._timeout
@@ -247,7 +276,7 @@ class Writer:
                     driver: Any = pooled.driver_connection  # aiosqlite's Connection
                     # aiosqlite runs every call of the connection as a function
                     # on its one thread (``_execute``): this is one more.
-                    result = await driver._execute(_sqlite_transaction, driver._conn, work)
+                    result = await driver._execute(_sqlite_transaction, driver._conn, work, synced)
                 finally:
                     pooled.close()  # back to the pool (no reset on return: see _sqlite_engine)
             except sqlite3.Error as exc:

@@ -21,9 +21,17 @@ endpoint with a deep queue has room for two (each row written twice, and
 its index entry moved twice, for nothing). A row it does not keep is left as
 it was, due in its place; one over its rate limit is moved to its own time.
 
-The lease's commit is as durable as any other (``synchronous`` is the
-connection's); a lease that were lost would only mean the delivery is
-claimed again, as after a worker's death.
+The claim commits without waiting for the disk (``synced=False``: WAL with
+``synchronous=NORMAL``), where publishes and attempt records wait for it
+(``FULL``). What it writes -- leases, a half-open probe's mark, a rate bucket's
+tokens -- is bookkeeping whose loss in a crash (of the machine: a process crash
+loses nothing) repeats work and never loses any: a lease lost leaves the
+delivery due, to be claimed and sent again (at least once, as after a worker's
+death); a probe mark or tokens lost let one more request through. And it cannot
+be lost alone: the log is written in order, so the next ``FULL`` commit (the
+attempt's record, a publish) forces the claim to disk with it. That saves one
+disk flush per claim, the larger part of a claim's time and of a quiet event's
+publish-to-receipt latency.
 """
 
 from __future__ import annotations

@@ -84,10 +84,13 @@ class QueueMixin(Core):
         )
         if self.is_sqlite:
             box = self.box
-            done = await self.writer.run_sqlite(lambda db: claim_sqlite(db, spec, box))
+            # Not synced: a lost lease only repeats a delivery (see ``_claim``).
+            claimed = await self.writer.run_sqlite(
+                lambda db: claim_sqlite(db, spec, box), synced=False
+            )
             if not hit:
-                self._fifo.put(None, done.any_fifo)
-            return Claim(done.jobs, more=done.more, capped=done.capped)
+                self._fifo.put(None, claimed.any_fifo)
+            return Claim(claimed.jobs, more=claimed.more, capped=claimed.capped)
         return await self._claim_leasing(spec)
 
     async def _claim_leasing(self, spec: ClaimSpec) -> Claim:
