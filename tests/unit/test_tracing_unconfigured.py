@@ -19,14 +19,14 @@ PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 @pytest.fixture
 def unconfigured(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """No provider, whatever another test set for the process: spans are the API's no-op ones."""
     made: list[str] = []
-    proxy = trace.ProxyTracerProvider()
+    proxy, noop = trace.ProxyTracerProvider(), trace.NoOpTracerProvider()
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: proxy)
-    real_get_tracer = trace.get_tracer
 
     def get_tracer(name: str, *args: Any, **kwargs: Any) -> Any:
         made.append(name)
-        return real_get_tracer(name, *args, tracer_provider=proxy, **kwargs)
+        return noop.get_tracer(name)
 
     monkeypatch.setattr(trace, "get_tracer", get_tracer)
     return made
