@@ -328,3 +328,35 @@ async def test_concurrent_batches_share_a_commit_up_to_its_size(
         assert [event["id"] for event, _count, created in answer if created] == [
             eid for _t, _p, eid in batch
         ]
+
+
+#: Payload texts as the store is given them: escapes, quotes, non-ASCII, line separators.
+TEXTS = [
+    '{"q":"a\\"b\\\\c","u":"\\u0000\\u001f\\n","n":-0.0,"f":1e-05,"big":123456789012345678901}',
+    '{"é":"Зоя 😀","ls":"\u2028\u2029","s":"/<>&\'"}',
+    "{}",
+    '{"nested":[[[{"a":null,"b":true,"c":false}]]]}',
+]
+
+
+async def test_the_stored_rows_are_exactly_what_was_published(sqlite_api: Hookpost) -> None:
+    """SQLite writes a batch's rows through one JSON text a statement: each payload's
+    text comes back byte for byte, the times exactly as Python had them."""
+    hp = sqlite_api
+    pid, _key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    await hp.endpoint(pid, "http://127.0.0.1:9/b", enabled=False)
+    published = await hp.store.publish_many(
+        pid, [("a.b", text, None) for text in TEXTS], trace_context="00-abc-def-01"
+    )
+    stored = (await hp.store.list_events(pid, limit=10, cursor=None, order="asc")).data
+    assert [e["payload"] for e in stored] == TEXTS
+    for (event, count, created), row in zip(published, stored, strict=True):
+        assert created and count == 2
+        assert row["created_at"] == event["created_at"] and row["seq"] == event["seq"]
+        assert row["trace_context"] == "00-abc-def-01"
+    deliveries = await hp.deliveries(pid, limit=20)
+    assert sorted(d["status"] for d in deliveries) == ["held"] * 4 + ["pending"] * 4
+    for d in deliveries:
+        assert (d["next_attempt_at"] is None) is (d["status"] == "held")
+        assert d["created_at"] == d["updated_at"]
