@@ -6,7 +6,7 @@ Each round publishes ``--events`` events from N concurrent publishers (asyncio t
 sharing one :class:`~hookpost.store.Store`, as one API process does) into ``--projects``
 projects whose events each fan out to ``--fanout`` endpoints (disabled, so nothing is sent).
 It runs every case twice in alternation: ``ordered`` is the code as it is, ``unordered``
-skips the per-project sequence lock (``_backend.order_sequences``), i.e. publish as it was
+skips the per-project sequence lock (``_backend.sequence_locks``), i.e. publish as it was
 before catch-up order was guaranteed. Rounds alternate so that the machine's drift hits
 both alike; the medians of ``--rounds`` rounds are printed. No HTTP: what differs between
 the two is inside the publish transaction, and the API's own cost would only blur it.
@@ -31,18 +31,23 @@ from hookpost.core.crypto import SecretBox, generate_key, parse_key
 from hookpost.store import Store, _backend
 from hookpost.store.migrate import upgrade
 
-_ORDERED = (_backend.order_sequences, _backend.settle_sequences)
+_ORDERED = (_backend.sequence_locks, _backend.settle_sequences)
 
 
-async def _nothing(_conn: Any, _projects: Any) -> None:
+async def _nothing(_conn: Any, _project: Any) -> None:
     return None
+
+
+def _no_locks(_projects: Any) -> list[int]:
+    return []
 
 
 def _use(ordered: bool) -> None:
     if ordered:
-        _backend.order_sequences, _backend.settle_sequences = _ORDERED  # type: ignore[assignment]
+        _backend.sequence_locks, _backend.settle_sequences = _ORDERED  # type: ignore[assignment]
     else:
-        _backend.order_sequences = _backend.settle_sequences = _nothing  # type: ignore[assignment]
+        _backend.sequence_locks = _no_locks  # type: ignore[assignment]
+        _backend.settle_sequences = _nothing  # type: ignore[assignment]
 
 
 async def _round(

@@ -29,9 +29,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, String, bindparam, cast, event, func, literal_column, text
+from sqlalchemy import Integer, cast, event, func, literal_column, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, MissingGreenlet, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, MissingGreenlet, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
@@ -60,17 +60,38 @@ def create_engine(
     is never): a database host that swallows packets -- even on a connection
     already in the pool, which the pool's ping would otherwise wait on forever --
     then costs a request seconds and a 503, not a hang.
+
+    A pooled PostgreSQL connection the server has closed (a restart, a cut
+    connection) is replaced when it is checked out, and the rest of the pool
+    with it (:func:`_closed_on_checkout`).
     """
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, sqlite_synchronous, busy_timeout_ms=sqlite_busy_timeout_ms)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
     )
+    event.listen(engine.sync_engine, "checkout", _closed_on_checkout)
+    return engine
+
+
+def _closed_on_checkout(_dbapi_connection: Any, _record: Any, proxy: Any) -> None:
+    """PostgreSQL: a connection taken from the pool that asyncpg knows is closed is
+    replaced, and every connection pooled before it is discarded as it comes out.
+
+    This is what SQLAlchemy's ``pool_pre_ping`` did for asyncpg, without its three
+    round trips (``BEGIN``, an empty query, ``ROLLBACK``) on every checkout -- as
+    many as the publish's own statements: its ping counts a failure as a
+    disconnect only when the connection is closed (``is_disconnect``), which
+    asyncpg learns when the server's FIN or reset arrives, with no query; any
+    other failure of the ping was raised to the caller, as the statement's own
+    failure now is.
+    """
+    if proxy.driver_connection.is_closed():
+        raise InvalidatePoolError("the database closed this pooled connection")
 
 
 def create_read_engine(url: str, *, readers: int = 4) -> AsyncEngine | None:
@@ -216,6 +237,7 @@ class Writer:
         self, engine: AsyncEngine, *, timeout: float = 30.0, health: DatabaseHealth | None = None
     ) -> None:
         self._engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sqlite = is_sqlite(engine)
         self._timeout = timeout
         self.health = health or DatabaseHealth()
@@ -244,6 +266,22 @@ class Writer:
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.002)
+
+    @contextlib.asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: a connection on which every statement is its own transaction.
+
+        For a write that is one statement (the publish's, ``PUBLISH_WRITE_PG``):
+        no ``BEGIN`` and no ``COMMIT`` to wait for, one round trip in all. Reported
+        to :attr:`health` as :meth:`begin` reports.
+        """
+        try:
+            async with self._autocommit.connect() as conn:
+                yield conn
+        except Exception as exc:
+            self.health.note(exc, "a write")
+            raise
+        self.health.wrote()
 
     async def run_sqlite(
         self, work: Callable[[sqlite3.Connection], _T], *, synced: bool = True
@@ -319,36 +357,20 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def claim_statements(engine: AsyncEngine) -> tuple[Any, Any]:
-    """Lease a batch of due deliveries in one statement (and fifo heads in another).
-
-    Due means pending and scheduled, or delivering with an expired lease (its
-    worker died). Disabled endpoints, endpoints whose circuit is open and
-    endpoints this worker already keeps busy are skipped. PostgreSQL skips
-    rows another worker is claiming right now.
-    """
-    sqlite = is_sqlite(engine)
-    general = text(
-        statements.CLAIM.format(lock="" if sqlite else "FOR UPDATE SKIP LOCKED")
-    ).bindparams(bindparam("busy", expanding=True, type_=String()))
-    fifo = text(statements.CLAIM_FIFO.format(lock="" if sqlite else "FOR UPDATE OF d SKIP LOCKED"))
-    return general, fifo
-
-
 #: First key of the per-project sequence lock, ``pg_advisory_xact_lock(int, int)``
 #: (the two-key form: it never collides with a single-key lock such as a worker's).
-_SEQUENCE_LOCK_SPACE = 0x68707371  # "hpsq"
-_PUBLISHING = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
+SEQUENCE_LOCK_SPACE = 0x68707371  # "hpsq"
 _SETTLED = text("SELECT pg_advisory_xact_lock(:space, :key)")
 
 
-def _sequence_lock(project_id: str) -> dict[str, int]:
+def _lock_key(project_id: str) -> int:
     digest = hashlib.blake2b(project_id.encode("utf-8"), digest_size=4).digest()
-    return {"space": _SEQUENCE_LOCK_SPACE, "key": int.from_bytes(digest, "big", signed=True)}
+    return int.from_bytes(digest, "big", signed=True)
 
 
-async def order_sequences(conn: AsyncConnection, project_ids: Iterable[str]) -> None:
-    """Publish side of catch-up order: mark this transaction as taking sequences.
+def sequence_locks(project_ids: Iterable[str]) -> list[int]:
+    """Publish side of catch-up order: the locks a publish into these projects takes,
+    in shared mode, before it takes sequences (PostgreSQL; ``PUBLISH_WRITE_PG``).
 
     A catch-up reader follows ``?after=<largest sequence seen>``, so an event
     must never become visible after one with a larger sequence. PostgreSQL
@@ -359,17 +381,15 @@ async def order_sequences(conn: AsyncConnection, project_ids: Iterable[str]) -> 
     visible (transaction-level advisory locks are released after that).
     Publishes never wait for each other; a reader (:func:`settle_sequences`)
     takes the lock exclusively, so it reads only once every publish that
-    took a sequence before it has become visible. Locks are taken in sorted
-    order, so batches spanning several projects never deadlock.
+    took a sequence before it has become visible. The keys (second halves of
+    the two-key locks in :data:`SEQUENCE_LOCK_SPACE`) are sorted and taken in
+    that order, so batches spanning several projects never deadlock.
 
     SQLite needs nothing: a write transaction holds the database's only write
     lock (``BEGIN IMMEDIATE``) from its first statement to its commit, in
     every process, so sequences are taken in commit order.
     """
-    if conn.dialect.name == "sqlite":
-        return
-    for project_id in sorted(set(project_ids)):
-        await conn.execute(_PUBLISHING, _sequence_lock(project_id))
+    return sorted({_lock_key(project_id) for project_id in project_ids})
 
 
 async def settle_sequences(conn: AsyncConnection, project_id: str) -> None:
@@ -381,10 +401,10 @@ async def settle_sequences(conn: AsyncConnection, project_id: str) -> None:
     for the length of one read.
     """
     if conn.dialect.name != "sqlite":
-        await conn.execute(_SETTLED, _sequence_lock(project_id))
+        await conn.execute(_SETTLED, {"space": SEQUENCE_LOCK_SPACE, "key": _lock_key(project_id)})
 
 
-NOTIFY_CHANNEL = "hookpost_due"
+NOTIFY_CHANNEL = statements.NOTIFY_CHANNEL
 
 
 def notify_statement(engine: AsyncEngine) -> Any | None:

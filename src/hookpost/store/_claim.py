@@ -296,7 +296,7 @@ def claimed_deliveries(
 def _endpoints_sqlite(
     db: sqlite3.Connection, box: SecretBox | None, ids: set[str]
 ) -> dict[str, ClaimedEndpoint]:
-    """:meth:`~hookpost.store._queue.QueueMixin._claimed_endpoints` over ``sqlite3``:
+    """:meth:`~hookpost.store._queue.QueueMixin._endpoints_for_delivery` over ``sqlite3``:
     each row as SQLAlchemy's types would read it (JSON decoded, booleans)."""
     cur = db.execute(statements.ENDPOINTS_BY_ID_SQLITE, (_json_list(sorted(ids)),))
     names = [c[0] for c in cur.description]

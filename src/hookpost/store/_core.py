@@ -156,7 +156,6 @@ class Core:
         self.clock: Clock = clock or SystemClock()
         #: Encrypts endpoint secrets at rest; without one, creating endpoints fails.
         self.box = box
-        self._claim_sql = _backend.claim_statements(engine)
         #: How a commit wakes the workers of every process (NOTIFY, or datagrams).
         self._wakeups = _backend.Wakeups(engine)
         #: SQLite shared by several processes: the datagram board (see _wake).

@@ -29,7 +29,7 @@ from hookpost.store._group_commit import GroupCommit, Published, PublishRequest
 from hookpost.store._publish import DELIVERY_COLUMNS, EVENT_COLUMNS, Plan, publish_sqlite
 from hookpost.store.models import events, projects
 
-__all__ = ["EventsMixin", "existing_events", "ops_event", "publish_in"]
+__all__ = ["EventsMixin", "existing_events", "ops_event", "publish_in", "publish_pg"]
 
 
 async def publish_in(
@@ -41,10 +41,14 @@ async def publish_in(
     project's endpoints, one multi-row insert of the events and one of
     all their deliveries -- however many requests the batch holds. A
     repeated ``event_id`` (earlier, or earlier in the same batch) answers
-    with the first event and ``created=False``. (The SQLite store's own
-    publishes take :func:`hookpost.store._publish.publish_sqlite` instead,
-    the same statements in one hop to the database thread.)
+    with the first event and ``created=False``. On PostgreSQL that is two
+    statements (:func:`publish_pg`); the SQLite store's own publishes take
+    :func:`hookpost.store._publish.publish_sqlite` instead, the same
+    statements in one hop to the database thread, and this function serves
+    the operational events written inside another change's transaction.
     """
+    if conn.dialect.name != "sqlite":
+        return await publish_pg(core, conn, requests)
     existing = await existing_events(
         conn, [(r.project_id, r.event_id) for r in requests if r.event_id is not None]
     )
@@ -54,9 +58,7 @@ async def publish_in(
         routes.setdefault(row.project_id, []).append(row)
     plan = Plan(requests, existing, routes, core.clock.now())
     if plan.fresh:
-        # From here to the commit, the project's sequences are ours alone
-        # (PostgreSQL), so catch-up readers never see them out of order.
-        await _backend.order_sequences(conn, plan.projects())
+        # (SQLite: the write lock, taken at BEGIN IMMEDIATE, orders the sequences.)
         params = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in plan.event_rows()]
         inserted = (await conn.execute(statements.INSERT_EVENTS, params)).all()
         rows = plan.delivery_rows({(row.project_id, row.id): row.seq for row in inserted})
@@ -66,6 +68,57 @@ async def publish_in(
             if Plan.any_pending(rows):
                 await core._notify(conn)
     return plan.results()
+
+
+async def publish_pg(
+    core: Core, conn: AsyncConnection, requests: Sequence[PublishRequest]
+) -> list[Published]:
+    """:func:`publish_in` on PostgreSQL: one read, then one write, each a single statement.
+
+    Every statement through the async driver is a round trip to the server
+    and back, and through SQLAlchemy some of the API's CPU; one per read,
+    per insert, for the sequence locks, the NOTIFY, the ``BEGIN`` and the
+    ``COMMIT`` made a publish a dozen of them. Here the read takes the
+    endpoints and the repeated events at once (``PUBLISH_READ_PG``), and the
+    write (``PUBLISH_WRITE_PG``) is one statement -- so, on a connection
+    outside a transaction (the group commit's), its own transaction, committed
+    with it: the sequence locks, the events, their deliveries and the NOTIFY
+    together or not at all. Inside a caller's transaction (an operational
+    event) the same two statements join it. Lists travel as arrays, so each
+    statement is prepared once per connection whatever the batch's size.
+    """
+    keys = [(r.project_id, r.event_id) for r in requests if r.event_id is not None]
+    projects = sorted({r.project_id for r in requests})
+    found = await conn.exec_driver_sql(
+        statements.PUBLISH_READ_PG, (projects, [p for p, _ in keys], [e for _, e in keys])
+    )
+    routes: dict[str, list[Any]] = {}
+    existing: dict[tuple[str, str], Published] = {}
+    for row in found.all():
+        if row.kind == 0:
+            routes.setdefault(row.project_id, []).append(row)
+        else:
+            event = {name: row._mapping[name] for name in statements.EVENT_ROW}
+            existing[(row.project_id, row.id)] = (event, int(row.deliveries), False)
+    plan = Plan(requests, existing, routes, core.clock.now())
+    if plan.fresh:
+        at = EVENT_COLUMNS.index("created_at")  # the statement's $1, the same for all
+        events = [row[:at] + row[at + 1 :] for row in plan.event_rows()]
+        params = (
+            plan.now,
+            _backend.SEQUENCE_LOCK_SPACE,
+            _backend.sequence_locks(plan.projects()),
+            *_columns(events, len(EVENT_COLUMNS) - 1),
+            *_columns(plan.routed(), 6),
+        )
+        written = await conn.exec_driver_sql(statements.PUBLISH_WRITE_PG, params)
+        plan.stored({(row.project_id, row.id): row.seq for row in written.all()})
+    return plan.results()
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows of ``width`` columns as one list per column (a PostgreSQL statement's arrays)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 async def existing_events(
@@ -212,10 +265,11 @@ class EventsMixin(Core):
 
     async def _write(self, requests: list[PublishRequest]) -> list[Published]:
         """The publish transaction: on SQLite one synchronous function on the writer's
-        thread (:func:`~hookpost.store._publish.publish_sqlite`), else :func:`publish_in`."""
+        thread (:func:`~hookpost.store._publish.publish_sqlite`), else
+        :func:`publish_pg`'s statement that writes, its own transaction."""
         if not self.is_sqlite:
-            async with self.writer.begin() as conn:
-                return await publish_in(self, conn, requests)
+            async with self.writer.autocommit() as conn:
+                return await publish_pg(self, conn, requests)
         now = self.clock.now()
         results, due = await self.writer.run_sqlite(lambda db: publish_sqlite(db, requests, now))
         if due:

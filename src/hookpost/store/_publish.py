@@ -109,6 +109,28 @@ class Plan:
             for (pid, eid), (r, _) in self.fresh.items()
         ]
 
+    def stored(self, seq_of: Mapping[tuple[str, str], int]) -> None:
+        """The new events were stored under these sequences: they make the answers."""
+        now = self.now
+        for (pid, eid), (r, targets) in self.fresh.items():
+            self._made[(pid, eid)] = (
+                {"seq": seq_of[(pid, eid)], "project_id": pid, "id": eid,
+                 "event_type": r.event_type, "payload": r.payload, "created_at": now},
+                len(targets),
+            )  # fmt: skip
+
+    def routed(self) -> list[tuple[str, str, str, str, str, float | None]]:
+        """One delivery per new event and routed endpoint, before the events have their
+        sequences: ``(id, project_id, event_id, endpoint_id, status, next_attempt_at)``."""
+        now = self.now
+        ids = iter(new_ids("dlv", sum(len(targets) for _, targets in self.fresh.values())))
+        return [
+            (next(ids), pid, eid, endpoint_id, _PENDING if enabled else _HELD,
+             now if enabled else None)
+            for (pid, eid), (_r, targets) in self.fresh.items()
+            for endpoint_id, enabled in targets
+        ]  # fmt: skip
+
     def delivery_rows(self, seq_of: Mapping[tuple[str, str], int]) -> list[tuple[Any, ...]]:
         """One row per new event and routed endpoint (:data:`DELIVERY_COLUMNS` order),
         given the sequences the events were stored under."""

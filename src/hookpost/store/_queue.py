@@ -29,6 +29,8 @@ from hookpost.core.ids import new_id
 from hookpost.domain import Claim, ClaimedEndpoint, ClaimedEvent, HealthPolicy
 from hookpost.store import _statements as statements
 from hookpost.store._claim import (
+    Admitted,
+    ClaimRow,
     ClaimSpec,
     admit,
     claim_sqlite,
@@ -61,10 +63,11 @@ class QueueMixin(Core):
         lists the endpoints at their concurrency cap: those are not claimed, so
         one slow endpoint can never fill every slot. ``allowance(endpoint_id,
         cap)`` narrows an endpoint's cap to what the worker grants it now (its
-        concurrency window). Within the same transaction, claimed rows beyond
-        that, beyond the endpoint's rate limit (a token bucket shared by all
-        workers) or beyond its half-open circuit's single probe are handed
-        straight back. ``worker``: the id of the claiming worker's lock (see
+        concurrency window). Within the same transaction (on PostgreSQL, right
+        after it: see :meth:`_claim_leasing`), claimed rows beyond that, beyond
+        the endpoint's rate limit (a token bucket shared by all workers) or
+        beyond its half-open circuit's single probe are handed straight back.
+        ``worker``: the id of the claiming worker's lock (see
         :meth:`reclaim_dead_leases`), written into the lease token.
         """
         policy = policy or HealthPolicy()
@@ -94,63 +97,77 @@ class QueueMixin(Core):
         return await self._claim_leasing(spec)
 
     async def _claim_leasing(self, spec: ClaimSpec) -> Claim:
-        """The claim on PostgreSQL: lease a batch (``SKIP LOCKED``), admit, hand back the rest."""
-        now = spec.now
+        """The claim on PostgreSQL: lease a batch (``SKIP LOCKED``), admit, hand back the rest.
+
+        The lease, the rows' endpoints and their events are one statement
+        (``CLAIM_PG``), so its own transaction: one round trip where a ``BEGIN``,
+        three statements and a ``COMMIT`` were five. What admission refuses is
+        handed back right after that commit -- the rows were this worker's
+        meanwhile, as they were locked by it before, so no other worker took them
+        -- in a transaction of its own when a rate-limited endpoint's bucket is
+        read and written (its row locked), else statement by statement.
+        """
+        limit = spec.limit
         params = {
-            "now": now,
+            "now": spec.now,
             "lease_until": spec.lease_until,
             "lease": spec.lease,
             "true": True,
             "false": False,
+            "busy": list(spec.busy),
         }
-        limit = spec.limit
-        async with self.writer.begin() as conn:
-            claimed = list(
-                (
-                    await conn.execute(
-                        self._claim_sql[0], {**params, "limit": limit, "busy": list(spec.busy)}
-                    )
-                ).all()
-            )
-            if len(claimed) < limit and await self._any_fifo(conn):
-                claimed += (
-                    await conn.execute(
-                        self._claim_sql[1], {**params, "limit": limit - len(claimed)}
-                    )
-                ).all()
+        leased = _Leased()
+        async with self.writer.autocommit() as conn:
+            await leased.add(conn, statements.CLAIM_PG_PARAMS, statements.CLAIM_PG,
+                             {**params, "limit": limit})  # fmt: skip
+            if len(leased.claimed) < limit and await self._any_fifo(conn):
+                rest = {**params, "limit": limit - len(leased.claimed)}
+                await leased.add(conn, statements.CLAIM_FIFO_PG_PARAMS, statements.CLAIM_FIFO_PG,
+                                 rest)  # fmt: skip
+            claimed = leased.claimed
             if not claimed:
                 return Claim([], more=False, capped=set())
-            eps = await self._claimed_endpoints(conn, {r.endpoint_id for r in claimed})
+            eps = await self._endpoints_for_delivery(conn, list(leased.endpoints.values()))
             limited = [ep_id for ep_id, ep in eps.items() if ep.rate_limit]
-            buckets: dict[str, tuple[float, float]] = {}
-            if limited:
-                rows = await conn.execute(statements.RATE_BUCKETS, {"ids": limited})
-                buckets = {r.endpoint_id: (r.tokens, r.updated_at) for r in rows}
-            decided = admit(
-                claimed, eps, spec.policy, inflight=spec.inflight, allowance=spec.allowance,
-                buckets=buckets, now=now,
-            )  # fmt: skip
-            for ep_id in decided.probes:
-                probe = {"b_id": ep_id, "b_until": spec.lease_until}
-                await conn.execute(statements.HALF_OPEN, probe)
-            for ep_id, (left, existed) in decided.buckets.items():
-                if existed:
-                    values = {"b_id": ep_id, "b_tokens": left, "b_now": now}
-                    await conn.execute(statements.UPDATE_RATE_BUCKET, values)
-                else:
-                    values = {"endpoint_id": ep_id, "tokens": left, "updated_at": now}
-                    await conn.execute(statements.INSERT_RATE_BUCKET, values)
-            await self._hand_back(conn, spec.lease, decided.back, now)
-            # Only now load the events: a claim may hand back most of its rows
-            # (an endpoint at its window), and their payloads are not needed.
-            keep = decided.keep
-            seqs = list({r.event_seq for r in keep})
-            evs = {
-                r.seq: ClaimedEvent(*r)
-                for r in (await conn.execute(statements.EVENTS_BY_SEQ, {"seqs": seqs})).all()
-            }
-        jobs = claimed_deliveries(keep, spec.lease, eps, evs)
+            if not limited:
+                decided = await self._admit(conn, spec, claimed, eps, limited)
+        if limited:
+            async with self.writer.begin() as tx:
+                decided = await self._admit(tx, spec, claimed, eps, limited)
+        jobs = claimed_deliveries(decided.keep, spec.lease, eps, leased.events)
         return Claim(jobs, more=len(claimed) >= limit, capped=decided.capped)
+
+    async def _admit(
+        self,
+        conn: AsyncConnection,
+        spec: ClaimSpec,
+        claimed: list[ClaimRow],
+        eps: dict[str, ClaimedEndpoint],
+        limited: list[str],
+    ) -> Admitted:
+        """Admission over leased rows, and its writes: the half-open probes, the
+        rate-limited endpoints' buckets (``limited``: read locked), the rows handed back."""
+        now = spec.now
+        buckets: dict[str, tuple[float, float]] = {}
+        if limited:
+            rows = await conn.execute(statements.RATE_BUCKETS, {"ids": limited})
+            buckets = {r.endpoint_id: (r.tokens, r.updated_at) for r in rows}
+        decided = admit(
+            claimed, eps, spec.policy, inflight=spec.inflight, allowance=spec.allowance,
+            buckets=buckets, now=now,
+        )  # fmt: skip
+        for ep_id in decided.probes:
+            probe = {"b_id": ep_id, "b_until": spec.lease_until}
+            await conn.execute(statements.HALF_OPEN, probe)
+        for ep_id, (left, existed) in decided.buckets.items():
+            if existed:
+                values = {"b_id": ep_id, "b_tokens": left, "b_now": now}
+                await conn.execute(statements.UPDATE_RATE_BUCKET, values)
+            else:
+                values = {"endpoint_id": ep_id, "tokens": left, "updated_at": now}
+                await conn.execute(statements.INSERT_RATE_BUCKET, values)
+        await self._hand_back(conn, spec.lease, decided.back, now)
+        return decided
 
     async def _hand_back(
         self, conn: AsyncConnection, lease: str, back: dict[str, float | None], now: float
@@ -174,15 +191,11 @@ class QueueMixin(Core):
         self._fifo.put(None, found)
         return found
 
-    async def _claimed_endpoints(
-        self, conn: AsyncConnection, ids: set[str]
+    async def _endpoints_for_delivery(
+        self, conn: AsyncConnection, rows: list[dict[str, Any]]
     ) -> dict[str, ClaimedEndpoint]:
-        """The claimed rows' endpoints by id: secrets opened, custom profiles attached."""
-        params = {"ids": list(ids)}
-        rows = [
-            dict(r._mapping) for r in (await conn.execute(statements.ENDPOINTS_BY_ID, params)).all()
-        ]
-        # Custom profile definitions, read only when an endpoint uses one.
+        """Endpoint rows by id: secrets opened, custom profiles attached (read only when
+        an endpoint uses one)."""
         projects = custom_projects(rows)
         custom: dict[tuple[str, str], Any] = {}
         if projects:
@@ -256,3 +269,34 @@ class QueueMixin(Core):
                 result = await conn.execute(statements.NEXT_DUE_AFTER, {"after": after})
             value = result.scalar_one_or_none()
         return None if value is None else float(value)
+
+
+class _Leased:
+    """What ``CLAIM_PG`` (and ``CLAIM_FIFO_PG``) answered: the leased rows, their
+    endpoints' rows and their events (each row's ``kind``: 0, 1, 2)."""
+
+    def __init__(self) -> None:
+        self.claimed: list[ClaimRow] = []
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.events: dict[int, ClaimedEvent] = {}
+
+    async def add(
+        self, conn: AsyncConnection, names: tuple[str, ...], sql: str, values: dict[str, Any]
+    ) -> None:
+        for row in await conn.exec_driver_sql(sql, tuple(values[k] for k in names)):
+            if row[0] == 0:
+                self.claimed.append(ClaimRow(*row[1:_ENDPOINT_AT]))
+            elif row[0] == 1:
+                columns = row[_ENDPOINT_AT:_EVENT_AT]
+                self.endpoints[columns[0]] = dict(
+                    zip(statements.ENDPOINT_COLUMNS, columns, strict=True)
+                )
+            else:
+                self.events[row[_EVENT_AT + 1]] = ClaimedEvent(*row[_EVENT_AT:])
+
+
+#: Where each kind's columns start in a ``CLAIM_PG`` row (after ``kind``).
+_ENDPOINT_AT = 1 + len(statements.CLAIMED_COLUMNS)
+_EVENT_AT = _ENDPOINT_AT + len(statements.ENDPOINT_COLUMNS)
+assert ClaimRow._fields == statements.CLAIMED_COLUMNS
+assert statements.CLAIMED_EVENT_COLUMNS[:2] == ("id", "seq")

@@ -150,6 +150,18 @@ def _needs_full_record(batch: list[Outcome], policy: HealthPolicy) -> bool:
     return False
 
 
+def attempt_tuples(batch: Iterable[Outcome]) -> list[tuple[Any, ...]]:
+    """The attempts rows of a batch as tuples in ``ATTEMPT_COLUMNS`` order, their JSON
+    columns as text (as SQLAlchemy's JSON type writes them: ``json.dumps``)."""
+    rows = []
+    for o in batch:
+        row = attempt_row(o)
+        row["request_headers"] = json.dumps(row["request_headers"])
+        row["response_headers"] = json.dumps(row["response_headers"])
+        rows.append(tuple(row[c] for c in statements.ATTEMPT_COLUMNS))
+    return rows
+
+
 def record_sqlite(
     db: sqlite3.Connection, batch: list[Outcome], policy: HealthPolicy, now: float
 ) -> None:
@@ -161,13 +173,7 @@ def record_sqlite(
     Raises :class:`_FullRecord` (rolling back) when an endpoint has failed for too long:
     disabling it, and what follows, is the full form's (rare) work.
     """
-    attempts_rows = []
-    for o in batch:
-        row = attempt_row(o)
-        row["request_headers"] = json.dumps(row["request_headers"])
-        row["response_headers"] = json.dumps(row["response_headers"])
-        attempts_rows.append(tuple(row[c] for c in statements.ATTEMPT_COLUMNS))
-    db.executemany(statements.INSERT_ATTEMPTS_SQLITE, attempts_rows)
+    db.executemany(statements.INSERT_ATTEMPTS_SQLITE, attempt_tuples(batch))
     db.executemany(
         statements.RECORD_DELIVERIES_SQLITE,
         [
@@ -258,7 +264,10 @@ class RecordMixin(Core):
 
     async def _record_rows(self, batch: list[Outcome], policy: HealthPolicy) -> None:
         now = self.clock.now()
-        if self.is_sqlite and not _needs_full_record(batch, policy):
+        if not self.is_sqlite:
+            await self._record_pg(batch, policy, now)
+            return
+        if not _needs_full_record(batch, policy):
             try:
                 await self.writer.run_sqlite(lambda db: record_sqlite(db, batch, policy, now))
                 return
@@ -282,6 +291,34 @@ class RecordMixin(Core):
                     for o in batch
                 ],
             )
+            await self._update_health(conn, batch, policy, now)
+
+    async def _record_pg(self, batch: list[Outcome], policy: HealthPolicy, now: float) -> None:
+        """PostgreSQL: the attempts and the deliveries' new states in one statement
+        (``RECORD_PG``); when the batch changes no endpoint's health -- every attempt
+        a success to an endpoint that was not failing, the usual case -- that statement
+        is the whole transaction (one round trip, no ``BEGIN`` and ``COMMIT``).
+        Otherwise the health's statements follow it in one transaction, as on SQLite.
+        """
+        rows = attempt_tuples(batch)
+        params = (
+            now,
+            *([list(column) for column in zip(*rows, strict=True)]),
+            [o.delivery_id for o in batch],
+            [o.lease for o in batch],
+            [o.status.value for o in batch],
+            [o.number for o in batch],
+            [o.next_attempt_at for o in batch],
+            [o.status_code for o in batch],
+            [None if o.error is None else storable(o.error)[0] for o in batch],
+        )
+        change = fold_health(batch)
+        if not change.resets and not change.failing and not any(o.disable_reason for o in batch):
+            async with self.writer.autocommit() as conn:
+                await conn.exec_driver_sql(statements.RECORD_PG, params)
+            return
+        async with self.writer.begin() as conn:
+            await conn.exec_driver_sql(statements.RECORD_PG, params)
             await self._update_health(conn, batch, policy, now)
 
     async def _update_health(

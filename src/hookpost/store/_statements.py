@@ -5,8 +5,10 @@ cost?". Each statement is built once, at import, with bound parameters:
 building a Core statement costs more than running it on SQLite (~0.1 ms of
 the ~0.2 ms a small SELECT takes), and publish, claim and record run these
 hundreds of times a second. The store's methods run a named statement and
-map its rows; the statements that differ between SQLite and PostgreSQL (the
-claim's row locks, NOTIFY) are finished in :mod:`hookpost.store._backend`.
+map its rows. Each backend's hot path has its own text besides: SQLite's
+(``*_SQLITE``, for ``sqlite3`` on the writer's thread) and PostgreSQL's
+(``*_PG``: the publish's write, the claim and the record each one statement,
+lists as arrays, so one round trip each and no ``BEGIN`` or ``COMMIT``).
 
 Parameters of UPDATE statements are named ``b_*``: SQLAlchemy reserves a
 column's own name for the values it sets.
@@ -14,9 +16,11 @@ column's own name for the values it sets.
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
+from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import JSON, bindparam, case, func, insert, select, update
 
 from hookpost.domain import ClaimedEvent, DeliveryStatus
 from hookpost.store import _liveness
@@ -27,9 +31,15 @@ __all__ = [
     "ANY_FIFO_SQLITE",
     "ATTEMPT_COLUMNS",
     "CLAIM",
+    "CLAIMED_COLUMNS",
+    "CLAIMED_EVENT_COLUMNS",
     "CLAIM_DUE_SQLITE",
     "CLAIM_FIFO",
     "CLAIM_FIFO_DUE_SQLITE",
+    "CLAIM_FIFO_PG",
+    "CLAIM_FIFO_PG_PARAMS",
+    "CLAIM_PG",
+    "CLAIM_PG_PARAMS",
     "CUSTOM_PROFILES",
     "CUSTOM_PROFILES_SQLITE",
     "DELIVERY_COLUMNS",
@@ -37,9 +47,8 @@ __all__ = [
     "DELIVERY_COUNTS_SQLITE",
     "DISABLE_ENDPOINT",
     "DUE_AT_SQLITE",
-    "ENDPOINTS_BY_ID",
     "ENDPOINTS_BY_ID_SQLITE",
-    "EVENTS_BY_SEQ",
+    "ENDPOINT_COLUMNS",
     "EVENTS_BY_SEQ_SQLITE",
     "EVENT_COLUMNS",
     "EVENT_ROW",
@@ -71,11 +80,15 @@ __all__ = [
     "NEW_SEQS_SQLITE",
     "NEXT_DUE",
     "NEXT_DUE_AFTER",
+    "NOTIFY_CHANNEL",
+    "PUBLISH_READ_PG",
+    "PUBLISH_WRITE_PG",
     "RATE_BUCKETS",
     "RATE_BUCKETS_SQLITE",
     "RECLAIM",
     "RECORD_DELIVERIES",
     "RECORD_DELIVERIES_SQLITE",
+    "RECORD_PG",
     "RELEASE_LEASES",
     "ROUTING",
     "ROUTING_SQLITE",
@@ -86,6 +99,10 @@ __all__ = [
 _EPOCH = endpoints.c.failing_since.type
 
 # -- publish ---------------------------------------------------------------------
+
+#: PostgreSQL: the channel a commit that made deliveries due notifies (workers LISTEN).
+NOTIFY_CHANNEL = "hookpost_due"
+_PENDING = DeliveryStatus.PENDING.value
 
 #: The projects' endpoints as routing needs them (subscriptions, filter, enabled).
 ROUTING = select(
@@ -155,6 +172,60 @@ NEW_SEQS_SQLITE = "SELECT seq FROM events WHERE seq > ? ORDER BY seq"
 INSERT_EVENTS_SQLITE = _insert_sql("events", EVENT_COLUMNS)
 INSERT_DELIVERIES_SQLITE = _insert_sql("deliveries", DELIVERY_COLUMNS)
 
+# The same on PostgreSQL, as two statements (``_events.publish_pg``): each a round
+# trip, where every statement, the BEGIN and the COMMIT were one. Lists are arrays.
+
+#: What a publish reads: the projects' endpoints (``kind`` 0, routing) and the events
+#: already stored under the batch's event ids (``kind`` 1, with their delivery counts).
+#: $1 project ids; $2, $3 the (project id, event id) pairs.
+PUBLISH_READ_PG = """
+SELECT 0 AS kind, project_id, id, event_types, filter, enabled,
+       NULL::bigint AS seq, NULL::text AS event_type, NULL::text AS payload,
+       NULL::text AS trace_context, NULL::float8 AS created_at, NULL::bigint AS deliveries
+  FROM endpoints WHERE project_id = ANY($1::text[])
+UNION ALL
+SELECT 1, e.project_id, e.id, NULL, NULL, NULL,
+       e.seq, e.event_type, e.payload, e.trace_context, e.created_at,
+       (SELECT count(*) FROM deliveries d WHERE d.event_seq = e.seq)
+  FROM events e JOIN unnest($2::text[], $3::text[]) AS k(project_id, id)
+    ON e.project_id = k.project_id AND e.id = k.id
+"""
+assert EVENT_ROW == ("seq", "project_id", "id", "event_type", "payload", "trace_context",
+                     "created_at")  # fmt: skip
+
+#: The publish's write, one statement and so one transaction: first the projects'
+#: sequence locks in shared mode ($2 the lock space, $3 the keys; see
+#: ``_backend.order_sequences``) -- the events' sort waits for them, so no sequence
+#: is taken before -- then the events ($4-$8, in this order: their sequences), then
+#: their deliveries ($9-$14, matched to their event by (project id, event id)), and
+#: a NOTIFY when one is due, delivered at the commit. $1: now. Returns each event's
+#: sequence.
+PUBLISH_WRITE_PG = f"""
+WITH locks AS MATERIALIZED (
+    SELECT count(pg_advisory_xact_lock_shared($2::int4, k)) AS n FROM unnest($3::int4[]) AS k
+), ev AS (
+    INSERT INTO events (project_id, id, event_type, payload, created_at, trace_context)
+    SELECT u.project_id, u.id, u.event_type, u.payload, $1::float8, u.trace_context
+      FROM locks, unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+           WITH ORDINALITY AS u(project_id, id, event_type, payload, trace_context, n)
+     ORDER BY locks.n, u.n
+    RETURNING seq, project_id, id, event_type
+), dl AS (
+    INSERT INTO deliveries (id, project_id, event_seq, event_id, event_type, endpoint_id,
+                            status, attempt_count, next_attempt_at, created_at, updated_at)
+    SELECT d.id, ev.project_id, ev.seq, ev.id, ev.event_type, d.endpoint_id,
+           d.status, 0, d.next_attempt_at, $1::float8, $1::float8
+      FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                  $14::float8[]) AS d(id, project_id, event_id, endpoint_id, status,
+                                      next_attempt_at)
+      JOIN ev ON ev.project_id = d.project_id AND ev.id = d.event_id
+    RETURNING status
+)
+SELECT seq, project_id, id,
+       (SELECT count(pg_notify('{NOTIFY_CHANNEL}', '')) FROM dl WHERE status = '{_PENDING}')
+  FROM ev
+"""
+
 # -- claim -----------------------------------------------------------------------
 
 # SQL text spells a state by its value; these come from DeliveryStatus, never typed out.
@@ -163,7 +234,7 @@ _OPEN = f"('{DeliveryStatus.PENDING.value}', '{DeliveryStatus.DELIVERING.value}'
 
 #: Lease due deliveries of unordered endpoints: pending and due, or delivering with an
 #: expired lease (its worker died); skips disabled endpoints, open circuits and the
-#: endpoints the worker keeps busy. ``{lock}``: the backend's row lock (see _backend).
+#: endpoints the worker keeps busy. ``{lock}``: PostgreSQL's row lock (see ``CLAIM_PG``).
 CLAIM = f"""
 UPDATE deliveries
    SET status = '{_DELIVERING}', next_attempt_at = :lease_until, lease = :lease, updated_at = :now
@@ -270,11 +341,63 @@ EVENTS_BY_SEQ_SQLITE = (
     " WHERE seq IN (SELECT value FROM json_each(?))"
 )
 
+# PostgreSQL: a claim and what sending its rows needs, in one statement (``_queue``):
+# the leased rows (``kind`` 0), their endpoints (1) and their events (2), one result.
+
+#: The columns of each kind, in the result's order after ``kind``.
+CLAIMED_COLUMNS = ("id", "event_seq", "endpoint_id", "attempt_count", "attempt_limit")
+ENDPOINT_COLUMNS = tuple(endpoints.c.keys())
+CLAIMED_EVENT_COLUMNS = tuple(f.name for f in fields(ClaimedEvent))
+
+_PG_TYPES = {str: "text", int: "int8", float: "float8", bool: "bool"}
+
+
+def _pg_type(column: Any) -> str:
+    return "json" if isinstance(column.type, JSON) else _PG_TYPES[column.type.python_type]
+
+
+def _claim_pg(claim: str) -> tuple[tuple[str, ...], str]:
+    """``claim`` (CLAIM or CLAIM_FIFO) on PostgreSQL, returning its rows' endpoints and
+    events too, and the names of its parameters in order ($1, $2, ...: ``busy`` an
+    array). Every kind's columns but its own are typed NULLs.
+    """
+    names = tuple(dict.fromkeys(re.findall(r"(?<!:):([a-z_]+)\b", claim)))
+    for n, name in enumerate(names, 1):
+        claim = re.sub(rf"(?<!:):{name}\b", f"${n}", claim)
+    if "busy" in names:
+        busy = f"${names.index('busy') + 1}"
+        claim = claim.replace(f"NOT IN {busy}", f"<> ALL({busy}::text[])")
+
+    def nulls(table: Any, names: tuple[str, ...]) -> str:
+        return ", ".join(f"NULL::{_pg_type(table.c[n])}" for n in names)
+
+    def named(alias: str, names: tuple[str, ...]) -> str:
+        return ", ".join(f"{alias}.{n}" for n in names)
+
+    d, e = (deliveries, CLAIMED_COLUMNS), (endpoints, ENDPOINT_COLUMNS)
+    v = (events, CLAIMED_EVENT_COLUMNS)
+    return (
+        names,
+        f"""
+WITH c AS ({claim.strip()})
+SELECT 0 AS kind, {named("c", d[1])}, {nulls(*e)}, {nulls(*v)} FROM c
+UNION ALL
+SELECT 1, {nulls(*d)}, {named("e", e[1])}, {nulls(*v)}
+  FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM c)
+UNION ALL
+SELECT 2, {nulls(*d)}, {nulls(*e)}, {named("v", v[1])}
+  FROM events v WHERE v.seq IN (SELECT event_seq FROM c)
+""",
+    )
+
+
+CLAIM_PG_PARAMS, CLAIM_PG = _claim_pg(CLAIM.format(lock="FOR UPDATE SKIP LOCKED"))
+CLAIM_FIFO_PG_PARAMS, CLAIM_FIFO_PG = _claim_pg(
+    CLAIM_FIFO.format(lock="FOR UPDATE OF d SKIP LOCKED")
+)
+
 #: Whether any endpoint is ordered (fifo); without one the fifo claim is skipped.
 ANY_FIFO = select(endpoints.c.id).where(endpoints.c.ordering == "fifo").limit(1)
-
-#: The claimed rows' endpoints, whole (secrets still sealed; see _claim.claimed_endpoint).
-ENDPOINTS_BY_ID = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
 
 #: The custom profile definitions of these projects (endpoints with a non-built-in profile).
 CUSTOM_PROFILES = select(profiles.c.project_id, profiles.c.name, profiles.c.definition).where(
@@ -322,12 +445,6 @@ HAND_BACK_AT = (
     .values(status=DeliveryStatus.PENDING, lease=None, next_attempt_at=bindparam("b_next"))
 )
 
-#: The events of the rows a claim keeps (loaded last: handed-back rows need none).
-EVENTS_BY_SEQ = select(
-    # In the order of ClaimedEvent's fields: the claim builds each with ClaimedEvent(*row).
-    *(events.c[f.name] for f in fields(ClaimedEvent))
-).where(events.c.seq.in_(bindparam("seqs", expanding=True)))
-
 # -- record ----------------------------------------------------------------------
 
 #: Insert a batch of attempts (see _record.attempt_row).
@@ -347,6 +464,32 @@ RECORD_DELIVERIES = (
         updated_at=bindparam("b_now"),
     )
 )
+
+#: PostgreSQL: INSERT_ATTEMPTS and RECORD_DELIVERIES as one statement, one round trip
+#: (``_record._record_rows``; on a connection outside a transaction, its own). $1: now;
+#: $2-$12 the attempts' columns (JSON as text, as SQLAlchemy's JSON type writes it), in
+#: order (their ids); $13-$19 each delivery's new state, only while its lease is ours.
+RECORD_PG = """
+WITH a AS (
+    INSERT INTO attempts (delivery_id, number, started_at, url, request_headers, request_body,
+                          status_code, response_headers, response_body, duration_ms, error)
+    SELECT u.delivery_id, u.number, u.started_at, u.url, u.request_headers::json,
+           u.request_body, u.status_code, u.response_headers::json, u.response_body,
+           u.duration_ms, u.error
+      FROM unnest($2::text[], $3::int4[], $4::float8[], $5::text[], $6::text[], $7::text[],
+                  $8::int4[], $9::text[], $10::text[], $11::float8[], $12::text[])
+           WITH ORDINALITY AS u(delivery_id, number, started_at, url, request_headers,
+                                request_body, status_code, response_headers, response_body,
+                                duration_ms, error, n)
+     ORDER BY u.n
+)
+UPDATE deliveries
+   SET status = u.status, attempt_count = u.number, next_attempt_at = u.next_attempt_at,
+       lease = NULL, last_status_code = u.status_code, last_error = u.error, updated_at = $1
+  FROM unnest($13::text[], $14::text[], $15::text[], $16::int4[], $17::float8[], $18::int4[],
+              $19::text[]) AS u(id, lease, status, number, next_attempt_at, status_code, error)
+ WHERE deliveries.id = u.id AND deliveries.lease = u.lease
+"""
 
 #: Endpoints whose last attempt of the batch succeeded: healthy, circuit closed.
 HEALTH_RESET = (
