@@ -48,7 +48,8 @@ from hookpost.web.state import runtime, waker
 
 JSON = "application/json"
 
-#: Publish is answered by a hand-written handler (see :mod:`hookpost.web.handwritten`).
+#: Publish and publish a batch are answered by hand-written handlers (see
+#: :mod:`hookpost.web.handwritten`).
 router = APIRouter(
     prefix="/projects/{project_id}/events", tags=["events"], route_class=HandWrittenRoute
 )
