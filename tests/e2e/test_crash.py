@@ -221,7 +221,13 @@ async def test_a_live_workers_leases_are_never_reclaimed(
     # shorter: a heartbeat more than a lease late lets the lease *expire* (another
     # mechanism, right for a hung worker), and with 3 s leases a loaded CI machine
     # (load average 15 on 2 cores) was seen to be that late about one run in seven.
-    short = {"HOOKPOST_LEASE_SECONDS": "6", "HOOKPOST_LOG_LEVEL": "warning"}
+    # The hung requests must outlast the test, starting the second process included
+    # (the default 15 s request timeout did not, once, on a loaded machine).
+    short = {
+        "HOOKPOST_LEASE_SECONDS": "6",
+        "HOOKPOST_DEFAULT_TIMEOUT_SECONDS": "60",
+        "HOOKPOST_LOG_LEVEL": "warning",
+    }
     first = Server(db_url, tmp_path, env=short)
     second = Server(db_url, tmp_path, *command, env=short)
     try:
