@@ -46,7 +46,7 @@ from hookpost.core.crypto import SecretBox
 from hookpost.domain import ClaimedDelivery, ClaimedEndpoint, ClaimedEvent, HealthPolicy
 from hookpost.profiles import PROFILE_NAMES
 from hookpost.store import _sealing
-from hookpost.store import _statements as statements
+from hookpost.store import _sqlite_statements as sqlite_sql
 
 __all__ = [
     "Admitted",
@@ -221,16 +221,16 @@ def claim_sqlite(db: sqlite3.Connection, spec: ClaimSpec, box: SecretBox | None)
     claimed = [
         ClaimRow(*r)
         for r in db.execute(
-            statements.CLAIM_DUE_SQLITE, (now, now, _json_list(spec.busy), spec.limit)
+            sqlite_sql.CLAIM_DUE_SQLITE, (now, now, _json_list(spec.busy), spec.limit)
         )
     ]
     any_fifo = spec.any_fifo
     if any_fifo is None:
-        any_fifo = db.execute(statements.ANY_FIFO_SQLITE).fetchone() is not None
+        any_fifo = db.execute(sqlite_sql.ANY_FIFO_SQLITE).fetchone() is not None
     if len(claimed) < spec.limit and any_fifo:
         rest = spec.limit - len(claimed)
         claimed += [
-            ClaimRow(*r) for r in db.execute(statements.CLAIM_FIFO_DUE_SQLITE, (now, now, rest))
+            ClaimRow(*r) for r in db.execute(sqlite_sql.CLAIM_FIFO_DUE_SQLITE, (now, now, rest))
         ]
     if not claimed:
         return SqliteClaim([], False, set(), any_fifo)
@@ -238,35 +238,35 @@ def claim_sqlite(db: sqlite3.Connection, spec: ClaimSpec, box: SecretBox | None)
     limited = [ep_id for ep_id, ep in eps.items() if ep.rate_limit]
     buckets: dict[str, tuple[float, float]] = {}
     if limited:
-        rows = db.execute(statements.RATE_BUCKETS_SQLITE, (_json_list(limited),))
+        rows = db.execute(sqlite_sql.RATE_BUCKETS_SQLITE, (_json_list(limited),))
         buckets = {ep_id: (tokens, at) for ep_id, tokens, at in rows}
     decided = admit(
         claimed, eps, spec.policy, inflight=spec.inflight, allowance=spec.allowance,
         buckets=buckets, now=now,
     )  # fmt: skip
     for ep_id in decided.probes:
-        db.execute(statements.HALF_OPEN_SQLITE, (spec.lease_until, ep_id))
+        db.execute(sqlite_sql.HALF_OPEN_SQLITE, (spec.lease_until, ep_id))
     for ep_id, (left, existed) in decided.buckets.items():
         sql = (
-            statements.UPDATE_RATE_BUCKET_SQLITE
+            sqlite_sql.UPDATE_RATE_BUCKET_SQLITE
             if existed
-            else statements.INSERT_RATE_BUCKET_SQLITE
+            else sqlite_sql.INSERT_RATE_BUCKET_SQLITE
         )
         db.execute(sql, (left, now, ep_id))
     later = [(at, d_id) for d_id, at in decided.back.items() if at is not None]
     if later:  # over a rate limit: each at its own time, unleased
-        db.executemany(statements.DUE_AT_SQLITE, later)
+        db.executemany(sqlite_sql.DUE_AT_SQLITE, later)
     keep = decided.keep
     if not keep:
         return SqliteClaim([], len(claimed) >= spec.limit, decided.capped, any_fifo)
     db.execute(
-        statements.LEASE_SQLITE,
+        sqlite_sql.LEASE_SQLITE,
         (spec.lease_until, spec.lease, now, _json_list([r.id for r in keep])),
     )
     # Only the kept rows' events: payloads of rows left behind are not needed.
     seqs = _json_list(sorted({r.event_seq for r in keep}))
     evs = {
-        row[1]: ClaimedEvent(*row) for row in db.execute(statements.EVENTS_BY_SEQ_SQLITE, (seqs,))
+        row[1]: ClaimedEvent(*row) for row in db.execute(sqlite_sql.EVENTS_BY_SEQ_SQLITE, (seqs,))
     }
     jobs = claimed_deliveries(keep, spec.lease, eps, evs)
     return SqliteClaim(jobs, len(claimed) >= spec.limit, decided.capped, any_fifo)
@@ -298,7 +298,7 @@ def _endpoints_sqlite(
 ) -> dict[str, ClaimedEndpoint]:
     """:meth:`~hookpost.store._queue.QueueMixin._endpoints_for_delivery` over ``sqlite3``:
     each row as SQLAlchemy's types would read it (JSON decoded, booleans)."""
-    cur = db.execute(statements.ENDPOINTS_BY_ID_SQLITE, (_json_list(sorted(ids)),))
+    cur = db.execute(sqlite_sql.ENDPOINTS_BY_ID_SQLITE, (_json_list(sorted(ids)),))
     names = [c[0] for c in cur.description]
     rows: list[dict[str, Any]] = []
     for values in cur:
@@ -311,6 +311,6 @@ def _endpoints_sqlite(
     custom: dict[tuple[str, str], Any] = {}
     projects = custom_projects(rows)
     if projects:
-        found = db.execute(statements.CUSTOM_PROFILES_SQLITE, (_json_list(projects),))
+        found = db.execute(sqlite_sql.CUSTOM_PROFILES_SQLITE, (_json_list(projects),))
         custom = {(pid, name): json.loads(definition) for pid, name, definition in found}
     return endpoints_for_delivery(box, rows, custom)

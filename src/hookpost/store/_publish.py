@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 from hookpost.core.ids import new_ids
 from hookpost.domain import DeliveryStatus, Subscriber
 from hookpost.domain import targets as event_targets
+from hookpost.store import _sqlite_statements as sqlite_sql
 from hookpost.store import _statements as statements
 from hookpost.store._group_commit import Published, PublishRequest
 
@@ -201,12 +202,12 @@ def _existing_sqlite(
     rows = [
         dict(zip(names, row, strict=True))
         for pid, ids in by_project.items()
-        for row in db.execute(statements.EXISTING_EVENTS_SQLITE, (pid, json.dumps(ids)))
+        for row in db.execute(sqlite_sql.EXISTING_EVENTS_SQLITE, (pid, json.dumps(ids)))
     ]
     if not rows:
         return {}
     seqs = json.dumps([r["seq"] for r in rows])
-    counts = dict(db.execute(statements.DELIVERY_COUNTS_SQLITE, (seqs,)).fetchall())
+    counts = dict(db.execute(sqlite_sql.DELIVERY_COUNTS_SQLITE, (seqs,)).fetchall())
     return {(r["project_id"], r["id"]): (r, int(counts.get(r["seq"], 0)), False) for r in rows}
 
 
@@ -222,19 +223,19 @@ def publish_sqlite(
     existing = _existing_sqlite(db, keys)
     projects = json.dumps(sorted({r.project_id for r in requests}))
     routes: dict[str, list[Subscriber]] = {}
-    for pid, eid, types, filter_, enabled in db.execute(statements.ROUTING_SQLITE, (projects,)):
+    for pid, eid, types, filter_, enabled in db.execute(sqlite_sql.ROUTING_SQLITE, (projects,)):
         routes.setdefault(pid, []).append(_Route(pid, eid, _json(types), _json(filter_), enabled))
     plan = Plan(requests, existing, routes, now)
     if not plan.fresh:
         return plan.results(), False
     # The write lock is ours from BEGIN IMMEDIATE: every row with a larger
     # sequence than the largest before the insert is one of these events.
-    (before,) = db.execute(statements.LAST_SEQ_SQLITE).fetchone()
-    db.executemany(statements.INSERT_EVENTS_SQLITE, plan.event_rows())
+    (before,) = db.execute(sqlite_sql.LAST_SEQ_SQLITE).fetchone()
+    db.executemany(sqlite_sql.INSERT_EVENTS_SQLITE, plan.event_rows())
     # Sequences rise with each insert: the new ones, in order, are the events' in order.
-    seqs = [seq for (seq,) in db.execute(statements.NEW_SEQS_SQLITE, (before,))]
+    seqs = [seq for (seq,) in db.execute(sqlite_sql.NEW_SEQS_SQLITE, (before,))]
     seq_of = dict(zip(plan.fresh, seqs, strict=True))
     rows = plan.delivery_rows(seq_of)
     if rows:
-        db.executemany(statements.INSERT_DELIVERIES_SQLITE, rows)
+        db.executemany(sqlite_sql.INSERT_DELIVERIES_SQLITE, rows)
     return plan.results(), Plan.any_pending(rows)

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hookpost.core.wiretext import storable, storable_headers, with_marker
 from hookpost.domain import DeliveryStatus, HealthPolicy, Outcome, fold_health
 from hookpost.store import _sealing
+from hookpost.store import _sqlite_statements as sqlite_sql
 from hookpost.store import _statements as statements
 from hookpost.store._core import Core
 from hookpost.store._endpoints import disable
@@ -158,7 +159,7 @@ def attempt_tuples(batch: Iterable[Outcome]) -> list[tuple[Any, ...]]:
         row = attempt_row(o)
         row["request_headers"] = json.dumps(row["request_headers"])
         row["response_headers"] = json.dumps(row["response_headers"])
-        rows.append(tuple(row[c] for c in statements.ATTEMPT_COLUMNS))
+        rows.append(tuple(row[c] for c in sqlite_sql.ATTEMPT_COLUMNS))
     return rows
 
 
@@ -173,9 +174,9 @@ def record_sqlite(
     Raises :class:`_FullRecord` (rolling back) when an endpoint has failed for too long:
     disabling it, and what follows, is the full form's (rare) work.
     """
-    db.executemany(statements.INSERT_ATTEMPTS_SQLITE, attempt_tuples(batch))
+    db.executemany(sqlite_sql.INSERT_ATTEMPTS_SQLITE, attempt_tuples(batch))
     db.executemany(
-        statements.RECORD_DELIVERIES_SQLITE,
+        sqlite_sql.RECORD_DELIVERIES_SQLITE,
         [
             (o.status.value, o.number, o.next_attempt_at, o.status_code,
              None if o.error is None else storable(o.error)[0], now, o.delivery_id, o.lease)
@@ -184,7 +185,7 @@ def record_sqlite(
     )  # fmt: skip
     change = fold_health(batch)
     if change.resets:
-        db.execute(statements.HEALTH_RESET_SQLITE, (json.dumps(list(change.resets)),))
+        db.execute(sqlite_sql.HEALTH_RESET_SQLITE, (json.dumps(list(change.resets)),))
     if change.failing:
         common = {
             "now": now,
@@ -192,13 +193,13 @@ def record_sqlite(
             "open_until": now + policy.breaker_cooldown_seconds,
         }
         db.executemany(
-            statements.HEALTH_FAILING_SQLITE,
+            sqlite_sql.HEALTH_FAILING_SQLITE,
             [{"id": ep, "reset": int(r), "n": n, **common} for ep, r, n in change.failing],
         )
         long_failing = [ep for ep, _r, n in change.failing if n > 0]
         cutoff = now - policy.disable_after_seconds
         found = db.execute(
-            statements.FAILING_TOO_LONG_SQLITE, (json.dumps(long_failing), cutoff)
+            sqlite_sql.FAILING_TOO_LONG_SQLITE, (json.dumps(long_failing), cutoff)
         ).fetchone()
         if found is not None:
             raise _FullRecord
