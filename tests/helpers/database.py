@@ -1,4 +1,5 @@
-"""What the database holds, byte for byte: for tests that a secret is never stored in clear."""
+"""The store at hand: what the database holds, byte for byte (for tests that a secret is
+never stored in clear), and a project to publish into straight through a ``Store``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,25 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
+from hookpost.store import Store
 from tests.conftest import Hookpost
+
+#: An endpoint's stored values, as the API would hand them to ``Store.create_endpoint``.
+ENDPOINT_VALUES = {
+    "url": "http://127.0.0.1:9/hook",
+    "event_types": [],
+    "profile": "standard",
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "headers": {},
+    "enabled": True,
+}
+
+
+async def project_with_endpoint(store: Store) -> str:
+    """A new project with one endpoint (to 127.0.0.1:9, nothing listens): its id."""
+    pid = str((await store.create_project("p"))[0]["id"])
+    await store.create_endpoint(pid, dict(ENDPOINT_VALUES))
+    return pid
 
 
 async def database_bytes(hp: Hookpost, db_url: str) -> bytes:

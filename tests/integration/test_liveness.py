@@ -17,6 +17,7 @@ from hookpost.core.crypto import SecretBox
 from hookpost.store import Store
 from hookpost.store._liveness import FilePresence, PgPresence, Presence
 from tests.conftest import TEST_SECRET_KEY
+from tests.helpers.database import project_with_endpoint
 
 
 @pytest.fixture
@@ -38,16 +39,7 @@ async def _die(presence: Presence) -> None:
 
 async def _claim_one(store: Store, worker: str | None) -> tuple[str, str]:
     """A new project with one endpoint and one event, its delivery claimed: (project, delivery)."""
-    pid = (await store.create_project("p"))[0]["id"]
-    values = {
-        "url": "http://127.0.0.1:9/hook",
-        "event_types": [],
-        "profile": "standard",
-        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        "headers": {},
-        "enabled": True,
-    }
-    await store.create_endpoint(pid, values)
+    pid = await project_with_endpoint(store)
     await store.publish(pid, "a.b", "{}")
     (job,) = (await store.claim(10, 90, worker=worker)).jobs
     return pid, job.delivery_id

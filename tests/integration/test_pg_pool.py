@@ -20,6 +20,7 @@ from hookpost.core.crypto import SecretBox
 from hookpost.domain import DeliveryStatus, Outcome
 from hookpost.store import Store
 from tests.conftest import POSTGRES_URL, TEST_SECRET_KEY, _pg_exec, _pg_url
+from tests.helpers.database import project_with_endpoint
 
 
 @pytest.fixture
@@ -48,16 +49,7 @@ async def test_connections_the_server_closed_are_replaced(pg_url: str) -> None:
     clock = ManualClock()
     store = Store.from_url(pg_url, clock, box=SecretBox.from_text(TEST_SECRET_KEY))
     try:
-        pid = (await store.create_project("p"))[0]["id"]
-        values = {
-            "url": "http://127.0.0.1:9/hook",
-            "event_types": [],
-            "profile": "standard",
-            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            "headers": {},
-            "enabled": True,
-        }
-        await store.create_endpoint(pid, values)
+        pid = await project_with_endpoint(store)
         await store.publish(pid, "a.b", "{}", "before")
         assert await _end_sessions(pg_url) >= 1
         await asyncio.sleep(0.2)  # the FIN reaches the pooled connections

@@ -168,13 +168,8 @@ async def test_a_malformed_request_is_refused_whole(
     assert (await hp.http.get(f"/api/v1/projects/{pid}/events")).json()["data"] == []
 
 
-async def test_a_batch_is_one_transaction_of_the_group_commit(
-    sqlite_api: Hookpost, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """500 events (more than a group-commit batch of single publishes) in one write."""
-    hp = sqlite_api
-    pid, key = await hp.project()
-    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+def count_writes(hp: Hookpost, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the publish writes from now on (one per transaction), as they happen."""
     writes: list[int] = []
     real = hp.store._publish_batch
 
@@ -183,6 +178,17 @@ async def test_a_batch_is_one_transaction_of_the_group_commit(
         return await real(requests)
 
     monkeypatch.setattr(hp.store, "_publish_batch", counted)
+    return writes
+
+
+async def test_a_batch_is_one_transaction_of_the_group_commit(
+    sqlite_api: Hookpost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 events (more than a group-commit batch of single publishes) in one write."""
+    hp = sqlite_api
+    pid, key = await hp.project()
+    await hp.endpoint(pid, "http://127.0.0.1:9/a")
+    writes = count_writes(hp, monkeypatch)
     events = [ev(event_id=f"big-{i}", payload={"i": i}) for i in range(500)]
     async with AsyncClient(hp.base_url, token=key) as client:
         answer = await client.publish_batch(pid, events)
@@ -310,14 +316,7 @@ async def test_concurrent_batches_share_a_commit_up_to_its_size(
     hp = sqlite_api
     pid, _key = await hp.project()
     await hp.endpoint(pid, "http://127.0.0.1:9/a")
-    writes: list[int] = []
-    real = hp.store._publish_batch
-
-    async def counted(requests: list[Any]) -> Any:
-        writes.append(len(requests))
-        return await real(requests)
-
-    monkeypatch.setattr(hp.store, "_publish_batch", counted)
+    writes = count_writes(hp, monkeypatch)
     batches = [
         [("a.b", f'{{"n":{k}}}', f"b{b}-{k}") for k in range(size)]
         for b, size in enumerate([500, 500, 400, 500, 500, 200, 300])
