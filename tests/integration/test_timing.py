@@ -275,12 +275,16 @@ async def test_a_quiet_event_is_claimed_without_the_coalescing_wait(
     event published after a quiet spell goes out at once. (A fixed wait after every
     wake-up added its whole length, 5 ms by default, to each quiet event.)"""
     coalesce = 2.0
+    # The poll interval longer than the spacing: a poll's own (empty) claim is a claim
+    # too, and with polls every second no claim would ever be 2 s old.
     async for live in start_hookpost(
-        db_url, LiveClock(), poll_interval=POLL, coalesce_seconds=coalesce
+        db_url, LiveClock(), poll_interval=5 * coalesce, coalesce_seconds=coalesce
     ):
         pid, _ = await live.project()
         await live.endpoint(pid, receiver.on("/quiet", [200]))
-        await asyncio.sleep(coalesce + 0.3)  # the last claim is older than the spacing
+        # The set-up's own wake-up is answered by a claim up to one spacing later;
+        # after two, the last claim is older than the spacing.
+        await asyncio.sleep(2 * coalesce + 0.3)
         sent = time.time()
         await live.publish(pid)
         (got,) = await receiver.wait_for(1, timeout=10)
