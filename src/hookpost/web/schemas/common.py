@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from hookpost.core import limits
+from hookpost.core import jsonenc, limits
 
 EVENT_TYPE_RE = r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$"
 SUBSCRIPTION_RE = r"^(\*|[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*(\.\*)?)$"
@@ -123,19 +123,6 @@ def check_json_payload(payload: Any) -> Any:
     return payload
 
 
-#: ``jsonenc.compact``'s text, refusing what ``check_json_payload`` refuses as not JSON:
-#: the json module's C encoder called directly (a fifth cheaper than through
-#: ``JSONEncoder.encode`` for a 1 KB payload), without the check for circular
-#: references, which a parsed body cannot hold (``RecursionError`` if one did).
-_COMPACT_STRICT: Any = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-    if getattr(json.encoder, "c_make_encoder", None) is not None
-    else json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).iterencode
-)
-
-
 def json_payload_text(payload: Any) -> str | None:
     """The payload's compact JSON text (as ``jsonenc.compact`` writes it) when
     :func:`check_json_payload` accepts it; ``None`` when it might not (then that
@@ -147,7 +134,7 @@ def json_payload_text(payload: Any) -> str | None:
     has opening brackets -- so the walk runs only when the text is too big to tell.
     """
     try:
-        text = "".join(_COMPACT_STRICT(payload, 0))
+        text = jsonenc.compact_parsed(payload)
     except Exception:  # NaN, too deep for the encoder, ...: the check words it
         return None
     if (
