@@ -26,7 +26,7 @@ _OK = {"event_type": "user.created", "payload": {"n": 1}}
 
 def _app() -> FastAPI:
     app = FastAPI()
-    errors.install(app)
+    errors.install(app, "sqlite:///unused.db")
 
     async def by_hand(request: Request) -> Response:
         sent = handwritten.validated(EventIn, await handwritten.json_body(request))

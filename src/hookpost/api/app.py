@@ -149,7 +149,7 @@ def create_app(
         https_only=settings.https_only,
         dns_timeout=settings.dns_timeout_seconds,
     )
-    errors.install(app)
+    errors.install(app, settings.database_url)
     app.add_middleware(IdempotencyMiddleware)  # inside the body limit: reads a bounded body
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(errors.RejectNulMiddleware)

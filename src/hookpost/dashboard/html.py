@@ -42,7 +42,7 @@ from hookpost.dashboard.surface import Surface
 from hookpost.dashboard.tokens import LinkExpired, LinkInvalid
 from hookpost.domain import Conflict, Invalid, NotFound
 from hookpost.store.outage import Outage
-from hookpost.web.errors import DATABASE_ERRORS, note_outage
+from hookpost.web.errors import database_errors, note_outage
 from hookpost.web.links import served_over_https
 
 _CSP = (
@@ -362,7 +362,7 @@ class HtmlRoute(APIRoute):
             except StarletteHTTPException as exc:
                 title = _TITLES.get(exc.status_code, "Error")
                 return error_page(request, exc.status_code, title, str(exc.detail))
-            except DATABASE_ERRORS as exc:
+            except database_errors() as exc:
                 outage = note_outage(request, exc)
                 if outage is None:
                     raise

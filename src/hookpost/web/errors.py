@@ -25,7 +25,6 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookpost.core import limits
+from hookpost.core import dburl, limits
 from hookpost.domain import Conflict, Invalid, LimitReached, NotFound
 from hookpost.store.outage import Outage, classify
 from hookpost.web.state import store_if_open
@@ -55,14 +54,25 @@ _CODES = {
     507: "database_full",
 }
 
-#: Exception types that may carry a database outage; :func:`classify` decides.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
     SQLAlchemyError,
     OSError,  # and TimeoutError, ConnectionRefusedError: asyncpg connecting
     sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
 )
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """Exception types that may carry a database outage; :func:`classify` decides.
+
+    asyncpg's own errors (raised by the paths that use its connection without
+    SQLAlchemy's wrapper) join once asyncpg is imported -- by a PostgreSQL store,
+    or by :func:`install` for a PostgreSQL URL; a SQLite server never imports it
+    (about 3 MB of resident memory).
+    """
+    pg = sys.modules.get("asyncpg")
+    if pg is None:
+        return _DATABASE_ERRORS
+    return (*_DATABASE_ERRORS, pg.PostgresError, pg.InterfaceError)
 
 
 def error_response(
@@ -245,14 +255,18 @@ async def _database(request: Request, exc: Exception) -> JSONResponse:
     return outage_response(outage)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, database_url: str) -> None:
+    """Map every error to its JSON answer; ``database_url`` says which driver's
+    errors are database outages."""
+    if not dburl.is_sqlite_url(database_url):
+        import asyncpg  # noqa: F401  (its errors are handled below)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(LimitReached, _limit)
     app.add_exception_handler(Invalid, _invalid)
-    for kind in DATABASE_ERRORS:
+    for kind in database_errors():
         app.add_exception_handler(kind, _database)
 
 
