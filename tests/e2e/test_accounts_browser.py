@@ -13,12 +13,14 @@ import pytest
 
 from hookpost.core import passwords
 from tests.conftest import Hookpost, Receiver
-from tests.e2e.test_dashboard_browser import api, chromium, db_url  # noqa: F401 (fixtures)
+from tests.helpers.browser import api, chromium, db_url
 
 try:
     from playwright.async_api import Browser, Page, expect
 except ImportError:  # pragma: no cover - the dev extra installs it
     pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
+
+__all__ = ["chromium", "db_url"]  # the fixtures, imported for pytest
 
 OWNER_PASSWORD = "owner passphrase of some length"
 OPS_PASSWORD = "support team passphrase"
@@ -35,7 +37,7 @@ async def sign_in(page: Page, base: str, email: str, password: str) -> None:
 async def test_an_owner_invites_an_operator_who_resends_but_cannot_reveal(
     hookpost: Hookpost,
     receiver: Receiver,
-    chromium: Browser,  # noqa: F811
+    chromium: Browser,
 ) -> None:
     _owner, link = await hookpost.store.create_operator("owner@example.com", "owner")
     await hookpost.store.use_setup_token(link, passwords.hash_password(OWNER_PASSWORD))

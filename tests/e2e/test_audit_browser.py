@@ -11,29 +11,18 @@ fits a phone's width. SQLite only, like the other browser tests.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from hookpost.store.migrate import upgrade
 from tests.conftest import ADMIN, Hookpost, Receiver
-from tests.e2e.test_dashboard_browser import api, chromium, no_horizontal_scroll, shot
+from tests.helpers.browser import api, chromium, db_url, no_horizontal_scroll, shot
 
 try:
     from playwright.async_api import Browser, expect
 except ImportError:  # pragma: no cover - the dashboard browser module skips first
     pytest.skip("playwright is not installed", allow_module_level=True)
 
-__all__ = ["chromium"]  # the fixture, imported for pytest
-
-LIVE_TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+__all__ = ["chromium", "db_url"]  # the fixtures, imported for pytest
 
 
 async def test_a_resend_shows_on_the_audit_page(

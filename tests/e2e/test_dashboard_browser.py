@@ -2,7 +2,7 @@
 
 One operator scenario and one portal scenario, each against a real server and
 a real receiver on 127.0.0.1 -- the same fixtures as the delivery tests, on
-SQLite only (this module overrides ``db_url``) to stay quick.
+SQLite only (``tests.helpers.browser``'s ``db_url``) to stay quick.
 
 With ``HOOKPOST_SCREENSHOTS=1`` the tests also write the screenshots shown in
 the README to ``docs/screenshots/``.
@@ -11,94 +11,32 @@ the README to ``docs/screenshots/``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import standardwebhooks
 from aiohttp import web
 from itsdangerous.encoding import base64_decode, base64_encode
 
-from hookpost.store.migrate import upgrade
 from tests.conftest import ADMIN, Hookpost, Receiver
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-#: Long enough for a 2 s poll plus a delivery on a busy CI machine.
-LIVE_TIMEOUT_MS = 10_000
-
 try:
-    from playwright.async_api import Browser, Page, async_playwright, expect
+    from playwright.async_api import Browser, expect
 except ImportError:  # pragma: no cover - the dev extra installs it
     pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
 
-if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
-    pytest.skip(
-        f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it)",
-        allow_module_level=True,
-    )
+from tests.helpers.browser import (
+    LIVE_TIMEOUT_MS,
+    api,
+    chromium,
+    db_url,
+    nav,
+    no_horizontal_scroll,
+    shot,
+    sign_in_with_token,
+)
 
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """SQLite only: the browser tests are about pages, and the store is tested elsewhere."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium"),
-            args=CHROMIUM_ARGS,
-        )
-        yield browser
-        await browser.close()
-
-
-async def shot(page: Page, name: str, *, full_page: bool = True) -> None:
-    if os.environ.get("HOOKPOST_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
-
-
-async def no_horizontal_scroll(page: Page) -> None:
-    """Readable at phone width: nothing makes the page wider than the screen."""
-    widths = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"page is {widths[0]}px wide in a {widths[1]}px window"
-
-
-async def nav(page: Page, name: str) -> None:
-    """Follow a link of the project navigation."""
-    await page.get_by_role("navigation", name="Project").get_by_role("link", name=name).click()
-
-
-async def sign_in_with_token(page: Page) -> None:
-    """On the sign-in page: open the break-glass form and sign in with the admin token."""
-    await page.get_by_text("Sign in with the admin token").click()
-    await page.get_by_label("Admin token").fill(ADMIN)
-    await page.keyboard.press("Enter")
-
-
-async def api(hp: Hookpost, method: str, path: str, **body: Any) -> Any:
-    r = await hp.http.request(method, f"/api/v1{path}", json=body or None)
-    assert r.status_code < 300, r.text
-    return r.json()
+__all__ = ["chromium", "db_url"]  # the fixtures, imported for pytest
 
 
 async def test_operator_dashboard(

@@ -18,7 +18,6 @@ import re
 import time
 from typing import Any
 
-import httpx
 import stripe
 from aiohttp import web
 
@@ -27,8 +26,7 @@ from hookpost.profiles import generate_keypair
 from hookpost.verify import verify
 from tests.conftest import Hookpost, Receiver
 from tests.receivers.node import node_receiver
-
-HOP_BY_HOP = {"content-length", "host", "transfer-encoding", "connection"}
+from tests.receivers.replay import replay
 
 INVOICE = {
     "id": 71,
@@ -60,13 +58,6 @@ TRANSACTION = {
     "Status": "Confirmed",
     "Note": "café",
 }
-
-
-async def replay(url: str, attempt: dict[str, Any], body: bytes) -> int:
-    """Send ``body`` with the headers hookpost signed the real attempt with."""
-    headers = {k: v for k, v in attempt["request_headers"].items() if k.lower() not in HOP_BY_HOP}
-    async with httpx.AsyncClient() as client:
-        return (await client.post(url, content=body, headers=headers)).status_code
 
 
 async def delivered(hp: Hookpost, pid: str) -> tuple[dict[str, Any], bytes]:

@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Hookpost, free_port
-from tests.e2e.test_receivers_providers import replay
 from tests.receivers.node import node_receiver
+from tests.receivers.replay import replay
 
 RECEIVERS = Path(__file__).resolve().parents[1] / "receivers"
 SECRET = "our own webhook secret / ✓"
