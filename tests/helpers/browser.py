@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from hookpost.store.migrate import upgrade
 from tests.conftest import ADMIN, Hookpost
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,11 +50,9 @@ if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_url: str) -> str:
     """SQLite only: the browser tests are about pages, and the store is tested elsewhere."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return sqlite_url
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,6 @@ from hookpost import (
     ValidationFailed,
 )
 from hookpost.core.clock import ManualClock
-from hookpost.store.migrate import upgrade
 from tests.conftest import ADMIN, Hookpost, Receiver, free_port, start_hookpost
 
 POLICY = {
@@ -46,11 +44,9 @@ POLICY = {
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_url: str) -> str:
     """SQLite only: the client is under test, not the storage backend."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return sqlite_url
 
 
 @pytest.fixture
