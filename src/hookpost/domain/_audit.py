@@ -66,6 +66,7 @@ ACTIONS: dict[str, str] = {
     "operator.sessions_revoke": "every session of an operator was ended",
     "token.create": "a personal API token was issued",
     "token.revoke": "a personal API token was revoked",
+    "token.refused": "an API request's bearer token was refused (unknown, revoked or expired)",
 }
 
 #: Object types an entry may name (the first word of an action, mostly).

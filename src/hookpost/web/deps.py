@@ -149,10 +149,7 @@ async def get_principal(request: Request) -> Principal:
         return await _operator_token(request, token)
     key = await state.store.key_principal(token)
     if key is None:
-        note_auth_failure(request)
-        raise HTTPException(
-            401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
-        )
+        raise await _refused(request, "unknown or revoked API key")
     actor = Actor("api_key", id=key["id"], label=key_label(key), address=_address(request) or None)
     principal = Principal(
         admin=False,
@@ -176,14 +173,29 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
+async def _refused(request: Request, reason: str) -> HTTPException:
+    """The 401 for a bearer token nobody issued (or no longer valid), counted against the
+    caller's address and recorded as ``token.refused`` by an ``anonymous`` actor.
+
+    The entry names the address and ``reason``, never the token (it may be a real
+    one with a typo). Writes are bounded by the lockout: past
+    :data:`~hookpost.web.ratelimit.AUTH_FAILURE_BURST` refusals an address is
+    answered 429 before any lookup, and nothing is written.
+    """
+    note_auth_failure(request)
+    set_actor(Actor("anonymous", address=_address(request) or None))
+    why = {"reason": reason}
+    await runtime(request).store.record_audit("token.refused", "token", "", after=why)
+    return HTTPException(
+        401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
+    )
+
+
 async def _operator_token(request: Request, token: str) -> Principal:
     """A personal token: its owner's role decides, route by route (one table)."""
     found = await runtime(request).store.token_principal(token)
     if found is None:
-        note_auth_failure(request)
-        raise HTTPException(
-            401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
-        )
+        raise await _refused(request, "unknown, revoked or expired personal token")
     projects = found["projects"]
     principal = Principal(
         admin=False,
