@@ -104,6 +104,17 @@ def test_names_that_are_not_secret_unless_marked(name: str) -> None:
         assert secret_headers.mask({name: "v"}, [mark]) == {name: MASK}
 
 
+def test_a_mask_of_many_names_is_the_rule_per_name_every_time() -> None:
+    """:func:`secret_headers.mask` remembers the rule's answer per name; the second and
+    later masks of the same names (every attempt's wire headers) answer as the rule does."""
+    headers = {name: f"value {i}" for i, name in enumerate(SECRET_BY_NAME + PLAIN)}
+    for marks in ([], ["X-Team", "x_request_source"], ["X-TEAM"]):
+        want = {k: MASK if is_secret(k, marks) else v for k, v in headers.items()}
+        for _ in range(3):
+            assert secret_headers.mask(headers, marks) == want
+    assert secret_headers.mask(None) == {} == secret_headers.mask({}, ["X-Team"])
+
+
 # -- everywhere, with a real receiver ------------------------------------------------
 
 #: (secret by name, marked secret, plain): one endpoint's headers per row, in varied spellings.

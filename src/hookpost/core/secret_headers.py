@@ -26,6 +26,7 @@ Every place that shows headers calls :func:`mask`; nothing else decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 #: What a secret header's value is shown as. Sent back unchanged in an update,
@@ -89,6 +90,13 @@ def secret_by_name(name: str) -> bool:
     return n in SECRET_NAMES or last in SECRET_WORDS or last.endswith(SECRET_ENDINGS)
 
 
+#: :func:`secret_by_name` of the names seen, as they were spelled: every attempt
+#: masks the same few header names (its wire headers), so the rule runs once per
+#: name instead of once per header of every attempt. Bounded: at most this many
+#: names are kept (header names are short; a name is not a secret, its value is).
+_by_name = functools.lru_cache(maxsize=2048)(secret_by_name)
+
+
 def is_secret(name: str, marked: Iterable[str] = ()) -> bool:
     """Is the header ``name`` secret, by the rule or because ``marked`` names it?"""
     n = normalize(name)
@@ -103,8 +111,11 @@ def secret_names(headers: Mapping[str, str] | None, marked: Iterable[str] = ()) 
 
 def mask(headers: Mapping[str, str] | None, marked: Iterable[str] = ()) -> dict[str, str]:
     """``headers`` with every secret value replaced by :data:`MASK`."""
-    marks = [normalize(m) for m in marked]
-    return {k: MASK if is_secret(k, marks) else v for k, v in (headers or {}).items()}
+    marks = {normalize(m) for m in marked}
+    return {
+        k: MASK if _by_name(k) or (marks and normalize(k) in marks) else v
+        for k, v in (headers or {}).items()
+    }
 
 
 class HeaderProblem(ValueError):
