@@ -49,6 +49,21 @@ _BODY_CACHE = 4096
 
 
 @dataclass(slots=True)
+class _Body:
+    """A rendered body, and its text as an attempt record stores it (made once per body,
+    not once per attempt: every endpoint of the profile sends the same bytes)."""
+
+    raw: bytes
+    #: ``raw`` as storable text, escapes said so (:mod:`hookpost.core.wiretext`).
+    text: str
+
+    @classmethod
+    def of(cls, raw: bytes) -> _Body:
+        text, escaped = body_text(raw, complete=True)
+        return cls(raw, with_marker(text, {"request body": escaped}))
+
+
+@dataclass(slots=True)
 class Prepared:
     """The request of one attempt, rendered and signed -- or why it could not be."""
 
@@ -56,6 +71,8 @@ class Prepared:
     profile: Profile | None
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    #: ``body`` as the attempt record stores it.
+    body_text: str = ""
     #: Set when the request could not be built (then ``profile`` is None).
     failure: str | None = None
 
@@ -67,7 +84,7 @@ class Attempts:
         self.sender = sender
         self.clock = clock
         self.default_timeout = default_timeout
-        self._bodies: OrderedDict[tuple[int, str, str | None], bytes] = OrderedDict()
+        self._bodies: OrderedDict[tuple[int, str, str | None], _Body] = OrderedDict()
 
     async def attempt(self, job: ClaimedDelivery) -> Outcome:
         """One attempt, inside the event's trace when it was published with one."""
@@ -130,7 +147,7 @@ class Attempts:
             profile = resolve_profile(ep.profile, ep.profile_definition, ep.serializer)
             body = self._body(job, profile)
             signed = profile.sign(
-                msg_id=job.event.id, timestamp=now, body=body, secrets=ep.live_secrets(now)
+                msg_id=job.event.id, timestamp=now, body=body.raw, secrets=ep.live_secrets(now)
             )
         except Exception as exc:
             # A profile, template or encoder failing on this event.
@@ -144,7 +161,9 @@ class Attempts:
         headers.update(signed)
         if traceparent:
             headers["traceparent"] = traceparent
-        return Prepared(started_at=now, profile=profile, body=body, headers=headers)
+        return Prepared(
+            started_at=now, profile=profile, body=body.raw, headers=headers, body_text=body.text
+        )
 
     async def send(self, job: ClaimedDelivery, prepared: Prepared) -> SendResult:
         """POST the prepared request, or publish it to a broker (the sender picks by the
@@ -159,7 +178,7 @@ class Attempts:
             ep.wire_url, prepared.body, prepared.headers, timeout, about=about
         )
 
-    def _body(self, job: ClaimedDelivery, profile: Profile) -> bytes:
+    def _body(self, job: ClaimedDelivery, profile: Profile) -> _Body:
         """Serialize an event once per profile and reuse the bytes on every try."""
         ev = job.event
         # An event belongs to one project, and profile names are unique in it;
@@ -175,7 +194,7 @@ class Attempts:
                 project_id=ev.project_id,
                 sequence=ev.seq,
             )
-            body = profile.body(data)
+            body = _Body.of(profile.body(data))
             self._bodies[key] = body
             if len(self._bodies) > _BODY_CACHE:
                 self._bodies.popitem(last=False)
@@ -192,7 +211,6 @@ class Attempts:
         decision: Decision,
     ) -> Outcome:
         ep = job.endpoint
-        request_body, escaped = body_text(prepared.body, complete=True)
         return Outcome(
             delivery_id=job.delivery_id,
             lease=job.lease,
@@ -204,7 +222,7 @@ class Attempts:
             request_headers=secret_headers.mask(
                 result.request_headers or prepared.headers, ep.secret_headers
             ),
-            request_body=with_marker(request_body, {"request body": escaped}),
+            request_body=prepared.body_text,
             status_code=result.status_code,
             response_headers=result.response_headers,
             response_body=result.response_body,

@@ -1,0 +1,64 @@
+"""An attempt's prepared request: the body's record text is made once per rendered body.
+
+Every endpoint of an event (and every retry) sends the cached body; the text
+its attempt record stores comes with it, and must be what
+:func:`hookpost.core.wiretext.body_text` makes of the bytes sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from hookpost.core.clock import ManualClock
+from hookpost.core.wiretext import body_text, with_marker
+from hookpost.delivery._attempt import Attempts, _Body
+from hookpost.delivery.sender import Sender
+from hookpost.domain import ClaimedDelivery, ClaimedEndpoint, ClaimedEvent
+from tests.unit.test_claimed_endpoint import BASE
+
+#: The claimed endpoint of test_claimed_endpoint, with a real secret and custom headers.
+ENDPOINT = dataclasses.replace(
+    BASE,
+    secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    headers={"X-Team": "blue", "Authorization": "Bearer s3cret"},
+)
+
+
+def _slow(raw: bytes) -> str:
+    text, escaped = body_text(raw, complete=True)
+    return with_marker(text, {"request body": escaped})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b'{"a":1}', '{"é":"ünï"}'.encode(), b"a\x00b", b"\xff\xfe{}", b"ok\xe9", b"\xf0\x9f"],
+)
+def test_a_bodys_record_text_is_body_text_with_its_marker(raw: bytes) -> None:
+    assert _Body.of(raw).text == _slow(raw)
+    assert _Body.of(raw).raw == raw
+
+
+def _job(endpoint: ClaimedEndpoint, n: int) -> ClaimedDelivery:
+    event = ClaimedEvent(
+        id="evt_1",
+        seq=7,
+        project_id="proj_1",
+        event_type="order.paid",
+        payload='{"amount":12,"note":"caf\u00e9\\u0000"}',
+        created_at=1_700_000_000.0,
+        trace_context=None,
+    )
+    return ClaimedDelivery(f"dl_{n}", "lease", n, None, endpoint, event)
+
+
+def test_every_endpoint_and_retry_of_an_event_records_the_text_of_the_bytes_it_sends() -> None:
+    attempts = Attempts(Sender(), ManualClock(1_700_000_100.0), 10.0)
+    other = dataclasses.replace(ENDPOINT, id="ep_2", headers={})
+    prepared = [attempts.prepare(_job(ep, n), None) for n in range(3) for ep in (ENDPOINT, other)]
+    assert prepared[0].body  # rendered once, then from the cache
+    for p in prepared:
+        assert p.failure is None
+        assert p.body == prepared[0].body
+        assert p.body_text == _slow(p.body)
