@@ -6,6 +6,8 @@ go through a real receiver and both databases; these pin the pure rules.
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
 from hookpost.core.wiretext import body_text, storable, storable_headers, with_marker
@@ -59,6 +61,39 @@ def test_header_names_and_values_are_both_escaped_and_order_kept() -> None:
 )
 def test_body_text(raw: bytes, complete: bool, text: str, escaped: int) -> None:
     assert body_text(raw, complete=complete) == (text, escaped)
+
+
+#: Bodies and header sets for the fast paths (plain ASCII without NUL) and the rest.
+RAW = [b"", b"ok", b'{"ok":true}', b"\x01\x7f\r\n", b"a\x00", b"caf\xc3\xa9", b"caf\xc3", b"\xff"]
+HEADERS = [
+    {},
+    {"Content-Type": "text/plain", "Content-Length": "2", "Date": "Tue, 01 Dec 2026"},
+    {"X-A": "v\x00"},
+    {"X-\udce9": "ok"},
+    {"A": "caf\udce9", "B": "ok"},
+    {"A": "café"},
+]
+
+
+def _body_text_slow(raw: bytes, complete: bool) -> tuple[str, int]:
+    return storable(codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(raw, complete))
+
+
+@pytest.mark.parametrize("raw", RAW)
+@pytest.mark.parametrize("complete", [True, False])
+def test_body_text_is_the_decoder_and_storable_for_every_body(raw: bytes, complete: bool) -> None:
+    assert body_text(raw, complete=complete) == _body_text_slow(raw, complete)
+    assert body_text(raw * 3, complete=complete) == _body_text_slow(raw * 3, complete)
+
+
+@pytest.mark.parametrize("headers", HEADERS)
+def test_storable_headers_is_storable_per_name_and_value(headers: dict[str, str]) -> None:
+    items = [(storable(k), storable(v)) for k, v in headers.items()]
+    want = ({k: v for (k, _), (v, _) in items}, sum(n + m for (_, n), (_, m) in items))
+    got = storable_headers(headers)
+    assert got == want
+    assert list(got[0]) == [k for (k, _), _ in items]  # wire order
+    assert got[0] is not headers  # a copy: the record never aliases aiohttp's
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,9 @@ def storable(text: str) -> tuple[str, int]:
 
 def storable_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], int]:
     """Header names and values made storable (order kept), and how many characters were escaped."""
+    every = "".join(headers) + "".join(headers.values())
+    if every.isascii() and "\x00" not in every:
+        return dict(headers), 0  # the common case: two joins and one scan, all in C
     out: dict[str, str] = {}
     escaped = 0
     for name, value in headers.items():
@@ -68,6 +71,8 @@ def body_text(raw: bytes, *, complete: bool) -> tuple[str, int]:
     character cut in half at the end is left out rather than shown as
     escaped bytes the receiver never sent.
     """
+    if raw.isascii() and b"\x00" not in raw:
+        return raw.decode("ascii"), 0  # the common case: no character to cut or escape
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     return storable(decoder.decode(raw, final=complete))
 
