@@ -16,11 +16,11 @@ from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery._attempt import Attempts, _Body
 from hookpost.delivery.sender import Sender
 from hookpost.domain import ClaimedDelivery, ClaimedEndpoint, ClaimedEvent
-from tests.unit.test_claimed_endpoint import BASE
+from tests.helpers.claims import CLAIMED_ENDPOINT
 
-#: The claimed endpoint of test_claimed_endpoint, with a real secret and custom headers.
+#: A claimed endpoint with a real secret and custom headers.
 ENDPOINT = dataclasses.replace(
-    BASE,
+    CLAIMED_ENDPOINT,
     secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     headers={"X-Team": "blue", "Authorization": "Bearer s3cret"},
 )

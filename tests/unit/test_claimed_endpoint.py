@@ -6,30 +6,8 @@ import dataclasses
 
 import pytest
 
-from hookpost.domain import ClaimedEndpoint, UnreadableSecret
-
-BASE = ClaimedEndpoint(
-    id="ep_1",
-    project_id="proj_1",
-    url="http://127.0.0.1:9/",
-    wire_url="http://127.0.0.1:9/",
-    profile="standard",
-    profile_definition=None,
-    serializer=None,
-    secret="whsec_now",
-    old_secrets=(),
-    headers={},
-    secret_headers=(),
-    success_rule=None,
-    max_attempts=None,
-    retry_schedule=None,
-    timeout_seconds=None,
-    max_concurrency=None,
-    rate_limit=None,
-    fifo=False,
-    consecutive_failures=0,
-    circuit_open_until=None,
-)
+from hookpost.domain import UnreadableSecret
+from tests.helpers.claims import CLAIMED_ENDPOINT as BASE
 
 # (rotated-out secrets as (secret, expires_at), now, the secrets that sign)
 SECRETS = [
