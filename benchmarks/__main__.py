@@ -118,7 +118,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--baseline",
         default=None,
-        help="another checkout's src folder: the publish part runs on both, in turns",
+        help="another checkout's src folder: the publish part and the e2e part's latency "
+        "run on both, in turns",
     )
     p.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
 

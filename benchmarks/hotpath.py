@@ -300,6 +300,8 @@ async def _run(sizes: Sizes, procs: Procs, console: Any, tmp: str, pg_url: str |
             out["e2e_1"] = await _throughput(ctx, 1, sizes.e2e_events)
             out["e2e_10"] = await _throughput(ctx, 10, sizes.e2e_events)
             out["latency"] = await _latency_run(ctx, sizes.rate)
+            if sizes.baseline:
+                out["latency_baseline"] = await _latency_baseline(sizes, procs, console, tmp, ctx)
     # 3. PostgreSQL serve --no-workers, then two workers draining fan-out 10.
     if pg_url is not None and "pg" in sizes.parts:
         async with _hookpost(procs, console, tmp, pg_url, no_workers, rss) as (ctx, stack):
@@ -367,6 +369,35 @@ async def _baseline(sizes: Sizes, procs: Procs, console: Any, tmp: str, ctx: Ctx
         "figures": table,
         "rounds": rounds,
         "after": rounds[-1]["after"],
+        "complete": complete,
+    }
+
+
+async def _latency_baseline(
+    sizes: Sizes, procs: Procs, console: Any, tmp: str, ctx: Ctx, rounds: int = 3
+) -> Any:
+    """Publish->receipt at ``sizes.rate`` on this tree and on ``sizes.baseline``, each a
+    ``serve`` of its own, both up at once and measured in turns: before/after in one run."""
+    url = f"sqlite:///{tmp}/baseline-e2e.db"
+    table: list[dict[str, Any]] = []
+    complete = True
+    async with _hookpost(procs, console, tmp, url, ["serve"], [], sizes.baseline) as (old, _):
+        for _round in range(rounds):
+            row: dict[str, Any] = {}
+            for name, c in (("before", old), ("after", ctx)):
+                lat = await _latency_run(c, sizes.rate)
+                complete = complete and lat["complete"]
+                row[name] = {
+                    k: lat[k]
+                    for k in ("latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+                              "latency_max_ms", "publish_api_p50_ms", "publish_api_p99_ms",
+                              "serve_cpu_util", "other_cpu_util")
+                }  # fmt: skip
+            table.append(row)
+    return {
+        "scenario": f"before/after, publish->receipt at {sizes.rate} ev/s",
+        "source": sizes.baseline,
+        "figures": table,
         "complete": complete,
     }
 
@@ -521,17 +552,10 @@ def _print(console: Any, report: dict[str, Any]) -> None:
             "[green]pass[/green]" if t["pass"] else "[red]miss[/red]",
         )
     console.print(table)
-    if "baseline" in report:
-        for k, row in enumerate(report["baseline"]["figures"], 1):
-            b, a = row["before"], row["after"]
-            console.print(
-                f"round {k}: publish ev/s {b['publish_ev_s']} -> {a['publish_ev_s']} "
-                f"(x{_ratio(a['publish_ev_s'], b['publish_ev_s'])}); one at a time p50 ms "
-                f"{b['one_at_a_time_p50_ms']} -> {a['one_at_a_time_p50_ms']}; batch ev/s "
-                f"{b['batch_ev_s']} -> {a['batch_ev_s']} "
-                f"(x{_ratio(a['batch_ev_s'], b['batch_ev_s'])})",
-                highlight=False,
-            )
+    for key, what in (("baseline", _publish_round), ("latency_baseline", _latency_round)):
+        if key in report:
+            for k, row in enumerate(report[key]["figures"], 1):
+                console.print(what(k, row["before"], row["after"]), highlight=False)
     for t in report["targets"]:
         verdict = "pass" if t["pass"] else "miss"
         ratio = f" (ratio {t['ratio']})" if t["ratio"] is not None else ""
@@ -540,3 +564,25 @@ def _print(console: Any, report: dict[str, Any]) -> None:
             f"{ratio}, goal {t['goal']}",
             highlight=False,
         )
+
+
+def _publish_round(k: int, b: dict[str, Any], a: dict[str, Any]) -> str:
+    return (
+        f"round {k}: publish ev/s {b['publish_ev_s']} -> {a['publish_ev_s']} "
+        f"(x{_ratio(a['publish_ev_s'], b['publish_ev_s'])}); one at a time p50 ms "
+        f"{b['one_at_a_time_p50_ms']} -> {a['one_at_a_time_p50_ms']}; batch ev/s "
+        f"{b['batch_ev_s']} -> {a['batch_ev_s']} (x{_ratio(a['batch_ev_s'], b['batch_ev_s'])})"
+    )
+
+
+def _latency_round(k: int, b: dict[str, Any], a: dict[str, Any]) -> str:
+    def ms(part: dict[str, Any], *keys: str) -> str:
+        return "/".join(str(part[f"{key}_ms"]) for key in keys)
+
+    lat = ("latency_p50", "latency_p90", "latency_p99", "latency_max")
+    api = ("publish_api_p50", "publish_api_p99")
+    return (
+        f"latency round {k}: p50/p90/p99/max ms {ms(b, *lat)} -> {ms(a, *lat)}; publish "
+        f"answer p50/p99 {ms(b, *api)} -> {ms(a, *api)}; other CPU {b['other_cpu_util']} "
+        f"/ {a['other_cpu_util']}"
+    )

@@ -38,7 +38,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from hookpost.core.dburl import normalize_database_url
 from hookpost.core.private_files import private_sqlite_database
-from hookpost.store import _liveness, _wake
+from hookpost.store import _checkpoint, _liveness, _wake
 from hookpost.store import _statements as statements
 from hookpost.store.outage import DatabaseHealth
 
@@ -51,6 +51,7 @@ def create_engine(
     sqlite_busy_timeout_ms: int = 30000,
     connect_timeout: float = 10.0,
     command_timeout: float = 30.0,
+    sqlite_autocheckpoint: bool = True,
 ) -> AsyncEngine:
     """The engine. The store's own SQLite writer passes ``sqlite_busy_timeout_ms=0``
     and waits in :class:`Writer`; migrations and tools keep SQLite's busy handler.
@@ -64,10 +65,19 @@ def create_engine(
     A pooled PostgreSQL connection the server has closed (a restart, a cut
     connection) is replaced when it is checked out, and the rest of the pool
     with it (:func:`_closed_on_checkout`).
+
+    ``sqlite_autocheckpoint=False``: SQLite's writer connection never checkpoints
+    inside a commit (``wal_autocheckpoint=0``); the store's own writer, whose
+    :class:`~hookpost.store._checkpoint.Checkpointer` does it beside the commits.
     """
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, sqlite_synchronous, busy_timeout_ms=sqlite_busy_timeout_ms)
+        return _sqlite_engine(
+            url,
+            sqlite_synchronous,
+            busy_timeout_ms=sqlite_busy_timeout_ms,
+            autocheckpoint=sqlite_autocheckpoint,
+        )
     engine = create_async_engine(
         url,
         pool_size=pool_size,
@@ -115,6 +125,7 @@ def _sqlite_engine(
     pool_size: int = 1,
     read_only: bool = False,
     busy_timeout_ms: int = 30000,
+    autocheckpoint: bool = True,
 ) -> AsyncEngine:
     """A pool of SQLite connections (one, for the writer) in WAL mode.
 
@@ -156,6 +167,8 @@ def _sqlite_engine(
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if read_only:
             cur.execute("PRAGMA query_only=ON")
+        elif not autocheckpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -179,14 +192,24 @@ _LOCKED = object()
 
 
 def _sqlite_transaction(
-    db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T], synced: bool = True
+    db: sqlite3.Connection,
+    work: Callable[[sqlite3.Connection], _T],
+    synced: bool = True,
+    checkpointer: _checkpoint.Checkpointer | None = None,
 ) -> Any:
     """``work`` between ``BEGIN IMMEDIATE`` and ``COMMIT``, on the connection's thread.
 
     Rolled back if ``work`` raises; :data:`_LOCKED` (nothing done) when another
     process holds the write lock. ``synced=False``: the commit does not wait for
-    the disk (see :meth:`Writer.run_sqlite`).
+    the disk (see :meth:`Writer.run_sqlite`). A ``checkpointer`` asking to catch
+    up gets its checkpoint first, outside the transaction (see ``_checkpoint``).
     """
+    if checkpointer is not None and checkpointer.catch_up:
+        try:
+            done: tuple[int, int, int] | None = _checkpoint.checkpoint(db)
+        except sqlite3.Error:
+            done = None  # the transaction's own statements will meet what failed
+        checkpointer.caught_up(done)
     if synced:
         return _sqlite_transaction_in(db, work)
     (level,) = db.execute("PRAGMA synchronous").fetchone()
@@ -234,13 +257,25 @@ class Writer:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, timeout: float = 30.0, health: DatabaseHealth | None = None
+        self,
+        engine: AsyncEngine,
+        *,
+        timeout: float = 30.0,
+        health: DatabaseHealth | None = None,
+        checkpointer: _checkpoint.Checkpointer | None = None,
     ) -> None:
         self._engine = engine.execution_options(**{WRITE_OPTION: True})
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sqlite = is_sqlite(engine)
         self._timeout = timeout
         self.health = health or DatabaseHealth()
+        #: SQLite on a file: told of every commit, checkpoints beside them.
+        self.checkpointer = checkpointer
+
+    def _committed(self) -> None:
+        self.health.wrote()
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -252,7 +287,7 @@ class Writer:
                 async with self._engine.begin() as conn:
                     started = True
                     yield conn
-                self.health.wrote()
+                self._committed()
                 return
             except OperationalError as exc:
                 # Only a BEGIN that found the lock taken is retried, never
@@ -314,7 +349,9 @@ class Writer:
                     driver: Any = pooled.driver_connection  # aiosqlite's Connection
                     # aiosqlite runs every call of the connection as a function
                     # on its one thread (``_execute``): this is one more.
-                    result = await driver._execute(_sqlite_transaction, driver._conn, work, synced)
+                    result = await driver._execute(
+                        _sqlite_transaction, driver._conn, work, synced, self.checkpointer
+                    )
                 finally:
                     pooled.close()  # back to the pool (no reset on return: see _sqlite_engine)
             except sqlite3.Error as exc:
@@ -325,7 +362,7 @@ class Writer:
                 self.health.note(exc, "a write")
                 raise
             if result is not _LOCKED:
-                self.health.wrote()
+                self._committed()
                 return typing.cast(_T, result)
             if time.monotonic() > deadline:
                 locked = sqlite3.OperationalError("database is locked")

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hookpost.core.clock import Clock, SystemClock
 from hookpost.core.crypto import SecretBox
 from hookpost.domain import NotFound, Page
-from hookpost.store import _backend, _liveness, _sealing, _wake
+from hookpost.store import _backend, _checkpoint, _liveness, _sealing, _wake
 from hookpost.store.models import endpoints, projects
 from hookpost.store.outage import DatabaseHealth
 
@@ -146,8 +146,13 @@ class Core:
         self.reader = reader or engine
         #: What this process has seen of the database lately (readiness, log throttle).
         self.health = DatabaseHealth()
+        database = _backend.sqlite_file(engine)
+        #: SQLite on a file: the WAL checkpoints, beside the commits (see _checkpoint).
+        self.checkpointer = (
+            _checkpoint.Checkpointer(database) if database and database != ":memory:" else None
+        )
         #: The same engine, for transactions that write (SQLite: BEGIN IMMEDIATE).
-        self.writer = _backend.Writer(engine, health=self.health)
+        self.writer = _backend.Writer(engine, health=self.health, checkpointer=self.checkpointer)
         self._keys = TTLCache()
         self._schemas = TTLCache()
         #: Whether any endpoint is ordered (fifo): most installations have none,
@@ -177,7 +182,9 @@ class Core:
         cls, url: str, clock: Clock | None = None, *, box: SecretBox | None = None, **kwargs: Any
     ) -> Self:
         return cls(
-            _backend.create_engine(url, sqlite_busy_timeout_ms=0, **kwargs),
+            _backend.create_engine(
+                url, sqlite_busy_timeout_ms=0, sqlite_autocheckpoint=False, **kwargs
+            ),
             clock,
             box=box,
             reader=_backend.create_read_engine(url),
@@ -185,6 +192,8 @@ class Core:
 
     async def close(self) -> None:
         self._wakeups.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         if self.reader is not self.engine:
             await self.reader.dispose()
         await self.engine.dispose()

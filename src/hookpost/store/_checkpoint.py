@@ -1,0 +1,158 @@
+"""SQLite's WAL checkpoints, moved off the commit path.
+
+In WAL mode every commit appends pages to the ``-wal`` file; a checkpoint
+copies them back into the database file and fsyncs it, so the log can start
+over. SQLite's default (``wal_autocheckpoint=1000``) runs that checkpoint
+inside whichever commit takes the log past 1,000 pages: a publish, a claim or
+an attempt record waits for the copy of megabytes and an fsync of the
+database file, and every write queued behind it on the writer's thread waits
+too. At 500 events a second that was several times a second, on the hot path.
+
+So the store's writer connection has ``wal_autocheckpoint=0`` and a
+:class:`Checkpointer` does the copying beside it: at most every ``interval``
+seconds after a commit, a thread of its own runs a PASSIVE checkpoint on a
+connection of its own. A PASSIVE checkpoint never takes the write lock and
+never waits: publishes go on committing while it copies and fsyncs.
+
+That alone does not bound the log. SQLite starts the log over only when a
+write transaction begins while every frame has been copied back, and under
+steady writes a checkpoint that runs beside them is always a few commits
+behind (a test showed the ``-wal`` file reach 280 MB in 8 s). So when a pass
+finds the log past ``restart_frames``, it asks the writer to catch up
+(:attr:`catch_up`): the writer's next transaction first runs a PASSIVE
+checkpoint on the writer's own thread (``_backend._sqlite_transaction``),
+which copies only what came in since the background pass -- a few pages, not
+megabytes -- and the transaction itself then starts the log over. A reader
+in the middle of a long read can still hold that off, as it holds off
+SQLite's own checkpoints; the next pass asks again.
+
+Durability is unchanged: a checkpoint copies only committed frames, and with
+``synchronous=FULL`` it fsyncs the log before copying and the database file
+before the log may be overwritten (SQLite's own order, on whichever
+connection runs it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+
+log = logging.getLogger("hookpost.store")
+
+__all__ = ["CHECKPOINT_INTERVAL", "RESTART_FRAMES", "Checkpointer", "checkpoint"]
+
+#: Seconds between background checkpoints while commits go on.
+CHECKPOINT_INTERVAL = 0.2
+#: Log length (pages) past which the writer catches up so the log starts over:
+#: SQLite's own ``wal_autocheckpoint`` default, so the ``-wal`` file stays as small as before.
+RESTART_FRAMES = 1000
+
+
+def checkpoint(db: sqlite3.Connection) -> tuple[int, int, int]:
+    """One PASSIVE checkpoint on ``db``: (busy, pages in the log, pages copied back).
+
+    Outside a transaction only. ``busy`` is 1 when another connection was
+    checkpointing (nothing done); the log counts are -1 when the database is
+    not in WAL mode.
+    """
+    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(busy), int(frames), int(copied)
+
+
+class Checkpointer:
+    """Background PASSIVE checkpoints of one SQLite database file.
+
+    :meth:`committed` is called on the event loop after each write; it costs a
+    clock read unless a pass is due, and then starts one on a short-lived
+    thread (no thread waits while nothing is written). ``catch_up`` is set by
+    a pass that found the log past ``restart_frames``; the writer clears it
+    when it has checkpointed on its own thread (:meth:`caught_up`).
+    """
+
+    def __init__(
+        self,
+        database: str,
+        *,
+        interval: float = CHECKPOINT_INTERVAL,
+        restart_frames: int = RESTART_FRAMES,
+    ) -> None:
+        self._database = database
+        self._interval = interval
+        self._restart_frames = restart_frames
+        self._next = 0.0
+        self._running = False
+        self._closed = False
+        #: Serialises a pass and :meth:`close` (the connection is used by one thread at a time).
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        #: The writer should checkpoint before its next transaction (see the module).
+        self.catch_up = False
+        #: The last pass's (busy, pages in the log, pages copied back), for tests and tools.
+        self.last: tuple[int, int, int] | None = None
+        self.passes = 0
+
+    def committed(self) -> None:
+        """A write transaction committed: start a pass if one is due and none runs."""
+        if self._running or self._closed:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self._interval
+        self._running = True
+        try:
+            threading.Thread(target=self._pass, name="hookpost-checkpoint", daemon=True).start()
+        except RuntimeError:  # no thread to be had (interpreter shutting down)
+            self._running = False
+
+    def caught_up(self, result: tuple[int, int, int] | None) -> None:
+        """The writer ran its catch-up checkpoint (``result``, None if it failed)."""
+        self.catch_up = False
+        if result is not None:
+            self.last = result
+
+    def _pass(self) -> None:
+        try:
+            with self._lock:
+                if self._closed:
+                    return
+                if self._conn is None:
+                    self._conn = self._connect()
+                self.last = result = checkpoint(self._conn)
+                self.passes += 1
+            if result[0] == 0 and result[1] >= self._restart_frames:
+                self.catch_up = True
+        except sqlite3.Error:
+            # The database is away or locked for long: the next commit's pass tries again.
+            log.debug("background WAL checkpoint failed", exc_info=True)
+            self._drop()
+        finally:
+            self._running = False
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._database, isolation_level=None, check_same_thread=False, timeout=0
+        )
+        # The checkpoint's own fsyncs (log before copying, database after) follow
+        # this level: FULL, as the writer's commits.
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _drop(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def close(self) -> None:
+        """No more passes; waits for one in progress to end, closes the connection."""
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
