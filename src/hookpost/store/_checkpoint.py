@@ -9,10 +9,14 @@ database file, and every write queued behind it on the writer's thread waits
 too. At 500 events a second that was several times a second, on the hot path.
 
 So the store's writer connection has ``wal_autocheckpoint=0`` and a
-:class:`Checkpointer` does the copying beside it: at most every ``interval``
-seconds after a commit, a thread of its own runs a PASSIVE checkpoint on a
-connection of its own. A PASSIVE checkpoint never takes the write lock and
-never waits: publishes go on committing while it copies and fsyncs.
+:class:`Checkpointer` does the copying beside it: after a commit, when a pass
+is due, a thread of its own runs a PASSIVE checkpoint on a connection of its
+own. A PASSIVE checkpoint never takes the write lock and never waits:
+publishes go on committing while it copies and fsyncs. Passes are paced by
+what the last one found, a quarter to a half of ``restart_frames`` new pages each (between
+``interval`` and ``longest`` seconds apart): a pass is two fsyncs beside the
+commits' own, on the same disk, so a quiet database is not checkpointed five
+times a second.
 
 That alone does not bound the log. SQLite starts the log over only when a
 write transaction begins while every frame has been copied back, and under
@@ -42,10 +46,18 @@ import time
 
 log = logging.getLogger("hookpost.store")
 
-__all__ = ["CHECKPOINT_INTERVAL", "RESTART_FRAMES", "Checkpointer", "checkpoint"]
+__all__ = [
+    "CHECKPOINT_INTERVAL",
+    "LONGEST_INTERVAL",
+    "RESTART_FRAMES",
+    "Checkpointer",
+    "checkpoint",
+]
 
-#: Seconds between background checkpoints while commits go on.
-CHECKPOINT_INTERVAL = 0.2
+#: Seconds between background checkpoints at the least (while the log grows fast)...
+CHECKPOINT_INTERVAL = 0.1
+#: ... and at the most, while commits go on.
+LONGEST_INTERVAL = 1.0
 #: Log length (pages) past which the writer catches up so the log starts over:
 #: SQLite's own ``wal_autocheckpoint`` default, so the ``-wal`` file stays as small as before.
 RESTART_FRAMES = 1000
@@ -77,12 +89,16 @@ class Checkpointer:
         database: str,
         *,
         interval: float = CHECKPOINT_INTERVAL,
+        longest: float = LONGEST_INTERVAL,
         restart_frames: int = RESTART_FRAMES,
     ) -> None:
         self._database = database
-        self._interval = interval
+        self._shortest = self._interval = interval
+        self._longest = longest
         self._restart_frames = restart_frames
-        self._next = 0.0
+        #: Pages in the log at the last pass (to pace the next one).
+        self._frames = 0
+        self._next = time.monotonic() + interval
         self._running = False
         self._closed = False
         #: Serialises a pass and :meth:`close` (the connection is used by one thread at a time).
@@ -104,7 +120,7 @@ class Checkpointer:
         self._next = now + self._interval
         self._running = True
         try:
-            threading.Thread(target=self._pass, name="hookpost-checkpoint", daemon=True).start()
+            threading.Thread(target=self.run_pass, name="hookpost-checkpoint", daemon=True).start()
         except RuntimeError:  # no thread to be had (interpreter shutting down)
             self._running = False
 
@@ -114,7 +130,8 @@ class Checkpointer:
         if result is not None:
             self.last = result
 
-    def _pass(self) -> None:
+    def run_pass(self) -> None:
+        """One pass, on the calling thread: what the background thread runs."""
         try:
             with self._lock:
                 if self._closed:
@@ -123,14 +140,25 @@ class Checkpointer:
                     self._conn = self._connect()
                 self.last = result = checkpoint(self._conn)
                 self.passes += 1
-            if result[0] == 0 and result[1] >= self._restart_frames:
-                self.catch_up = True
+            if result[0] == 0:
+                self._pace(result[1])
+                self.catch_up = result[1] >= self._restart_frames
         except sqlite3.Error:
             # The database is away or locked for long: the next commit's pass tries again.
             log.debug("background WAL checkpoint failed", exc_info=True)
             self._drop()
         finally:
             self._running = False
+
+    def _pace(self, frames: int) -> None:
+        """The next pass sooner when this one found more than half ``restart_frames`` new
+        pages, later when it found under a quarter (the log started over if it shrank)."""
+        new = frames - self._frames if frames >= self._frames else frames
+        self._frames = frames
+        if new > self._restart_frames // 2:
+            self._interval = max(self._interval / 2, self._shortest)
+        elif new < self._restart_frames // 4:
+            self._interval = min(self._interval * 2, self._longest)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
