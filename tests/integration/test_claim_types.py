@@ -9,6 +9,7 @@ object, so an attempt converts nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -238,5 +239,38 @@ async def test_a_sqlite_claim_commits_unsynced_and_the_writer_stays_full(
             lambda db: db.execute("PRAGMA synchronous").fetchone()[0]
         )
         assert (levels, after) == ([1], 2)  # NORMAL for the claim, FULL again after it
+    finally:
+        await store.close()
+
+
+async def test_a_claim_that_leaves_the_loop_idle_says_when_the_next_delivery_is_due(
+    db_url: str,
+) -> None:
+    """SQLite's claim reads what the loop's own query (``next_due_at``) would answer, so an
+    idle turn needs no query: a delivery scheduled later, the leases it just took, ``inf``
+    for an empty queue. A claim the loop follows at once, and PostgreSQL's, read nothing."""
+    clock = ManualClock(1000.0)
+    store = Store.from_url(db_url, clock, box=SecretBox.from_text(TEST_SECRET_KEY))
+    sqlite = db_url.startswith("sqlite")
+    try:
+        assert (await store.claim(10, 90)).next_due == (math.inf if sqlite else None)
+        pid = (await store.create_project("p"))[0]["id"]
+        await store.create_endpoint(pid, _values("http://127.0.0.1:9/a"))
+        for n in range(3):
+            await store.publish(pid, "a.b", f'{{"n": {n}}}')
+        async with store.writer.begin() as conn:
+            first = (await conn.execute(select(deliveries.c.id).limit(1))).scalar_one()
+            later = update(deliveries).where(deliveries.c.id == first)
+            await conn.execute(later.values(next_attempt_at=1030.0))
+        busy = await store.claim(1, 90)  # two were due: the loop claims again at once
+        assert len(busy.jobs) == 1 and busy.more and busy.next_due is None
+        idle = await store.claim(10, 90)
+        assert len(idle.jobs) == 1 and not idle.more
+        assert idle.next_due == (await store.next_due_at(after=1000.0) if sqlite else None)
+        assert not sqlite or idle.next_due == 1030.0
+        clock.advance(100)  # the leases (due at 1090) expire, the scheduled one is due
+        assert len((again := await store.claim(10, 90)).jobs) == 3 and not again.more
+        assert again.next_due == (await store.next_due_at(after=1100.0) if sqlite else None)
+        assert not sqlite or again.next_due == 1190.0
     finally:
         await store.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 from typing import Any
 
 import pytest
@@ -74,3 +75,35 @@ async def test_a_failed_due_query_nobody_reads_logs_nothing(
         gc.collect()
         await asyncio.sleep(0)
     assert "never retrieved" not in caplog.text
+
+
+class _QuerylessStore:
+    """A store whose claims read the next due time themselves (SQLite's do)."""
+
+    health = _Health()
+
+    async def next_due_at(self, after: float | None = None) -> float | None:
+        raise AssertionError("the claim said when the next delivery is due")
+
+
+@pytest.mark.parametrize(("next_due", "wake_at"), [(1000.25, 1000.25), (math.inf, 1001.0)])
+async def test_an_idle_turn_after_a_claim_that_read_the_next_due_time_asks_nothing(
+    next_due: float, wake_at: float
+) -> None:
+    loop = ClaimLoop(
+        _QuerylessStore(),  # type: ignore[arg-type]
+        Settings(poll_interval=1.0),
+        clock=ManualClock(1000.0),
+        policy=HealthPolicy(),
+        stopping=asyncio.Event(),
+        attempt=_never,
+        record=_never,
+    )
+    idle = asyncio.create_task(loop._idle(999.0, next_due))
+    await asyncio.sleep(0)
+    # Asleep until then (or the poll interval): a retry recorded as due sooner wakes it.
+    assert not idle.done() and loop.due_query is None
+    assert loop._wake_at == wake_at
+    loop.wake()
+    await idle
+    assert loop._wake_at == -math.inf

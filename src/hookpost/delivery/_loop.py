@@ -201,7 +201,7 @@ class ClaimLoop:
             if not jobs or not claim.more:
                 # The queue is drained (or everything due is held back by
                 # caps): wait for news or the next due delivery.
-                await self._idle(looked_at)
+                await self._idle(looked_at, claim.next_due)
                 await self._spaced(claimed_at)
                 self._freed = False
             else:
@@ -272,7 +272,7 @@ class ClaimLoop:
                 return True
         return False
 
-    async def _idle(self, looked_at: float) -> None:
+    async def _idle(self, looked_at: float, next_due: float | None = None) -> None:
         """Sleep until the next delivery is due, news arrives, or a poll interval passes.
 
         A fixed poll made a retry due in 0.3 s go out at the next tick, up to a
@@ -284,16 +284,24 @@ class ClaimLoop:
         held-back or fifo endpoint, a retry recorded as due sooner than this
         sleep ends (:meth:`recorded`), a publish (NOTIFY or the in-process
         wake). The poll interval stays as the longest sleep, a safety net.
+
+        ``next_due``: the claim's own reading of that time (``inf``: none), when
+        it made one (SQLite); then there is no query. It is set here before
+        anything is awaited after the claim, so a retry recorded after the claim
+        compares against it, and one recorded before was seen by the claim.
         """
         poll = self.settings.poll_interval
         # Set before looking: a retry recorded while the query runs compares
         # against this bound, one recorded before it is seen by the query.
         self._wake_at = self.clock.now() + poll
-        try:
-            due = await self._next_due(looked_at, poll)
-        except _WokenUp:
-            self._wake_at = -math.inf
-            return
+        if next_due is not None:
+            due: float | None = None if next_due == math.inf else next_due
+        else:
+            try:
+                due = await self._next_due(looked_at, poll)
+            except _WokenUp:
+                self._wake_at = -math.inf
+                return
         wait = poll if due is None else min(poll, max(0.0, due - self.clock.now()))
         if due is not None:
             self._wake_at = min(self.clock.now() + poll, due)

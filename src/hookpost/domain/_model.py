@@ -135,6 +135,10 @@ class Claim:
     #: Endpoints whose due rows were handed back over their concurrency cap:
     #: claim again when one of their requests finishes.
     capped: set[str]
+    #: When the next delivery falls due after this claim (epoch seconds; ``inf``:
+    #: none is scheduled), read by the claim itself when it leaves the loop idle;
+    #: None when it did not look (the loop then asks ``Store.next_due_at``).
+    next_due: float | None = None
 
 
 @dataclass(slots=True)

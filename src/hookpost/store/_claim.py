@@ -37,6 +37,7 @@ publish-to-receipt latency.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,8 @@ class SqliteClaim(NamedTuple):
     more: bool
     capped: set[str]
     any_fifo: bool
+    #: See :attr:`hookpost.domain.Claim.next_due`.
+    next_due: float | None = None
 
 
 _ENDPOINT_JSON = ("event_types", "old_secrets", "filter", "headers", "retry_schedule")
@@ -216,7 +219,24 @@ def _json_list(values: Sequence[Any]) -> str:
 
 
 def claim_sqlite(db: sqlite3.Connection, spec: ClaimSpec, box: SecretBox | None) -> SqliteClaim:
-    """The claim's statements, inside the caller's ``BEGIN IMMEDIATE`` (no awaiting)."""
+    """The claim's statements, inside the caller's ``BEGIN IMMEDIATE`` (no awaiting).
+
+    A claim that leaves the loop idle (nothing leased, or the queue drained) also
+    reads when the next delivery falls due after ``spec.now``: the loop sleeps
+    until then without a query of its own (one more hop to a reader connection per
+    claim, through SQLAlchemy, was most of an idle turn's cost under load). What
+    this transaction wrote (rows handed back to their own time) and every result
+    recorded before it are seen; a result recorded after it wakes the loop itself
+    (``ClaimLoop.recorded``).
+    """
+    claim = _claim_sqlite(db, spec, box)
+    if claim.jobs and claim.more:
+        return claim  # the loop claims again at once
+    (due,) = db.execute(sqlite_sql.NEXT_DUE_AFTER_SQLITE, (spec.now,)).fetchone()
+    return claim._replace(next_due=math.inf if due is None else float(due))
+
+
+def _claim_sqlite(db: sqlite3.Connection, spec: ClaimSpec, box: SecretBox | None) -> SqliteClaim:
     now = spec.now
     claimed = [
         ClaimRow(*r)

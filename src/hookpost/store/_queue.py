@@ -93,7 +93,9 @@ class QueueMixin(Core):
             )
             if not hit:
                 self._fifo.put(None, claimed.any_fifo)
-            return Claim(claimed.jobs, more=claimed.more, capped=claimed.capped)
+            return Claim(
+                claimed.jobs, more=claimed.more, capped=claimed.capped, next_due=claimed.next_due
+            )
         return await self._claim_leasing(spec)
 
     async def _claim_leasing(self, spec: ClaimSpec) -> Claim:

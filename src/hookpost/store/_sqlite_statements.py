@@ -47,6 +47,7 @@ __all__ = [
     "LAST_SEQ_SQLITE",
     "LEASE_SQLITE",
     "NEW_SEQS_SQLITE",
+    "NEXT_DUE_AFTER_SQLITE",
     "RATE_BUCKETS_SQLITE",
     "RECORD_DELIVERIES_SQLITE",
     "ROUTING_SQLITE",
@@ -127,6 +128,12 @@ DUE_AT_SQLITE = (
 )
 
 ANY_FIFO_SQLITE = "SELECT 1 FROM endpoints WHERE ordering = 'fifo' LIMIT 1"
+
+#: When the next pending delivery or lease falls due after a time (``NEXT_DUE_AFTER``;
+#: the ``ix_deliveries_due`` index): after.
+NEXT_DUE_AFTER_SQLITE = (
+    f"SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN {_OPEN} AND next_attempt_at > ?"
+)
 ENDPOINTS_BY_ID_SQLITE = (
     f"SELECT {', '.join(endpoints.c.keys())} FROM endpoints"
     " WHERE id IN (SELECT value FROM json_each(?))"
