@@ -175,3 +175,37 @@ def test_index_keys(key: str, is_index: bool) -> None:
 )
 def test_which_values_need_the_javascript_form(value: Any, needs: bool) -> None:
     assert jsonenc._needs_js_form(value) is needs
+
+
+#: Stored payload texts beyond PAYLOADS' compact forms: escaped digits, digit-first
+#: strings that are values, whitespace, scalars.
+STORED_TEXTS = [compact(p) for p in PAYLOADS] + [
+    '{"\\u0031":1,"a":2}',
+    '{"a":"\\u0031"}',
+    '{"a":"1st","b":[1,2]}',
+    '{ "2" : 1 }',
+    '{"a":1e5}',
+    '{"a":"x.5e3"}',
+    '"a string"',
+    "7",
+    "null",
+    '[{"1":2}]',
+]
+
+
+@pytest.mark.parametrize("text", STORED_TEXTS)
+def test_a_stored_payload_encodes_as_its_parsed_value_does(text: str) -> None:
+    """``loads_stored`` marks a value that needs no JavaScript form so ``dumps`` skips
+    looking for one: the value and its wire bytes are ``json.loads``'s, every time."""
+    value, stored = json.loads(text), jsonenc.loads_stored(text)
+    assert stored == value and isinstance(stored, type(value))
+    assert dumps(stored) == dumps(value)
+    envelope = {"type": "t", "data": value, "f": 0.5}  # another part needs the form
+    assert dumps({**envelope, "data": stored}) == dumps(envelope)
+    marked = type(stored) is not type(value)
+    assert not marked or not jsonenc._needs_js_form(value)
+
+
+@pytest.mark.parametrize("text", ['{"a":NaN}', "[-Infinity]", '{"a":[1,{"b":Infinity}]}'])
+def test_nan_and_the_infinities_are_floats_to_loads_stored(text: str) -> None:
+    assert type(jsonenc.loads_stored(text)) is type(json.loads(text))

@@ -20,13 +20,12 @@ stores; nothing here touches the database.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from hookpost import tracing
-from hookpost.core import secret_headers
+from hookpost.core import jsonenc, secret_headers
 from hookpost.core.clock import Clock
 from hookpost.core.wiretext import body_text, with_marker
 from hookpost.delivery.sender import About, Sender, SendResult
@@ -190,7 +189,7 @@ class Attempts:
                 id=ev.id,
                 type=ev.event_type,
                 created_at=ev.created_at,
-                payload=json.loads(ev.payload),
+                payload=jsonenc.loads_stored(ev.payload),
                 project_id=ev.project_id,
                 sequence=ev.seq,
             )
