@@ -25,6 +25,7 @@ from hookpost.core.signing import (
     b64encode,
     hmac_sha256,
     secret_key_bytes,
+    signing_key,
 )
 from hookpost.profiles import ed25519
 from hookpost.profiles._base import EventData, lower_headers
@@ -60,7 +61,7 @@ class StandardProfile:
         content = signed_content(msg_id, timestamp, body)
         if secret.startswith(ed25519.SECRET_KEY_PREFIX):
             return "v1a," + b64encode(ed25519.sign(secret, content))
-        return "v1," + b64encode(hmac_sha256(secret_key_bytes(secret), content))
+        return "v1," + b64encode(hmac_sha256(signing_key(secret), content))
 
     def sign(
         self, *, msg_id: str, timestamp: float, body: bytes, secrets: Sequence[str]
