@@ -153,11 +153,14 @@ class Attempts:
             reason = f"the request could not be built: {type(exc).__name__}: {exc}"[:500]
             log.warning("delivery %s: %s", job.delivery_id, reason)
             return Prepared(started_at=now, profile=None, failure=reason)
-        # A custom header never travels beside the signature under another case.
-        owned = {k.lower() for k in signed} | {"content-type"}
-        headers = {"Content-Type": "application/json"}
-        headers.update((k, v) for k, v in ep.headers.items() if k.lower() not in owned)
-        headers.update(signed)
+        if ep.headers:
+            # A custom header never travels beside the signature under another case.
+            owned = {k.lower() for k in signed} | {"content-type"}
+            headers = {"Content-Type": "application/json"}
+            headers.update((k, v) for k, v in ep.headers.items() if k.lower() not in owned)
+            headers.update(signed)
+        else:
+            headers = {"Content-Type": "application/json", **signed}
         if traceparent:
             headers["traceparent"] = traceparent
         return Prepared(
