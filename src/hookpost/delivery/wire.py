@@ -27,10 +27,9 @@ Two things stood between that promise and aiohttp's defaults:
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from typing import Any
 from urllib.parse import quote
 
@@ -75,19 +74,27 @@ def joined(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 class HeadersSent:
     """The header block of one request as aiohttp wrote it (see :class:`RecordingRequest`)."""
 
-    __slots__ = ("headers",)
+    __slots__ = ("_token", "headers")
 
     def __init__(self) -> None:
         self.headers: dict[str, str] | None = None
+        self._token: Token[HeadersSent | None] | None = None
 
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[HeadersSent]:
-        """While inside, a request this task sends writes its headers here."""
-        token = _WATCHING.set(self)
-        try:
-            yield self
-        finally:
-            _WATCHING.reset(token)
+    def watching(self) -> HeadersSent:
+        """While inside (``with``), a request this task sends writes its headers here.
+
+        A context manager of its own rather than a generator's: one is entered per
+        attempt."""
+        return self
+
+    def __enter__(self) -> HeadersSent:
+        self._token = _WATCHING.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _WATCHING.reset(self._token)
+            self._token = None
 
 
 #: The :class:`HeadersSent` of the request the current task is sending. aiohttp
