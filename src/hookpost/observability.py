@@ -99,9 +99,14 @@ class _Metrics:
         )
 
     def record_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        # One labelled increment per (result, profile) of a recorded batch, not per attempt.
+        counts: dict[tuple[str, str], int] = {}
         for o in outcomes:
-            self.attempts.labels(attempt_result(o), o.profile or "unknown").inc()
+            key = (attempt_result(o), o.profile or "unknown")
+            counts[key] = counts.get(key, 0) + 1
             self.duration.observe(o.duration_ms / 1000)
+        for (result, profile), n in counts.items():
+            self.attempts.labels(result, profile).inc(n)
 
     def fanned_out(self, deliveries: int) -> None:
         self.deliveries_enqueued.inc(deliveries)
