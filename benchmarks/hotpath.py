@@ -391,6 +391,7 @@ async def _latency_baseline(
                     k: lat[k]
                     for k in ("latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
                               "latency_max_ms", "publish_api_p50_ms", "publish_api_p99_ms",
+                              "answer_to_receipt_p50_ms", "answer_to_receipt_p99_ms",
                               "serve_cpu_util", "other_cpu_util")
                 }  # fmt: skip
             table.append(row)
@@ -581,8 +582,10 @@ def _latency_round(k: int, b: dict[str, Any], a: dict[str, Any]) -> str:
 
     lat = ("latency_p50", "latency_p90", "latency_p99", "latency_max")
     api = ("publish_api_p50", "publish_api_p99")
+    rest = ("answer_to_receipt_p50", "answer_to_receipt_p99")
     return (
         f"latency round {k}: p50/p90/p99/max ms {ms(b, *lat)} -> {ms(a, *lat)}; publish "
-        f"answer p50/p99 {ms(b, *api)} -> {ms(a, *api)}; other CPU {b['other_cpu_util']} "
-        f"/ {a['other_cpu_util']}"
+        f"answer p50/p99 {ms(b, *api)} -> {ms(a, *api)}; answer to receipt p50/p99 "
+        f"{ms(b, *rest)} -> {ms(a, *rest)}; other CPU {b['other_cpu_util']} / "
+        f"{a['other_cpu_util']}"
     )
