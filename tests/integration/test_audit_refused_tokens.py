@@ -5,12 +5,15 @@ revoked API key, an unknown, revoked or expired personal token -- answers 401
 and leaves exactly one ``token.refused`` entry by an ``anonymous`` actor with
 the caller's address and the reason; no entry holds the token. Once the
 address is locked out (after ``AUTH_FAILURE_BURST`` refusals) it is answered
-429 before any lookup and nothing more is written. Both backends.
+429 before any lookup and nothing more is written; past a process-wide cap
+nothing is written whatever the address; and an entry the database cannot
+take leaves the answer a 401, never a 503. Both backends.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,7 +22,7 @@ import pytest
 
 from hookpost.domain import SHELL, acting_as
 from hookpost.store import AuditFilter
-from hookpost.web.ratelimit import AUTH_FAILURE_BURST
+from hookpost.web.ratelimit import AUTH_FAILURE_BURST, RateLimiter
 from tests.conftest import Hookpost
 
 KEY = "unknown or revoked API key"
@@ -124,3 +127,40 @@ async def test_a_locked_out_address_writes_nothing_more(hp: Hookpost) -> None:
             r = await client.get("/api/v1/projects", headers=bad)
             assert r.status_code == 429 and "Retry-After" in r.headers
     assert len(await refused(hp)) == AUTH_FAILURE_BURST
+
+
+async def test_refusals_from_many_addresses_are_recorded_up_to_the_process_cap(
+    hp: Hookpost,
+) -> None:
+    # Each address has its own lockout; the process-wide cap bounds what guessing from
+    # many addresses writes (here: a cap of 3, every address a fresh one).
+    hp.app.state.refusal_records = RateLimiter(1 / 3600, burst=3)
+    async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as client:
+        for _ in range(6):
+            hp.app.state.auth_failures = RateLimiter.for_auth_failures()  # a new address
+            r = await client.get("/api/v1/projects", headers={"Authorization": "Bearer guess"})
+            assert r.status_code == 401
+    assert len(await refused(hp)) == 3
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        sqlite3.OperationalError("database is locked"),
+        OSError("connection refused"),
+    ],
+    ids=["full", "locked", "unreachable"],
+)
+async def test_an_entry_that_cannot_be_written_leaves_the_answer_a_401(
+    hp: Hookpost, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    async def fails(*args: Any, **kwargs: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr(hp.store, "record_audit", fails)
+    async with httpx.AsyncClient(base_url=hp.base_url, timeout=30) as client:
+        r = await client.get("/api/v1/projects", headers={"Authorization": "Bearer guess"})
+        assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+        r = await client.post("/login", data={"token": "guess"})
+        assert r.status_code == 401

@@ -143,6 +143,7 @@ def create_app(
     app.state.dispatcher = None
     app.state.rate_limiter = RateLimiter(settings.api_rate_limit)
     app.state.auth_failures = RateLimiter.for_auth_failures()
+    app.state.refusal_records = RateLimiter.for_refusal_records()
     app.state.destinations = DestinationPolicy.create(
         guard,
         resolver,

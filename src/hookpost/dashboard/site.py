@@ -48,7 +48,7 @@ from hookpost.domain import roles, set_actor
 from hookpost.services import accounts
 from hookpost.store.sessions import end_session, open_session
 from hookpost.web import render as shapes
-from hookpost.web.deps import auth_lockout, note_auth_failure
+from hookpost.web.deps import auth_lockout, note_auth_failure, record_refusal
 from hookpost.web.links import served_over_https
 from hookpost.web.schemas import ProjectIn
 
@@ -301,9 +301,7 @@ async def login(request: Request) -> Response:
         if token:
             note_auth_failure(request)
             set_actor(stranger(request))
-            await store(request).record_audit(
-                "session.sign_in_failed", "session", "", after={"reason": "wrong admin token"}
-            )
+            await record_refusal(request, "session.sign_in_failed", "session", "wrong admin token")
         error = "That is not the admin token." if token else "Enter the admin token."
         return _login_form(request, next_=next_, token_error=error, status=401)
     set_actor(dashboard_admin(request))
@@ -322,6 +320,8 @@ async def _password_login(request: Request, form: Form) -> Response:
     operator = await accounts.sign_in(store(request), email, password)
     if operator is None:
         note_auth_failure(request, email)
+        reason = "wrong email or password"
+        await record_refusal(request, "session.sign_in_failed", "session", reason)
         error = "That email and password do not match an active operator."
         return _login_form(request, next_=next_, email=email, error=error, status=401)
     set_actor(operator_actor(request, operator["id"], operator["email"]))

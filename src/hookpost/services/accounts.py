@@ -27,10 +27,7 @@ async def sign_in(store: Store, email: str, password: str) -> dict[str, Any] | N
     operator, stored = await store.password_hash_for(email)
     ok = await asyncio.to_thread(passwords.verify, stored, password)
     if operator is None or stored is None or not ok:
-        # Who tried is the current actor (the email as typed); never the password.
-        reason = {"reason": "wrong email or password"}
-        await store.record_audit("session.sign_in_failed", "session", "", after=reason)
-        return None
+        return None  # the caller audits the refusal (capped: web.deps.record_refusal)
     if passwords.needs_rehash(stored):
         await store.rehash_password(
             operator["id"], await asyncio.to_thread(passwords.hash_password, password)

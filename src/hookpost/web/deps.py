@@ -17,6 +17,7 @@ exist.
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -25,7 +26,10 @@ from fastapi import Depends, HTTPException, Query, Request
 from hookpost.domain import ADMIN, Actor, roles, set_actor
 from hookpost.store import TOKEN_PREFIX, Store, decode_cursor
 from hookpost.web import scopes
+from hookpost.web.errors import database_errors
 from hookpost.web.state import runtime
+
+log = logging.getLogger("hookpost.api")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,19 +177,36 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
+async def record_refusal(request: Request, action: str, object_type: str, reason: str) -> None:
+    """Audit a refused credential (``token.refused``, ``session.sign_in_failed``) as the
+    current actor -- best effort, and capped.
+
+    The caller's answer (a 401) must not change with the database: an entry that
+    cannot be written (the disk full, the write lock busy) is logged and dropped,
+    never turned into a 503. And guessing must not become a flood of synced writes:
+    past :data:`~hookpost.web.ratelimit.REFUSAL_RECORD_BURST` entries, the whole
+    process records one a second, whatever the addresses (each address is also
+    locked out on its own, :func:`auth_lockout`).
+    """
+    state = runtime(request)
+    if state.refusal_records.take("") > 0:
+        return
+    try:
+        await state.store.record_audit(action, object_type, "", after={"reason": reason})
+    except database_errors() as exc:
+        log.warning("a refused credential was not audited: %s", type(exc).__name__)
+
+
 async def _refused(request: Request, reason: str) -> HTTPException:
     """The 401 for a bearer token nobody issued (or no longer valid), counted against the
     caller's address and recorded as ``token.refused`` by an ``anonymous`` actor.
 
     The entry names the address and ``reason``, never the token (it may be a real
-    one with a typo). Writes are bounded by the lockout: past
-    :data:`~hookpost.web.ratelimit.AUTH_FAILURE_BURST` refusals an address is
-    answered 429 before any lookup, and nothing is written.
+    one with a typo); see :func:`record_refusal` for its bounds.
     """
     note_auth_failure(request)
     set_actor(Actor("anonymous", address=_address(request) or None))
-    why = {"reason": reason}
-    await runtime(request).store.record_audit("token.refused", "token", "", after=why)
+    await record_refusal(request, "token.refused", "token", reason)
     return HTTPException(
         401, "invalid token", headers={"WWW-Authenticate": 'Bearer realm="hookpost"'}
     )

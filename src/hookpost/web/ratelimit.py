@@ -19,6 +19,11 @@ from collections.abc import Callable
 AUTH_FAILURE_BURST = 10
 #: ...and how many more a minute it may try after that.
 AUTH_FAILURES_PER_MINUTE = 6
+#: Refused credentials written to the audit log per second, per process, whatever the
+#: address (after a burst of :data:`REFUSAL_RECORD_BURST`): guessing from many addresses
+#: must not turn into a flood of synced writes beside the publishes.
+REFUSAL_RECORDS_PER_SECOND = 1
+REFUSAL_RECORD_BURST = 20
 
 
 class RateLimiter:
@@ -42,6 +47,11 @@ class RateLimiter:
     @classmethod
     def for_auth_failures(cls, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
         return cls(AUTH_FAILURES_PER_MINUTE / 60, burst=AUTH_FAILURE_BURST, clock=clock)
+
+    @classmethod
+    def for_refusal_records(cls, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
+        """One bucket (key ``""``) for the whole process: see :data:`REFUSAL_RECORDS_PER_SECOND`."""
+        return cls(REFUSAL_RECORDS_PER_SECOND, burst=REFUSAL_RECORD_BURST, clock=clock)
 
     def blocked(self, key: str) -> float:
         """Seconds until ``key`` has a token again (0: it has one), taking nothing."""

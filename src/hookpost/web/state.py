@@ -32,6 +32,8 @@ class Runtime(Protocol):
     rate_limiter: RateLimiter
     #: Wrong tokens per client address.
     auth_failures: RateLimiter
+    #: Refused credentials written to the audit log, for the whole process.
+    refusal_records: RateLimiter
     #: The SSRF check at registration.
     destinations: DestinationPolicy
     #: The dashboard's signer and templates (:class:`hookpost.dashboard.state.Dashboard`).
