@@ -13,6 +13,7 @@ import pytest
 
 from hookpost.core.clock import ManualClock
 from hookpost.core.wiretext import body_text, with_marker
+from hookpost.delivery import _attempt
 from hookpost.delivery._attempt import Attempts, _Body
 from hookpost.delivery.sender import Sender
 from hookpost.domain import ClaimedDelivery, ClaimedEndpoint, ClaimedEvent
@@ -40,13 +41,19 @@ def test_a_bodys_record_text_is_body_text_with_its_marker(raw: bytes) -> None:
     assert _Body.of(raw).raw == raw
 
 
-def _job(endpoint: ClaimedEndpoint, n: int) -> ClaimedDelivery:
+def _job(
+    endpoint: ClaimedEndpoint,
+    n: int,
+    *,
+    seq: int = 7,
+    payload: str = '{"amount":12,"note":"caf\u00e9\\u0000"}',
+) -> ClaimedDelivery:
     event = ClaimedEvent(
-        id="evt_1",
-        seq=7,
+        id=f"evt_{seq}",
+        seq=seq,
         project_id="proj_1",
         event_type="order.paid",
-        payload='{"amount":12,"note":"caf\u00e9\\u0000"}',
+        payload=payload,
         created_at=1_700_000_000.0,
         trace_context=None,
     )
@@ -62,3 +69,15 @@ def test_every_endpoint_and_retry_of_an_event_records_the_text_of_the_bytes_it_s
         assert p.failure is None
         assert p.body == prepared[0].body
         assert p.body_text == _slow(p.body)
+
+
+def test_the_body_cache_is_bounded_in_bytes_as_well_as_in_count() -> None:
+    attempts = Attempts(Sender(), ManualClock(1_700_000_100.0), 10.0)
+    big = '{"blob":"' + "x" * (1 << 20) + '"}'  # 1 MiB payloads: 2 MiB a body with its text
+    for seq in range(40):
+        attempts.prepare(_job(ENDPOINT, 0, seq=seq, payload=big), None)
+        held = sum(b.size for b in attempts._bodies.values())
+        assert held == attempts._body_bytes <= _attempt._BODY_CACHE_BYTES
+    assert 1 < len(attempts._bodies) < 40
+    newest = attempts.prepare(_job(ENDPOINT, 1, seq=39, payload=big), None)
+    assert newest.body is attempts._bodies[(39, "standard", None)].raw  # still cached

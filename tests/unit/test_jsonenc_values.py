@@ -209,3 +209,19 @@ def test_a_stored_payload_encodes_as_its_parsed_value_does(text: str) -> None:
 @pytest.mark.parametrize("text", ['{"a":NaN}', "[-Infinity]", '{"a":[1,{"b":Infinity}]}'])
 def test_nan_and_the_infinities_are_floats_to_loads_stored(text: str) -> None:
     assert type(jsonenc.loads_stored(text)) is type(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"object":"invoice","amount_due":1001,"lines":[{"sku":"sku-0","qty":1}],"paid":true}',
+        '[{"id":"in_1","n":null},"x",-3,12345678901234567890123]',
+        '{"note":"caf\\u00e9 \\"quoted\\"","a":{"b":{"c":[]}}}',
+    ],
+)
+def test_a_payload_without_floats_or_index_like_keys_is_marked(text: str) -> None:
+    """The fast path is taken: ``dumps`` gets a value it need not walk (the test above
+    holds it to the same bytes)."""
+    stored = jsonenc.loads_stored(text)
+    assert type(stored) is not type(json.loads(text))
+    assert not jsonenc._needs_js_form(stored)

@@ -11,7 +11,7 @@ import codecs
 import pytest
 
 from hookpost.core.wiretext import body_text, storable, storable_headers, with_marker
-from hookpost.delivery.wire import joined, request_url
+from hookpost.delivery.wire import _WATCHING, HeadersSent, joined, request_url
 from hookpost.domain import Outcome
 from hookpost.store._record import poisoned, problem
 
@@ -222,3 +222,23 @@ def test_problem_names_the_driver_error_without_sql() -> None:
         'CharacterNotInRepertoireError: invalid byte sequence for encoding "UTF8": 0x00'
     )
     assert problem(ValueError("line one\nline two")) == "ValueError: line one"
+
+
+def test_headers_sent_is_watched_by_one_with_at_a_time_and_always_let_go() -> None:
+    sent, other = HeadersSent(), HeadersSent()
+    assert _WATCHING.get() is None
+    with sent.watching():
+        assert _WATCHING.get() is sent
+        with pytest.raises(RuntimeError, match="one `with` at a time"):
+            sent.watching().__enter__()
+        assert _WATCHING.get() is sent  # the refused entry changed nothing
+        with other.watching():
+            assert _WATCHING.get() is other
+        assert _WATCHING.get() is sent
+    assert _WATCHING.get() is None
+    with pytest.raises(ValueError), sent.watching():
+        raise ValueError("the request failed")
+    assert _WATCHING.get() is None
+    with sent.watching():  # and it can be watched again
+        assert _WATCHING.get() is sent
+    assert _WATCHING.get() is None

@@ -45,6 +45,9 @@ log = logging.getLogger("hookpost.dispatcher")
 
 #: Rendered bodies kept (event, profile): a retry resends the same bytes without re-rendering.
 _BODY_CACHE = 4096
+#: ...and at most this many bytes of them (bytes and record text together): with large
+#: payloads the count alone would let the cache grow to gigabytes.
+_BODY_CACHE_BYTES = 16 * 2**20
 
 
 @dataclass(slots=True)
@@ -55,6 +58,12 @@ class _Body:
     raw: bytes
     #: ``raw`` as storable text, escapes said so (:mod:`hookpost.core.wiretext`).
     text: str
+
+    @property
+    def size(self) -> int:
+        """What the cache counts against :data:`_BODY_CACHE_BYTES` (the text as bytes:
+        a rough measure, exact for ASCII)."""
+        return len(self.raw) + len(self.text)
 
     @classmethod
     def of(cls, raw: bytes) -> _Body:
@@ -84,6 +93,7 @@ class Attempts:
         self.clock = clock
         self.default_timeout = default_timeout
         self._bodies: OrderedDict[tuple[int, str, str | None], _Body] = OrderedDict()
+        self._body_bytes = 0
 
     async def attempt(self, job: ClaimedDelivery) -> Outcome:
         """One attempt, inside the event's trace when it was published with one."""
@@ -198,8 +208,9 @@ class Attempts:
             )
             body = _Body.of(profile.body(data))
             self._bodies[key] = body
-            if len(self._bodies) > _BODY_CACHE:
-                self._bodies.popitem(last=False)
+            self._body_bytes += body.size
+            while len(self._bodies) > _BODY_CACHE or self._body_bytes > _BODY_CACHE_BYTES:
+                self._body_bytes -= self._bodies.popitem(last=False)[1].size
         else:
             self._bodies.move_to_end(key)
         return body

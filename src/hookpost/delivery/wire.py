@@ -88,6 +88,8 @@ class HeadersSent:
         return self
 
     def __enter__(self) -> HeadersSent:
+        if self._token is not None:  # one token slot: a second entry would lose the first
+            raise RuntimeError("a HeadersSent is watched by one `with` at a time")
         self._token = _WATCHING.set(self)
         return self
 
