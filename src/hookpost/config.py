@@ -85,8 +85,7 @@ class Settings(BaseSettings):
     #: /readyz fails when the embedded dispatcher has not turned for this long.
     stall_seconds: float = 30.0
     #: Claims after a wake-up are at least this far apart (and an attempt-log
-    #: write waits this long, 20 ms at the least), so one covers everything that
-    #: arrives together.
+    #: write waits this long), so one covers everything that arrives together.
     coalesce_seconds: float = 0.005
     #: Fallback polling interval when nothing wakes the dispatcher.
     poll_interval: float = 1.0

@@ -1,13 +1,12 @@
 """The recorder: attempts' outcomes to the database, many per write.
 
 Every finished attempt is :meth:`Recorder.put` on a queue; :meth:`Recorder.run`
-takes what has gathered (up to 512, after waiting ``coalesce_seconds`` -- at
-least :data:`RECORD_WAIT` -- for more unless the outcome gates its endpoint's
-queue) and records it with one ``Store.record``. A database that is away is
-retried with backoff; a row the database refuses never comes back here (the
-store records it without its request and response). After each batch the
-claim loop is told (``recorded``), which frees the slots and may claim again
-at once.
+takes what has gathered (up to 512, after waiting ``coalesce_seconds`` for
+more unless the outcome gates its endpoint's queue) and records it with one
+``Store.record``. A database that is away is retried with backoff; a row the
+database refuses never comes back here (the store records it without its
+request and response). After each batch the claim loop is told
+(``recorded``), which frees the slots and may claim again at once.
 """
 
 from __future__ import annotations
@@ -24,14 +23,6 @@ log = logging.getLogger("hookpost.dispatcher")
 
 #: Outcomes recorded by one write at most.
 RECORD_BATCH = 512
-#: Seconds the first outcome of a write waits for others, at the least (unless waiting
-#: is off, ``coalesce_seconds=0``). On SQLite a record is an fsync on the writer's one
-#: thread, and the claims and publishes that arrive meanwhile queue behind it: at
-#: 500 deliveries a second, waiting 5 ms made a record every few deliveries, and the
-#: claim that sends the next event waited behind them. A result comes back to no one
-#: sooner for it (the receipt is the send's); a result that holds up its endpoint's
-#: queue (``gates``) is written at once, as before.
-RECORD_WAIT = 0.02
 #: Waits between tries of a batch the database did not take; then the leases expire.
 _RETRY_DELAYS: tuple[float | None, ...] = (0.1, 0.5, 2.0, 5.0, None)
 
@@ -77,7 +68,7 @@ class Recorder:
     ) -> None:
         self.store = store
         self.policy = policy
-        self.coalesce_seconds = max(coalesce_seconds, RECORD_WAIT) if coalesce_seconds > 0 else 0.0
+        self.coalesce_seconds = coalesce_seconds
         self._stopping = stopping
         self._gates = gates
         self._recorded = recorded
@@ -137,4 +128,4 @@ class Recorder:
                 await asyncio.sleep(delay)
 
 
-__all__ = ["RECORD_BATCH", "RECORD_WAIT", "Recorder", "log_outcomes"]
+__all__ = ["RECORD_BATCH", "Recorder", "log_outcomes"]
