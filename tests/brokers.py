@@ -13,7 +13,6 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -21,7 +20,6 @@ import pytest
 from sqlalchemy import text
 
 from hookpost.core.clock import ManualClock
-from hookpost.store.migrate import upgrade
 from hookpost.verify import verify
 from tests.conftest import ADMIN, Hookpost, free_port, start_hookpost
 
@@ -60,13 +58,6 @@ class Consumer(Protocol):
     async def none_more(self, wait: float = 0.3) -> None:
         """Fails if another message arrives within ``wait`` seconds."""
         ...
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hp.db"
-    upgrade(url)
-    return url
 
 
 @pytest.fixture

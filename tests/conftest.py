@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -214,13 +215,31 @@ def pg_template() -> Iterator[str]:
 _counter = itertools.count()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy (``sqlite_url``).
+
+    ``upgrade`` runs every migration through Alembic (a quarter of a second); a copy
+    of the migrated file is the same database (WAL mode is in its header, and the
+    upgrade's last connection checkpointed the WAL away) in a millisecond."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "hookpost.db"
+    upgrade(f"sqlite:///{path}")
+    assert not path.with_name(path.name + "-wal").exists(), "the template kept a WAL file"
+    return path
+
+
+def migrated_sqlite(template: Path, path: Path) -> str:
+    """A copy of the migrated ``template`` at ``path`` (its mode kept: 0600); its URL."""
+    shutil.copy2(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Every test that stores data runs on both backends."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hookpost.db"
-        upgrade(url)
-        yield url
+        template = request.getfixturevalue("sqlite_template")
+        yield migrated_sqlite(template, tmp_path / "hookpost.db")
         return
     template = request.getfixturevalue("pg_template")
     name = f"hookpost_t_{os.getpid()}_{next(_counter)}"
@@ -385,11 +404,9 @@ async def hookpost_noworkers(db_url: str, clock: ManualClock) -> AsyncIterator[H
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     """A migrated SQLite file, for tests whose subject does not depend on the backend."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return migrated_sqlite(sqlite_template, tmp_path / "hookpost.db")
 
 
 @pytest.fixture

@@ -20,12 +20,10 @@ from tests.helpers.cli import BIN, cli_env, run, spawn, wait_port
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_url: str) -> str:
     """SQLite only: the CLI talks to the server over HTTP, so the storage backend
     is not what is under test here (test_api_input.py covers both backends)."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return sqlite_url
 
 
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

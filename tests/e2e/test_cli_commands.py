@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from hookpost.store.migrate import upgrade
 from hookpost.verify import verify
 from tests.conftest import Hookpost, free_port
 from tests.helpers.cli import BIN, cli_env, spawn, wait_port
@@ -26,11 +25,9 @@ SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_url: str) -> str:
     """SQLite only: the CLI talks to the server over HTTP (as in test_cli.py)."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return sqlite_url
 
 
 async def run_split(

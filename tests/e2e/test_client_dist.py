@@ -21,18 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from hookpost.store.migrate import upgrade
 from tests.conftest import ADMIN, Hookpost, Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_url: str) -> str:
     """SQLite only: the wheel's contents are under test, not the storage backend."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return sqlite_url
 
 
 SCRIPT = r"""

@@ -19,7 +19,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -28,7 +27,6 @@ from hookpost.api.app import create_app
 from hookpost.config import Settings
 from hookpost.core.clock import ManualClock
 from hookpost.store import Store
-from hookpost.store.migrate import upgrade
 from tests.conftest import ADMIN, LOOPBACK, TEST_SECRET_KEY, free_port
 
 LIMIT = 1_048_576  # the default HOOKPOST_MAX_BODY_BYTES
@@ -75,13 +73,6 @@ async def _serve(url: str, http_impl: str) -> AsyncIterator[int]:
     server.should_exit = True
     await task
     await store.close()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
 
 
 @pytest.fixture(params=["h11", "httptools"])

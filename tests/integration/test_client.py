@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import hookpost
 from hookpost import AsyncClient, Client, HookpostError
-from hookpost.store.migrate import upgrade
 from hookpost.verify import verify
 from tests.conftest import ADMIN, Hookpost, Receiver
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_url: str) -> str:
     """SQLite only: the client talks to the server over HTTP, so the storage backend
     is not what is under test here (test_api_input.py covers both backends)."""
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+    return sqlite_url
 
 
 def test_public_names() -> None:

@@ -14,21 +14,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 
 from hookpost.client import AsyncClient, Client, ConnectionFailed, ServerError
-from hookpost.store.migrate import upgrade
 from tests.conftest import Hookpost
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
+def db_url(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 @dataclass

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests import brokers
-from tests.brokers import Message, hp, sqlite_url
+from tests.brokers import Message, hp
 from tests.conftest import Hookpost
 
 aio_pika = pytest.importorskip("aio_pika", reason="the rabbitmq extra is not installed")
 
 pytestmark = brokers.needs_broker("RabbitMQ", 5672)
-__all__ = ["hp", "sqlite_url"]
+__all__ = ["hp"]
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/"
 

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests import brokers
-from tests.brokers import Message, hp, sqlite_url
+from tests.brokers import Message, hp
 from tests.conftest import Hookpost
 
 aiomqtt = pytest.importorskip("aiomqtt", reason="the mqtt extra is not installed")
 
 pytestmark = brokers.needs_broker("Mosquitto", 1883)
-__all__ = ["hp", "sqlite_url"]
+__all__ = ["hp"]
 
 BROKER = "mqtt://127.0.0.1:1883"
 

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests import brokers
-from tests.brokers import Message, hp, sqlite_url
+from tests.brokers import Message, hp
 from tests.conftest import Hookpost
 
 nats = pytest.importorskip("nats", reason="the nats extra is not installed")
 
 pytestmark = brokers.needs_broker("NATS", 4222)
-__all__ = ["hp", "sqlite_url"]
+__all__ = ["hp"]
 
 BROKER = "nats://127.0.0.1:4222"
 

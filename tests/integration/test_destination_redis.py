@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests import brokers
-from tests.brokers import Message, hp, sqlite_url
+from tests.brokers import Message, hp
 from tests.conftest import Hookpost
 
 aioredis = pytest.importorskip("redis.asyncio", reason="the redis extra is not installed")
 
 pytestmark = brokers.needs_broker("Redis", 6379)
-__all__ = ["hp", "sqlite_url"]
+__all__ = ["hp"]
 
 BROKER = "redis://127.0.0.1:6379/0"
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import brokers
-from tests.brokers import Message, hp, sqlite_url
+from tests.brokers import Message, hp
 from tests.conftest import Hookpost, free_port
 
 pytest.importorskip("aiobotocore", reason="the sqs extra is not installed")
@@ -23,7 +23,7 @@ moto_server = pytest.importorskip("moto.server", reason="moto[server] is not ins
 
 from aiobotocore.session import get_session  # noqa: E402
 
-__all__ = ["hp", "sqlite_url"]
+__all__ = ["hp"]
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

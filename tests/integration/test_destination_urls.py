@@ -12,11 +12,11 @@ from hookpost.core import destination_url
 from hookpost.core.netguard import NetGuard, parse_networks
 from hookpost.delivery.sender import About, Sender
 from hookpost.services.destinations import DestinationPolicy
-from tests.brokers import hp, sqlite_url
+from tests.brokers import hp
 from tests.conftest import Hookpost
 from tests.fakedns import FakeResolver
 
-__all__ = ["hp", "sqlite_url"]
+__all__ = ["hp"]
 
 ACCEPTED = [
     "amqp://guest:guest@127.0.0.1:5672/",

@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 
 from hookpost.config import ConfigError, Settings
 from hookpost.core.clock import ManualClock
-from hookpost.store.migrate import upgrade
 from hookpost.store.models import dashboard_sessions
 from hookpost.web.ratelimit import AUTH_FAILURE_BURST
 from tests.conftest import ADMIN, Hookpost, Receiver, free_port, start_hookpost
@@ -225,13 +224,6 @@ def test_bad_session_and_proxy_settings_are_refused(
 
 
 # -- forwarded headers and the wrong-token lockout ----------------------------------------
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/hookpost.db"
-    upgrade(url)
-    return url
 
 
 @pytest.mark.parametrize(
