@@ -23,10 +23,17 @@ run: install
 	$(BIN)/hookpost serve --port $(PORT)
 
 # Every tier: tests/unit, tests/integration, tests/e2e (README, "Testing"); the import
-# contracts first (a second; pyproject.toml [tool.importlinter]).
+# contracts first (a second; pyproject.toml [tool.importlinter]). Most tests wait on
+# sockets, subprocesses and clocks, so they run on $(TEST_WORKERS) pytest-xdist workers;
+# then the ones marked `serial` (they measure time, or act on state other tests share) run
+# alone. Both runs always run; `make test` fails if either does.
+TEST_WORKERS ?= 3
 test: install
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	status=0; \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not serial" || status=$$?; \
+	$(BIN)/pytest -q -m serial || status=$$?; \
+	exit $$status
 
 # The pure tier only, in seconds.
 test-unit: install

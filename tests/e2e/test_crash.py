@@ -20,6 +20,9 @@ from aiohttp import web
 from tests.conftest import Receiver
 from tests.serveproc import TOKEN, Server
 
+# kill -9 and re-send within a measured time: run apart (Makefile, "test").
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[Server]:

@@ -11,11 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from sqlalchemy import text
 
 from hookpost.store import Store
 from tests.conftest import LOOPBACK, TEST_SECRET_KEY, Hookpost, Receiver
+
+# Shutdown within a measured time: run apart (Makefile, "test").
+pytestmark = pytest.mark.serial
 
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 

@@ -15,12 +15,16 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from hookpost.store import Store
 from hookpost.store._wake import WakeBoard, WakeListener
 from hookpost.store.migrate import upgrade
 from tests.conftest import LOOPBACK, TEST_SECRET_KEY, free_port
+
+# Wake-up latencies measured against a wall clock: run apart (Makefile, "test").
+pytestmark = pytest.mark.serial
 
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 TOKEN = "wake-admin"

@@ -147,6 +147,7 @@ def _close_hookpost_connections() -> int:
     return len(pids)
 
 
+@pytest.mark.serial  # closes every hookpost connection on the broker
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="rabbitmqctl is not installed")
 async def test_a_connection_the_broker_closed_is_replaced(hp: Hookpost, queue: Queue) -> None:
     """After the broker drops the pooled connection, the next event still goes out."""

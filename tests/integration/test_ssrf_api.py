@@ -77,6 +77,7 @@ async def test_registration_accepts(url: str) -> None:
     assert await policy.problem(url) is None
 
 
+@pytest.mark.serial  # a DNS timeout measured
 async def test_https_only_and_dns_timeout() -> None:
     class Slow(FakeResolver):
         async def resolve(self, *args: object, **kw: object) -> list:  # type: ignore[type-arg]

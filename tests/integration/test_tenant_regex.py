@@ -141,6 +141,7 @@ async def _publish(hp: Hookpost, pid: str, name: str, payload: Any) -> httpx.Res
     )
 
 
+@pytest.mark.serial  # /healthz answer times measured
 @pytest.mark.parametrize("place", PLACES, ids=[p.__name__.strip("_") for p in PLACES])
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
 async def test_catastrophic_pattern_is_bounded_and_healthz_stays_fast(
@@ -234,6 +235,7 @@ def _unique_objects(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
 SLOW = [("anyOf recursion", _anyof_chain(40)), ("uniqueItems 5000 objects", _unique_objects(5000))]
 
 
+@pytest.mark.serial  # /healthz answer times measured
 @pytest.mark.parametrize(("name", "case"), SLOW, ids=[s[0] for s in SLOW])
 async def test_slow_schema_is_cut_off_with_a_422_and_healthz_stays_fast(
     hookpost_noworkers: Hookpost, name: str, case: tuple[dict[str, Any], dict[str, Any]]
@@ -319,6 +321,7 @@ async def test_recursive_schema_with_deepest_payload(hookpost_noworkers: Hookpos
 TEMPLATES = ["{{" * 7000, "{" * 15000, "{{a" * 5000, "{{" + "}" * 15000, "{{id}" * 3000]
 
 
+@pytest.mark.serial  # /healthz answer times measured
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: repr(t[:6]) + f"x{len(t)}")
 async def test_custom_profile_template_is_checked_and_rendered_in_linear_time(
     hookpost_noworkers: Hookpost, template: str

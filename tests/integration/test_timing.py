@@ -160,6 +160,7 @@ SHORT_RETRIES: list[tuple[int | None, list[float]]] = [
 ]
 
 
+@pytest.mark.serial  # a real clock: intervals measured
 @pytest.mark.parametrize(("status", "schedule"), SHORT_RETRIES)
 async def test_short_retry_fires_on_schedule(
     live: Hookpost, receiver: Receiver, status: int | None, schedule: list[float]
@@ -202,6 +203,7 @@ async def _gated_drain(hp: Hookpost, receiver: Receiver, n: int, **fields: Any) 
     return got[-1].at - started
 
 
+@pytest.mark.serial  # a real clock: intervals measured
 @pytest.mark.parametrize(
     "fields",
     [{"ordering": "fifo"}, {"max_concurrency": 1}],
@@ -218,6 +220,7 @@ async def test_queue_behind_one_request_drains_at_once(
     assert await _gated_drain(live, receiver, 50, **fields) < limit
 
 
+@pytest.mark.serial  # a real clock: intervals measured
 async def test_rate_limit_tokens_used_as_they_refill(live: Hookpost, receiver: Receiver) -> None:
     """5/s: a burst of five, then one every 0.2 s -- not five at each poll tick."""
     pid, _ = await live.project()
@@ -231,6 +234,7 @@ async def test_rate_limit_tokens_used_as_they_refill(live: Hookpost, receiver: R
     assert times[-1] - times[0] < 1.6
 
 
+@pytest.mark.serial  # a real clock: intervals measured
 async def test_idle_worker_with_blocked_work_does_not_spin(
     live: Hookpost, receiver: Receiver
 ) -> None:
@@ -268,6 +272,7 @@ async def test_idle_worker_with_blocked_work_does_not_spin(
     assert len(receiver.requests) == 2
 
 
+@pytest.mark.serial  # a real clock: intervals measured
 async def test_a_quiet_event_is_claimed_without_the_coalescing_wait(
     db_url: str, receiver: Receiver
 ) -> None:
