@@ -7,7 +7,11 @@ real subprocesses (``hookpost serve``/``worker``, ``kill -9``, the wheel,
 Chromium). :func:`pytest_collection_modifyitems` marks them: ``slow`` for the
 e2e tier, ``postgres`` for a test on the PostgreSQL backend, ``browser`` for
 one that drives Chromium; so ``pytest -m "not slow and not browser"`` runs
-the fast tiers and ``pytest -m "not postgres"`` works without a server.
+the fast tiers and ``pytest -m "not postgres"`` works without a server. A test
+that measures time or acts on state other tests share is marked ``serial`` in
+its own module: ``make test`` runs the rest on pytest-xdist workers, then those
+alone. So every fixture here is private to its worker: free ports, ``tmp_path``
+files, PostgreSQL databases named by the process id.
 
 Nothing is mocked on the wire: the API is served by uvicorn on a free port,
 the dispatcher sends with aiohttp, receivers are aiohttp servers. Time can be
