@@ -114,8 +114,17 @@ def forged(profile: Profile, key: str) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": "application/json", **headers}
 
 
+def _id(key: Any) -> str:
+    """A test id naming the generated keys by their names: their text differs in each
+    process, and every pytest-xdist worker must collect the same ids."""
+    text = repr(key)
+    for name, value in (("GOOD_WHSEC", GOOD_WHSEC), ("GOOD_WHPK", GOOD_WHPK)):
+        text = text.replace(repr(value), name)
+    return text
+
+
 def _ids(keys: list[Any]) -> list[str]:
-    return [repr(k)[:24] for k in keys]
+    return [_id(k)[:24] for k in keys]
 
 
 # -- the function and the profile methods ---------------------------------------------
@@ -237,7 +246,7 @@ def _django_decorator(key: Any, profile: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    "key", [*DEGENERATE, *(keys for keys, _ in DEGENERATE_LISTS), None, []], ids=repr
+    "key", [*DEGENERATE, *(keys for keys, _ in DEGENERATE_LISTS), None, []], ids=_id
 )
 @pytest.mark.parametrize("setup", SETUPS)
 def test_helpers_refuse_a_degenerate_secret_at_setup(setup: str, key: Any) -> None:
@@ -379,7 +388,7 @@ async def test_cli_refuses_degenerate_secrets_with_one_line(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("profile", ["ed25519", "no-such-profile", "standard"])
-@pytest.mark.parametrize("key", ["", "whsec_", "whpk_", [GOOD_WHPK, ""]], ids=repr)
+@pytest.mark.parametrize("key", ["", "whsec_", "whpk_", [GOOD_WHPK, ""]], ids=_id)
 def test_the_key_is_refused_before_the_profile_name_is_looked_up(profile: str, key: Any) -> None:
     """The unusable key is the first thing to fix, whatever the profile argument says."""
     body, headers = forged(get_profile("standard"), "whsec_")
