@@ -14,11 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-# Whole benchmark runs (their own servers and load) against timeouts: run apart (Makefile, "test").
-pytestmark = pytest.mark.serial
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

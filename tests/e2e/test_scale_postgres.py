@@ -24,9 +24,6 @@ from aiohttp import web
 
 from tests.conftest import LOOPBACK, TEST_SECRET_KEY, _pg_exec, _pg_url, free_port
 
-# Four processes and 5,000 events against timeouts: run apart (Makefile, "test").
-pytestmark = pytest.mark.serial
-
 HOOKPOST = str(Path(sys.executable).parent / "hookpost")
 TOKEN = "scale-admin"
 EVENTS = int(os.environ.get("SCALE_EVENTS", "5000"))
