@@ -43,6 +43,7 @@ import logging
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger("hookpost.store")
 
@@ -78,8 +79,11 @@ class Checkpointer:
     """Background PASSIVE checkpoints of one SQLite database file.
 
     :meth:`committed` is called on the event loop after each write; it costs a
-    clock read unless a pass is due, and then starts one on a short-lived
-    thread (no thread waits while nothing is written). ``catch_up`` is set by
+    clock read unless a pass is due, and then hands one to the checkpointer's
+    own thread (started with the first pass; it sleeps while nothing is written).
+    Handing over is a queue put: starting a thread per pass made the event loop
+    wait until the new thread first ran, a few milliseconds when the writer's
+    thread held the GIL. ``catch_up`` is set by
     a pass that found the log past ``restart_frames``; the writer clears it
     when it has checkpointed on its own thread (:meth:`caught_up`).
     """
@@ -104,6 +108,7 @@ class Checkpointer:
         #: Serialises a pass and :meth:`close` (the connection is used by one thread at a time).
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         #: The writer should checkpoint before its next transaction (see the module).
         self.catch_up = False
         #: The last pass's (busy, pages in the log, pages copied back), for tests and tools.
@@ -120,7 +125,9 @@ class Checkpointer:
         self._next = now + self._interval
         self._running = True
         try:
-            threading.Thread(target=self.run_pass, name="hookpost-checkpoint", daemon=True).start()
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="hookpost-checkpoint")
+            self._thread.submit(self.run_pass)
         except RuntimeError:  # no thread to be had (interpreter shutting down)
             self._running = False
 
@@ -178,6 +185,8 @@ class Checkpointer:
 
     def close(self) -> None:
         """No more passes; waits for one in progress to end, closes the connection."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._closed = True
             if self._conn is not None:
