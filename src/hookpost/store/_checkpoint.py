@@ -13,10 +13,10 @@ So the store's writer connection has ``wal_autocheckpoint=0`` and a
 is due, a thread of its own runs a PASSIVE checkpoint on a connection of its
 own. A PASSIVE checkpoint never takes the write lock and never waits:
 publishes go on committing while it copies and fsyncs. Passes are paced by
-what the last one found, a quarter to a half of ``restart_frames`` new pages each (between
-``interval`` and ``longest`` seconds apart): a pass is two fsyncs beside the
-commits' own, on the same disk, so a quiet database is not checkpointed five
-times a second.
+what the last one found, a half to one ``restart_frames`` of new pages each
+(between ``interval`` and ``longest`` seconds apart): a pass is two fsyncs
+beside the commits' own, on the same disk, so a quiet database is not
+checkpointed five times a second.
 
 That alone does not bound the log. SQLite starts the log over only when a
 write transaction begins while every frame has been copied back, and under
@@ -158,13 +158,17 @@ class Checkpointer:
             self._running = False
 
     def _pace(self, frames: int) -> None:
-        """The next pass sooner when this one found more than half ``restart_frames`` new
-        pages, later when it found under a quarter (the log started over if it shrank)."""
+        """The next pass sooner when this one found more than ``restart_frames`` new
+        pages, later when it found under half that (the log started over if it shrank).
+
+        About one pass per ``restart_frames``: a page written again between two
+        passes is copied by each, so passes every few hundred pages copied the hot
+        pages (the last leaf of each table, its indexes) several times over."""
         new = frames - self._frames if frames >= self._frames else frames
         self._frames = frames
-        if new > self._restart_frames // 2:
+        if new > self._restart_frames:
             self._interval = max(self._interval / 2, self._shortest)
-        elif new < self._restart_frames // 4:
+        elif new < self._restart_frames // 2:
             self._interval = min(self._interval * 2, self._longest)
 
     def _connect(self) -> sqlite3.Connection:
