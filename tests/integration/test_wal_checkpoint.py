@@ -110,3 +110,45 @@ async def test_a_store_on_a_file_checkpoints_in_the_background(tmp_path: Path) -
         assert db.execute("SELECT count(*) FROM events").fetchone()[0] == published
     finally:
         db.close()
+
+
+async def test_when_the_passes_fail_the_writer_checkpoints_and_the_log_stays_bounded(
+    tmp_path: Path,
+) -> None:
+    unchecked = await _largest_log(tmp_path / "none.db", None)
+    # A checkpointer whose connection cannot be opened (its file is not there).
+    broken = Checkpointer(str(tmp_path / "elsewhere" / "gone.db"), interval=3600)
+    largest = await _largest_log(tmp_path / "wal.db", broken)
+    assert broken.passes == 0 and broken.failures == ROUNDS
+    assert largest < unchecked / 8, (largest, unchecked)
+
+
+def test_a_pass_never_creates_a_missing_database(tmp_path: Path) -> None:
+    missing = tmp_path / "removed.db"
+    checkpointer = Checkpointer(str(missing), interval=3600)
+    try:
+        checkpointer.run_pass()
+    finally:
+        checkpointer.close()
+    assert not missing.exists()
+    assert checkpointer.failures == 1 and checkpointer.catch_up
+
+
+async def test_a_database_path_that_needs_quoting_in_a_uri(tmp_path: Path) -> None:
+    folder = tmp_path / "a dir?with #odd%20chars"
+    folder.mkdir()
+    path = folder / "hook post.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE t (x)")
+    db.execute("INSERT INTO t VALUES (1)")
+    checkpointer = Checkpointer(str(path), interval=3600)
+    try:
+        await asyncio.to_thread(checkpointer.run_pass)
+        assert checkpointer.failures == 0 and checkpointer.passes == 1
+        assert checkpointer.last is not None and checkpointer.last[2] > 0  # pages copied
+    finally:
+        checkpointer.close()
+        db.close()
+    assert sorted(p.name for p in folder.iterdir()) == ["hook post.db"]

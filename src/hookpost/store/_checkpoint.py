@@ -30,6 +30,15 @@ megabytes -- and the transaction itself then starts the log over. A reader
 in the middle of a long read can still hold that off, as it holds off
 SQLite's own checkpoints; the next pass asks again.
 
+A pass that fails (the checkpointer's connection cannot be opened, the
+file is gone) asks the writer to catch up too, so the writer checkpoints on
+its own connection -- about once per pass interval, as SQLite's own
+autocheckpoint would -- and the log stays bounded whatever happens to the
+background thread; the first failure of a run is logged as a warning. The
+connection opens the file read-write without creating it (``mode=rw``): a
+database removed under a running server is not recreated empty, with the
+default file mode, behind :func:`~hookpost.core.private_files.private_sqlite_database`.
+
 Durability is unchanged: a checkpoint copies only committed frames, and with
 ``synchronous=FULL`` it fsyncs the log before copying and the database file
 before the log may be overwritten (SQLite's own order, on whichever
@@ -40,10 +49,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.request import pathname2url
 
 log = logging.getLogger("hookpost.store")
 
@@ -75,6 +86,14 @@ def checkpoint(db: sqlite3.Connection) -> tuple[int, int, int]:
     return int(busy), int(frames), int(copied)
 
 
+def _rw_uri(database: str) -> str:
+    """A URI that opens ``database`` read-write and never creates it (an operator's own
+    ``file:`` URI is kept as written)."""
+    if database.startswith("file:"):
+        return database
+    return f"file:{pathname2url(os.path.abspath(database))}?mode=rw"
+
+
 class Checkpointer:
     """Background PASSIVE checkpoints of one SQLite database file.
 
@@ -96,7 +115,7 @@ class Checkpointer:
         longest: float = LONGEST_INTERVAL,
         restart_frames: int = RESTART_FRAMES,
     ) -> None:
-        self._database = database
+        self._database = _rw_uri(database)
         self._shortest = self._interval = interval
         self._longest = longest
         self._restart_frames = restart_frames
@@ -114,6 +133,8 @@ class Checkpointer:
         #: The last pass's (busy, pages in the log, pages copied back), for tests and tools.
         self.last: tuple[int, int, int] | None = None
         self.passes = 0
+        #: Passes failed in a row (the writer checkpoints meanwhile; see the module).
+        self.failures = 0
 
     def committed(self) -> None:
         """A write transaction committed: start a pass if one is due and none runs."""
@@ -136,6 +157,7 @@ class Checkpointer:
         self.catch_up = False
         if result is not None:
             self.last = result
+            self._frames = 0  # the writer's transaction starts the log over
 
     def run_pass(self) -> None:
         """One pass, on the calling thread: what the background thread runs."""
@@ -147,12 +169,17 @@ class Checkpointer:
                     self._conn = self._connect()
                 self.last = result = checkpoint(self._conn)
                 self.passes += 1
+            self.failures = 0
             if result[0] == 0:
                 self._pace(result[1])
                 self.catch_up = result[1] >= self._restart_frames
-        except sqlite3.Error:
-            # The database is away or locked for long: the next commit's pass tries again.
-            log.debug("background WAL checkpoint failed", exc_info=True)
+        except sqlite3.Error as exc:
+            # The database is away or locked for long: the writer checkpoints on its own
+            # connection until a pass works again (the next commit's pass tries).
+            self.failures += 1
+            self.catch_up = True
+            level = logging.WARNING if self.failures == 1 else logging.DEBUG
+            log.log(level, "background WAL checkpoint failed (%s); the writer checkpoints", exc)
             self._drop()
         finally:
             self._running = False
@@ -173,7 +200,7 @@ class Checkpointer:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self._database, isolation_level=None, check_same_thread=False, timeout=0
+            self._database, isolation_level=None, check_same_thread=False, timeout=0, uri=True
         )
         # The checkpoint's own fsyncs (log before copying, database after) follow
         # this level: FULL, as the writer's commits.
