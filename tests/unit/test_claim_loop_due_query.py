@@ -21,7 +21,7 @@ import pytest
 from hookpost.config import Settings
 from hookpost.core.clock import ManualClock
 from hookpost.delivery._loop import ClaimLoop, _WokenUp
-from hookpost.domain import HealthPolicy
+from hookpost.domain import HealthPolicy, Outcome
 
 
 class _Health:
@@ -107,3 +107,44 @@ async def test_an_idle_turn_after_a_claim_that_read_the_next_due_time_asks_nothi
     loop.wake()
     await idle
     assert loop._wake_at == -math.inf
+
+
+def _retry(due: float) -> Outcome:
+    return Outcome(
+        delivery_id="d", lease="l", number=1, started_at=0.0, url="http://x", request_headers={},
+        request_body="", status_code=503, response_headers=None, response_body=None,
+        duration_ms=1.0, error=None, status="pending", next_attempt_at=due, endpoint_id="ep",
+        success=False, endpoint_was_failing=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("next_due", "recorded", "wake_at"),
+    [
+        (math.inf, 1000.2, 1000.2),  # the claim read before the retry was written
+        (1000.5, 1000.2, 1000.2),
+        (1000.1, 1000.2, 1000.1),  # the claim's own is sooner
+        (math.inf, 1003.0, 1001.0),  # later than the poll: the poll
+    ],
+)
+async def test_a_retry_recorded_between_the_claim_and_the_idle_turn_is_not_slept_through(
+    next_due: float, recorded: float, wake_at: float
+) -> None:
+    loop = ClaimLoop(
+        _QuerylessStore(),  # type: ignore[arg-type]
+        Settings(poll_interval=1.0),
+        clock=ManualClock(1000.0),
+        policy=HealthPolicy(),
+        stopping=asyncio.Event(),
+        attempt=_never,
+        record=_never,
+    )
+    # The claim began (``run`` resets what was seen) and read the next due time; then
+    # an attempt in flight before it recorded a retry, and only then does the loop idle.
+    loop._due_seen = math.inf
+    loop.recorded([_retry(recorded)])
+    idle = asyncio.create_task(loop._idle(999.0, next_due))
+    await asyncio.sleep(0)
+    assert not idle.done() and loop._wake_at == wake_at
+    loop.wake()
+    await idle

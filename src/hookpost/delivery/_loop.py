@@ -145,6 +145,9 @@ class ClaimLoop:
         self._freed = False
         #: The idle loop's look-up of the next due time, if still running.
         self.due_query: asyncio.Task[float | None] | None = None
+        #: The earliest retry recorded since the last claim began: a claim that read
+        #: the next due time itself may have read before it committed (see :meth:`_idle`).
+        self._due_seen = math.inf
         #: monotonic time of the last turn; /readyz reports a stall.
         self.last_tick = time.monotonic()
         #: This worker's id in its lease tokens, while it holds its lock.
@@ -176,6 +179,7 @@ class ClaimLoop:
             busy = slots.busy()
             looked_at = self.clock.now()
             claimed_at = time.monotonic()
+            self._due_seen = math.inf
             try:
                 claim = await self.store.claim(
                     min(room, s.claim_batch),
@@ -252,6 +256,9 @@ class ClaimLoop:
 
     def recorded(self, batch: list[Outcome]) -> None:
         """The recorder wrote ``batch`` (or gave up on it): free its slots."""
+        for o in batch:
+            if o.next_attempt_at is not None and o.next_attempt_at < self._due_seen:
+                self._due_seen = o.next_attempt_at
         if self._frees_work(batch):
             self._freed = True
             self._wake.set()
@@ -286,16 +293,19 @@ class ClaimLoop:
         wake). The poll interval stays as the longest sleep, a safety net.
 
         ``next_due``: the claim's own reading of that time (``inf``: none), when
-        it made one (SQLite); then there is no query. It is set here before
-        anything is awaited after the claim, so a retry recorded after the claim
-        compares against it, and one recorded before was seen by the claim.
+        it made one (SQLite); then there is no query. A retry recorded after the
+        claim read it but before this turn began (the claim's answer and the
+        record's reach the loop in either order) is in ``_due_seen``, the
+        earliest retry recorded since the claim began; one recorded from here on
+        compares against ``_wake_at``.
         """
         poll = self.settings.poll_interval
         # Set before looking: a retry recorded while the query runs compares
         # against this bound, one recorded before it is seen by the query.
         self._wake_at = self.clock.now() + poll
         if next_due is not None:
-            due: float | None = None if next_due == math.inf else next_due
+            soonest = min(next_due, self._due_seen)
+            due: float | None = None if soonest == math.inf else soonest
         else:
             try:
                 due = await self._next_due(looked_at, poll)
