@@ -86,11 +86,9 @@ class _QuerylessStore:
         raise AssertionError("the claim said when the next delivery is due")
 
 
-@pytest.mark.parametrize(("next_due", "wake_at"), [(1000.25, 1000.25), (math.inf, 1001.0)])
-async def test_an_idle_turn_after_a_claim_that_read_the_next_due_time_asks_nothing(
-    next_due: float, wake_at: float
-) -> None:
-    loop = ClaimLoop(
+def _queryless_loop() -> ClaimLoop:
+    """A loop at clock time 1000 with a 1 s poll, over a store that never queries."""
+    return ClaimLoop(
         _QuerylessStore(),  # type: ignore[arg-type]
         Settings(poll_interval=1.0),
         clock=ManualClock(1000.0),
@@ -99,6 +97,13 @@ async def test_an_idle_turn_after_a_claim_that_read_the_next_due_time_asks_nothi
         attempt=_never,
         record=_never,
     )
+
+
+@pytest.mark.parametrize(("next_due", "wake_at"), [(1000.25, 1000.25), (math.inf, 1001.0)])
+async def test_an_idle_turn_after_a_claim_that_read_the_next_due_time_asks_nothing(
+    next_due: float, wake_at: float
+) -> None:
+    loop = _queryless_loop()
     idle = asyncio.create_task(loop._idle(999.0, next_due))
     await asyncio.sleep(0)
     # Asleep until then (or the poll interval): a retry recorded as due sooner wakes it.
@@ -130,15 +135,7 @@ def _retry(due: float) -> Outcome:
 async def test_a_retry_recorded_between_the_claim_and_the_idle_turn_is_not_slept_through(
     next_due: float, recorded: float, wake_at: float
 ) -> None:
-    loop = ClaimLoop(
-        _QuerylessStore(),  # type: ignore[arg-type]
-        Settings(poll_interval=1.0),
-        clock=ManualClock(1000.0),
-        policy=HealthPolicy(),
-        stopping=asyncio.Event(),
-        attempt=_never,
-        record=_never,
-    )
+    loop = _queryless_loop()
     # The claim began (``run`` resets what was seen) and read the next due time; then
     # an attempt in flight before it recorded a retry, and only then does the loop idle.
     loop._due_seen = math.inf
