@@ -27,7 +27,7 @@ Every place that shows headers calls :func:`mask`; nothing else decides.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 #: What a secret header's value is shown as. Sent back unchanged in an update,
 #: it stands for the stored value (so a form or a GET-edit-PATCH keeps it).
@@ -99,23 +99,24 @@ _by_name = functools.lru_cache(maxsize=2048)(secret_by_name)
 
 def is_secret(name: str, marked: Iterable[str] = ()) -> bool:
     """Is the header ``name`` secret, by the rule or because ``marked`` names it?"""
-    n = normalize(name)
-    return secret_by_name(n) or any(normalize(m) == n for m in marked)
+    return _is_secret(name, {normalize(m) for m in marked})
+
+
+def _is_secret(name: str, marks: Collection[str]) -> bool:
+    """:func:`is_secret` with the marks normalized once by the caller (a set)."""
+    return _by_name(name) or (bool(marks) and normalize(name) in marks)
 
 
 def secret_names(headers: Mapping[str, str] | None, marked: Iterable[str] = ()) -> list[str]:
     """The names in ``headers`` whose values are secret, as the headers spell them."""
-    marks = [normalize(m) for m in marked]
-    return [k for k in headers or {} if is_secret(k, marks)]
+    marks = {normalize(m) for m in marked}
+    return [k for k in headers or {} if _is_secret(k, marks)]
 
 
 def mask(headers: Mapping[str, str] | None, marked: Iterable[str] = ()) -> dict[str, str]:
     """``headers`` with every secret value replaced by :data:`MASK`."""
     marks = {normalize(m) for m in marked}
-    return {
-        k: MASK if _by_name(k) or (marks and normalize(k) in marks) else v
-        for k, v in (headers or {}).items()
-    }
+    return {k: MASK if _is_secret(k, marks) else v for k, v in (headers or {}).items()}
 
 
 class HeaderProblem(ValueError):
