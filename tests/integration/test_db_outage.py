@@ -455,6 +455,22 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+def empty_wal(database: Path) -> None:
+    """Copy the ``-wal`` log back and truncate it to 0 bytes, so every later write
+    needs new disk space.
+
+    The server's background checkpointer (``store/_checkpoint``) copies the log
+    back while it runs; the next write then starts the log over *inside* the
+    file's existing blocks, and succeeds on a full disk -- rightly, it is
+    durable. Which writes that is depends on when a pass ran, so the test takes
+    the reuse away before filling the disk.
+    """
+    with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+    assert Path(f"{database}-wal").stat().st_size == 0
+
+
 def fill(directory: Path) -> Path:
     """Write a file until the disk is full (bounded by the disk's size)."""
     filler = directory / "filler"
@@ -492,6 +508,7 @@ async def test_sqlite_full_disk_answers_507_and_recovers(
             await site.setup(receiver.url())
             before = await hp.publish(site.pid, event_id="evt-before")
             assert (await hp.http.get("/readyz")).status_code == 200
+            await asyncio.to_thread(empty_wal, small_disk / "hookpost.db")
             filler = fill(small_disk)
             with captured_logs() as cap:
                 r = await hp.http.get("/readyz")  # before any write failed
