@@ -190,6 +190,10 @@ STORED_TEXTS = [compact(p) for p in PAYLOADS] + [
     "7",
     "null",
     '[{"1":2}]',
+    '{"a":"12","3"\n:1}',
+    '{"a":"12","b":{"45"\t :[1]}}',
+    '{"a":"\\"9\\":","b":1}',
+    '{"at":"2026-12-01","amount":"100","n":[{"01":1}]}',
 ]
 
 
@@ -217,6 +221,7 @@ def test_nan_and_the_infinities_are_floats_to_loads_stored(text: str) -> None:
         '{"object":"invoice","amount_due":1001,"lines":[{"sku":"sku-0","qty":1}],"paid":true}',
         '[{"id":"in_1","n":null},"x",-3,12345678901234567890123]',
         '{"note":"caf\\u00e9 \\"quoted\\"","a":{"b":{"c":[]}}}',
+        '{"created":"2026-12-01T10:00:00Z","amount":"1001","phone":"976 9911"}',
     ],
 )
 def test_a_payload_without_floats_or_index_like_keys_is_marked(text: str) -> None:
