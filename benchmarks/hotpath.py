@@ -406,6 +406,10 @@ async def _latency_baseline(
 # -- the targets -------------------------------------------------------------------
 
 
+#: A target's printed verdict: ``None`` when its reference was not measured in this run.
+VERDICTS: dict[bool | None, str] = {True: "pass", False: "miss", None: "n/a (no reference)"}
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
@@ -413,23 +417,25 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per target of issue 15: what was measured, against what, and pass/miss.
 
-    A target whose part did not run (``--parts``) is left out; a ratio whose
-    reference did not run is ``None`` and misses.
+    A target whose part did not run (``--parts``) is left out; a ratio target
+    whose reference did not run (``--parts e2e`` has R_bare but not R_route, so
+    no R_limit) gets ``"pass": None``, printed ``n/a``: it was not judged.
     """
     r_route = r["r_route"]["accepted_per_s"] if "r_route" in r else None
     r_bare = r["r_bare"]["requests_per_s"] if "r_bare" in r else None
     r_limit = 1 / (1 / r_route + 1 / r_bare) if r_route and r_bare else None
     rows: list[dict[str, Any]] = []
 
-    def row(n: str, what: str, got: Any, goal: str, ratio: float | None, ok: bool) -> None:
+    def row(n: str, what: str, got: Any, goal: str, ratio: float | None, ok: bool | None) -> None:
         rows.append(
             {"target": n, "what": what, "measured": got, "goal": goal, "ratio": ratio,
-             "pass": bool(ok)}
+             "pass": None if ok is None else bool(ok)}
         )  # fmt: skip
 
     def at_least(n: str, what: str, got: float, ref: float | None, share: float, name: str) -> None:
         ratio = _ratio(got, ref)
-        row(n, what, got, f">= {share} x {name}", ratio, (ratio or 0) >= share)
+        ok = None if ref is None else (ratio or 0) >= share
+        row(n, what, got, f">= {share} x {name}", ratio, ok)
 
     if "publish_sqlite" in r:
         at_least("1", "publish ev/s, SQLite, fan-out 1, serve --no-workers",
@@ -550,7 +556,7 @@ def _print(console: Any, report: dict[str, Any]) -> None:
             _fmt(t["measured"]),
             t["goal"],
             _fmt(t["ratio"]),
-            "[green]pass[/green]" if t["pass"] else "[red]miss[/red]",
+            {True: "[green]pass[/green]", False: "[red]miss[/red]"}.get(t["pass"], "n/a"),
         )
     console.print(table)
     for key, what in (("baseline", _publish_round), ("latency_baseline", _latency_round)):
@@ -558,7 +564,7 @@ def _print(console: Any, report: dict[str, Any]) -> None:
             for k, row in enumerate(report[key]["figures"], 1):
                 console.print(what(k, row["before"], row["after"]), highlight=False)
     for t in report["targets"]:
-        verdict = "pass" if t["pass"] else "miss"
+        verdict = VERDICTS[t["pass"]]
         ratio = f" (ratio {t['ratio']})" if t["ratio"] is not None else ""
         console.print(
             f"target {t['target']}: {verdict}: {t['what']} = {t['measured']}"
