@@ -15,7 +15,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hookpost.core.ids import new_id
@@ -25,7 +25,7 @@ from hookpost.store import _statements as statements
 from hookpost.store._audit import audit
 from hookpost.store._core import Core
 from hookpost.store._events import ops_event
-from hookpost.store.models import attempts, deliveries, endpoints, rate_buckets
+from hookpost.store.models import HELD_STATUS, attempts, deliveries, endpoints, rate_buckets
 
 __all__ = ["EndpointsMixin", "disable"]
 
@@ -190,10 +190,8 @@ class EndpointsMixin(Core):
                 raise Conflict("the endpoint is disabled: enable it before releasing")
             res = await conn.execute(
                 update(deliveries)
-                .where(
-                    deliveries.c.endpoint_id == endpoint_id,
-                    deliveries.c.status == DeliveryStatus.HELD,
-                )
+                # The condition in the index's own words: ix_deliveries_endpoint_held.
+                .where(deliveries.c.endpoint_id == endpoint_id, text(HELD_STATUS))
                 .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now)
             )
             if res.rowcount:

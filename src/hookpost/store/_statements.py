@@ -21,11 +21,19 @@ import re
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, case, func, insert, select, update
+from sqlalchemy import JSON, bindparam, case, func, insert, select, text, update
 
 from hookpost.domain import ClaimedEvent, DeliveryStatus
 from hookpost.store import _liveness
-from hookpost.store.models import attempts, deliveries, endpoints, events, profiles, rate_buckets
+from hookpost.store.models import (
+    OPEN_STATUSES,
+    attempts,
+    deliveries,
+    endpoints,
+    events,
+    profiles,
+    rate_buckets,
+)
 
 __all__ = [
     "ANY_FIFO",
@@ -417,10 +425,13 @@ DISABLE_ENDPOINT = (
 )
 
 #: Hold a disabled endpoint's pending deliveries until it is enabled and released.
+#: Through ``ix_deliveries_endpoint_open``: SQLite uses a partial index only for a
+#: query that states its condition in the same words (``OPEN_STATUSES``).
 HOLD_PENDING = (
     update(deliveries)
     .where(
         deliveries.c.endpoint_id == bindparam("b_id"),
+        text(OPEN_STATUSES),
         deliveries.c.status == DeliveryStatus.PENDING,
     )
     .values(status=DeliveryStatus.HELD, next_attempt_at=None, updated_at=bindparam("b_now"))
