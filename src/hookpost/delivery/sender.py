@@ -270,11 +270,13 @@ class Sender:
             raw, complete=len(raw) < self._excerpt or resp.content.at_eof()
         )
         response_headers, headers_escaped = storable_headers(joined(resp.headers.items()))
-        escaped = {"response body": body_escaped, "response headers": headers_escaped}
+        if body_escaped or headers_escaped:
+            escaped = {"response body": body_escaped, "response headers": headers_escaped}
+            body = with_marker(body, escaped)
         return SendResult(
             status_code=resp.status,
             response_headers=response_headers,
-            response_body=with_marker(body, escaped),
+            response_body=body,
             duration_ms=(time.perf_counter() - t0) * 1000,
             error=None,
             url=url,
@@ -282,14 +284,23 @@ class Sender:
         )
 
     async def _read_excerpt(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The first ``excerpt_bytes`` of the answer (all of a shorter one)."""
+        if resp.content.is_eof() and self._excerpt > 0:
+            # The whole answer is in (a short one comes with its headers): what the
+            # reads below would return, without a coroutine per read.
+            return resp.content.read_nowait(self._excerpt)
+        return await self._read_chunks(resp.content)
+
+    async def _read_chunks(self, content: aiohttp.StreamReader) -> bytes:
+        """:meth:`_read_excerpt` read by read, as the answer arrives."""
         chunks: list[bytes] = []
         size = 0
         while size < self._excerpt:
-            chunk = await resp.content.read(self._excerpt - size)
+            chunk = await content.read(self._excerpt - size)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-            if resp.content.at_eof():
+            if content.at_eof():
                 break  # the whole answer: no read that would only say so
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
