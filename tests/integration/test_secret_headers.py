@@ -14,6 +14,7 @@ import html
 import json
 import logging
 from collections.abc import AsyncIterator
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -113,6 +114,40 @@ def test_a_mask_of_many_names_is_the_rule_per_name_every_time() -> None:
         for _ in range(3):
             assert secret_headers.mask(headers, marks) == want
     assert secret_headers.mask(None) == {} == secret_headers.mask({}, ["X-Team"])
+
+
+#: Wire headers as attempts record them, and marks in the spellings endpoints store.
+MASK_TABLE: list[tuple[dict[str, str], list[str]]] = [
+    ({}, []),
+    ({"Authorization": "Bearer t"}, []),
+    ({"X-Team": "a", "X-Api-Key": "k", "Accept": "*/*"}, []),
+    ({"X-Team": "a", "X-Api-Key": "k", "Accept": "*/*"}, ["x_team"]),
+    ({"X-Team": "a", "x-team": "b"}, ["X-TEAM"]),
+    ({"X-Team": "a"}, ["X-Other"]),
+    ({"Host": "h", "User-Agent": "hookpost/1", "Content-Type": "application/json",
+      "webhook-id": "msg_1", "webhook-signature": "v1,s", "Cookie": "c=1", "X-Token": "t"}, []),
+    ({"Host": "h", "User-Agent": "hookpost/1", "Content-Type": "application/json",
+      "webhook-id": "msg_2", "webhook-signature": "v1,t", "Cookie": "c=2", "X-Token": "u"},
+     ["Content-Type", " webhook-id "]),
+    ({name: "v" for name in SECRET_BY_NAME + PLAIN}, ["X-Monkey"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("headers", "marks"), MASK_TABLE)
+def test_the_cached_mask_of_a_dict_answers_as_the_rule_per_header(
+    headers: dict[str, str], marks: list[str]
+) -> None:
+    """A plain dict takes the cached path (its names' secret ones, remembered); any
+    other mapping the rule header by header. Same answer, in the same order, every
+    time, from a list, a tuple or a generator of marks; the headers are not changed."""
+    before = dict(headers)
+    slow = secret_headers.mask(MappingProxyType(headers), marks)
+    assert slow == {k: MASK if is_secret(k, marks) else v for k, v in headers.items()}
+    for given in (marks, tuple(marks), (m for m in marks), marks):
+        fast = secret_headers.mask(headers, given)
+        assert fast == slow and list(fast) == list(slow)
+        assert fast is not headers
+    assert headers == before
 
 
 # -- everywhere, with a real receiver ------------------------------------------------
