@@ -43,6 +43,10 @@ async def _never(*_args: Any) -> Any:
     raise AssertionError("not called")
 
 
+def _never_recorded(*_args: Any) -> None:
+    raise AssertionError("not called")
+
+
 @pytest.mark.parametrize("then", ["replaced", "abandoned"])
 async def test_a_failed_due_query_nobody_reads_logs_nothing(
     caplog: pytest.LogCaptureFixture, then: str
@@ -54,7 +58,7 @@ async def test_a_failed_due_query_nobody_reads_logs_nothing(
         policy=HealthPolicy(),
         stopping=asyncio.Event(),
         attempt=_never,
-        record=_never,
+        record=_never_recorded,
     )
     loop.wake()  # news already: the query is left running
     with pytest.raises(_WokenUp):
@@ -95,7 +99,7 @@ def _queryless_loop() -> ClaimLoop:
         policy=HealthPolicy(),
         stopping=asyncio.Event(),
         attempt=_never,
-        record=_never,
+        record=_never_recorded,
     )
 
 

@@ -112,7 +112,8 @@ class ClaimLoop:
     """Claims due deliveries into free slots and runs one attempt task per delivery.
 
     ``attempt`` turns a job into an outcome; ``record`` hands the outcome to
-    the recorder, which calls :meth:`recorded` once it is written.
+    the recorder (queued, never waiting), which calls :meth:`recorded` once it
+    is written.
     """
 
     def __init__(
@@ -124,7 +125,7 @@ class ClaimLoop:
         policy: HealthPolicy,
         stopping: asyncio.Event,
         attempt: Callable[[ClaimedDelivery], Awaitable[Outcome]],
-        record: Callable[[Outcome], Awaitable[None]],
+        record: Callable[[Outcome], None],
     ) -> None:
         self.store = store
         self.settings = settings
@@ -248,7 +249,7 @@ class ClaimLoop:
             self._release([job.lease], [job.endpoint.id])
             return
         self.slots.observe(outcome)
-        await self._record(outcome)
+        self._record(outcome)
 
     def _release(self, leases: list[str], endpoint_ids: list[str]) -> None:
         self.slots.release(leases, endpoint_ids)

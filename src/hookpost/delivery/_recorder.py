@@ -74,8 +74,9 @@ class Recorder:
         self._recorded = recorded
         self._results: asyncio.Queue[Outcome] = asyncio.Queue()
 
-    async def put(self, outcome: Outcome) -> None:
-        await self._results.put(outcome)
+    def put(self, outcome: Outcome) -> None:
+        """Queue ``outcome`` (the queue is unbounded: this never waits)."""
+        self._results.put_nowait(outcome)
 
     async def drained(self) -> None:
         """Until every outcome put so far is recorded (or given up on)."""

@@ -161,8 +161,8 @@ class Dispatcher:
         """One attempt of a claimed delivery (not recorded)."""
         return await self._attempts.attempt(job)
 
-    async def _record(self, outcome: Outcome) -> None:
-        await self._recorder.put(outcome)
+    def _record(self, outcome: Outcome) -> None:
+        self._recorder.put(outcome)
 
 
 __all__ = ["Dispatcher", "TaskDied"]
