@@ -69,10 +69,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
 
 
+#: Ports :func:`free_port` hands out, per pytest-xdist worker.
+_PORTS_PER_WORKER = 1500
+
+
+def _port_range() -> range:
+    """This process's ports: from 20000, below the kernel's ephemeral range (32768 and
+    up by default), a range of its own per xdist worker (``gw0`` -> 21500-22999)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker[:2] == "gw" and worker[2:].isdigit() else 0
+    start = 20000 + (index % 8) * _PORTS_PER_WORKER
+    return range(start, start + _PORTS_PER_WORKER)
+
+
+_ports = itertools.cycle(_port_range())
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on now, for a server a test starts later.
+
+    Not port 0's pick: that comes from the ephemeral range, which outgoing
+    connections and the other xdist workers draw from too, so between the pick and
+    the server's own bind another test's server could take the port -- and a
+    readiness check then talked to that server (``test_catchup`` failed so under
+    load). Here each worker cycles through a range of its own that the kernel
+    never hands out, skipping a port that is taken.
+    """
+    for _ in range(_PORTS_PER_WORKER):
+        port = next(_ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_port_range()}")
 
 
 # -- receivers ---------------------------------------------------------------

@@ -69,11 +69,14 @@ class Server:
         async with httpx.AsyncClient() as c:
             while time.monotonic() < deadline:
                 try:
-                    if (await c.get(self.base + "/healthz")).status_code == 200:
-                        return
+                    up = (await c.get(self.base + "/healthz")).status_code == 200
                 except httpx.TransportError:
-                    pass
+                    up = False
+                # Alive after the answer, too: a process that could not bind its port
+                # has exited, and whoever answered is not this server.
                 assert self.proc.poll() is None, self.log.read_text()
+                if up:
+                    return
                 await asyncio.sleep(0.05)
         raise AssertionError("server did not start: " + self.log.read_text())
 
