@@ -155,10 +155,11 @@ async def _rest(resumed: _Resumed) -> Any:
     return await resumed
 
 
-#: The code of aiohttp's body writer, the one coroutine :func:`_eager_body_writer` starts.
-_BODY_WRITER = aiohttp.ClientRequest.write_bytes.__code__
+#: The code of aiohttp's body writer, the one coroutine :func:`_eager_body_writer` starts
+#: (None if an aiohttp release renames it: then every request takes aiohttp's own path).
+_BODY_WRITER = getattr(getattr(aiohttp.ClientRequest, "write_bytes", None), "__code__", None)
 #: aiohttp starts the body writer eagerly itself from Python 3.12 on.
-_EAGER_BY_AIOHTTP = sys.version_info >= (3, 12)
+_EAGER_BY_AIOHTTP = sys.version_info >= (3, 12) or _BODY_WRITER is None
 
 
 def _eager_body_writer(
