@@ -78,11 +78,19 @@ def _port_range() -> range:
     up by default), a range of its own per xdist worker (``gw0`` -> 21500-22999)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     index = int(worker[2:]) + 1 if worker[:2] == "gw" and worker[2:].isdigit() else 0
-    start = 20000 + (index % 8) * _PORTS_PER_WORKER
+    start = 20000 + (index % 8) * _PORTS_PER_WORKER  # 20000-31999: below 32768
     return range(start, start + _PORTS_PER_WORKER)
 
 
-_ports = itertools.cycle(_port_range())
+def _ports_from_pid() -> Iterator[int]:
+    """This worker's range, from a place its process id picks: two test runs at once
+    (a developer's and a helper's) each with a ``gw0`` do not walk the same ports in step."""
+    ports = _port_range()
+    start = os.getpid() % len(ports)
+    return itertools.cycle([*ports[start:], *ports[:start]])
+
+
+_ports = _ports_from_pid()
 
 
 def free_port() -> int:

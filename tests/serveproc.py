@@ -76,6 +76,9 @@ class Server:
                 # has exited, and whoever answered is not this server.
                 assert self.proc.poll() is None, self.log.read_text()
                 if up:
+                    assert listening(self.proc.pid, self.port), (
+                        f"another process answers on port {self.port}: " + self.log.read_text()
+                    )
                     return
                 await asyncio.sleep(0.05)
         raise AssertionError("server did not start: " + self.log.read_text())
@@ -89,6 +92,36 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def listening(pid: int, port: int) -> bool:
+    """Does process ``pid`` hold a socket listening on TCP ``port`` (Linux ``/proc``)?
+
+    A ``/healthz`` answer on the port says some server is up there, not which: this
+    says it is the one the test started.
+    """
+    inodes = set()
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)  # the header line
+            for row in rows:
+                fields = row.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == _LISTEN and fields[9] in inodes:
+                    return True
+    return False
+
+
+#: A listening socket's state in ``/proc/net/tcp``.
+_LISTEN = "0A"
 
 
 def interrupt(proc: subprocess.Popen[bytes], grace: float = 15) -> None:

@@ -130,7 +130,28 @@ MASK_TABLE: list[tuple[dict[str, str], list[str]]] = [
       "webhook-id": "msg_2", "webhook-signature": "v1,t", "Cookie": "c=2", "X-Token": "u"},
      ["Content-Type", " webhook-id "]),
     ({name: "v" for name in SECRET_BY_NAME + PLAIN}, ["X-Monkey"]),
+    # past the caches' bounds: more names than CACHED_NAMES, longer than CACHED_CHARS
+    ({**{f"X-Hdr-{i}": "v" for i in range(40)}, "X-Api-Key": "k"}, ["x-hdr-3"]),
+    ({"X-" + "a" * 3000 + "-Token": "t", "X-" + "b" * 3000: "v"}, []),
+    ({f"X-{c * 300}-Secret": "s" for c in "abcdefgh"}, ["X-" + "a" * 300 + "-secret"]),
 ]  # fmt: skip
+
+
+def test_the_caches_keep_no_long_name_and_no_large_set_of_names() -> None:
+    """A hostile receiver's answer (128 headers of 8 KB names) must not fill the caches:
+    names past CACHED_CHARS and sets past CACHED_NAMES or CACHED_CHARS are not kept."""
+    secret_headers._secret_among.cache_clear()
+    secret_headers._by_name_cached.cache_clear()
+    long_name = "X-" + "z" * (secret_headers.CACHED_CHARS + 1)
+    many = {f"X-Many-{i}": "v" for i in range(secret_headers.CACHED_NAMES + 1)}
+    wide = {f"X-{c * 400}": "v" for c in "abcdef"}  # 6 short-enough names, 2,400 characters
+    for headers in (many, wide, {long_name: "v"}):
+        assert secret_headers.mask(headers) == headers
+    assert secret_headers._secret_among.cache_info().currsize == 0
+    assert secret_headers.is_secret(long_name) is False
+    assert secret_headers._by_name_cached.cache_info().currsize == len(many) + len(wide)
+    secret_headers.mask({"X-Api-Key": "k"})
+    assert secret_headers._secret_among.cache_info().currsize == 1
 
 
 @pytest.mark.parametrize(("headers", "marks"), MASK_TABLE)

@@ -79,6 +79,12 @@ CORO_TABLE: list[tuple[Callable[[], Coroutine[Any, Any, str]], float | None]] = 
     (_waits_then_raises, None),
     (_catches_the_cancel, 0.01),
     (_is_cancelled, 0.01),
+    # cancelled before the task's first step (0.0): the eager coroutine has already
+    # reached its first wait, so it ends as a task cancelled there does -- the cancel
+    # reaches the coroutine itself, not a wrapper around it
+    (_catches_the_cancel, 0.0),
+    (_is_cancelled, 0.0),
+    (_waits_then_returns, 0.0),
 ]
 
 
@@ -101,9 +107,14 @@ async def test_a_coroutine_started_at_once_ends_as_in_a_task(
     cancel_after: float | None,
 ) -> None:
     loop = asyncio.get_running_loop()
+    # The reference task: for 0.0, cancelled once it has reached its first wait
+    # (asyncio.sleep(0) lets it take its first step), where the eager one starts.
     want = await _ending(asyncio.Task(make()), cancel_after)
     monkeypatch.setattr(wire, "_BODY_WRITER", make.__code__)
     eager = wire._eager_body_writer(loop, make())
+    if cancel_after == 0.0:
+        eager.cancel()  # before the task's first step
+        cancel_after = None
     if make in (_returns, _raises):
         assert eager.done()  # ran to its end before any turn of the loop
     else:

@@ -39,6 +39,7 @@ goes on in a task, from where it stopped.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import re
 import sys
 from collections.abc import Coroutine, Generator, Iterable
@@ -117,42 +118,61 @@ class HeadersSent:
 _WATCHING: ContextVar[HeadersSent | None] = ContextVar("hookpost_headers_sent", default=None)
 
 
-class _Resumed:
-    """The rest of a coroutine that already ran to its first wait, to be awaited in a task.
+class _Resumed(collections.abc.Coroutine[Any, Any, Any]):
+    """The rest of a coroutine that already ran to its first wait, run by a task.
 
-    ``first`` is what the coroutine yielded (the future it waits on, or None for a
-    bare yield); the task waits on it, then every value or exception it is woken
-    with goes on into the coroutine, as if the task had run it from the start.
+    A coroutine object of its own, handed to the task as it is: its first
+    ``send`` answers ``first`` (what the coroutine yielded: the future it waits
+    on, or None for a bare yield), and every later ``send``, ``throw`` and
+    ``close`` goes on into the coroutine, as if the task had run it from the
+    start. So a task cancelled before its first step throws the cancel into the
+    coroutine itself, where its cleanup runs (aiohttp's body writer closes the
+    connection), as it would in a task of its own -- not into a wrapper that
+    never started, leaving the writer to be closed by the garbage collector.
     """
 
     __slots__ = ("_coro", "_first")
 
     def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
         self._coro = coro
-        self._first = first
+        #: ``(first,)`` until the first step has answered it, then None.
+        self._first: tuple[Any] | None = (first,)
+
+    def send(self, value: Any) -> Any:
+        if self._first is not None:
+            (first,), self._first = self._first, None
+            return first
+        return self._coro.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        self._first = None
+        if val is None and tb is None:
+            return self._coro.throw(typ)
+        return self._coro.throw(typ, val, tb)  # pragma: no cover - asyncio throws one value
+
+    def close(self) -> None:
+        self._first = None
+        self._coro.close()
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        coro, out = self._coro, self._first
+        """The same steps when awaited (a task never awaits it; it calls ``send``)."""
+        out = self.send(None)
         while True:
             try:
                 value = yield out
             except GeneratorExit:
-                coro.close()
+                self.close()
                 raise
             except BaseException as exc:
                 try:
-                    out = coro.throw(exc)
+                    out = self.throw(exc)
                 except StopIteration as stop:
                     return stop.value
             else:
                 try:
-                    out = coro.send(value)
+                    out = self.send(value)
                 except StopIteration as stop:
                     return stop.value
-
-
-async def _rest(resumed: _Resumed) -> Any:
-    return await resumed
 
 
 #: The code of aiohttp's body writer, the one coroutine :func:`_eager_body_writer` starts
@@ -186,7 +206,7 @@ def _eager_body_writer(
         else:
             failed.set_exception(exc)
         return failed
-    return asyncio.Task(_rest(_Resumed(coro, first)), loop=loop, **kwargs)
+    return asyncio.Task(_Resumed(coro, first), loop=loop, **kwargs)
 
 
 class RecordingRequest(aiohttp.ClientRequest):
