@@ -7,7 +7,8 @@ Run from the repository root with the project's venv::
     .venv/bin/python -m benchmarks scale --database postgres --workers 1,2,4
     .venv/bin/python -m benchmarks queries --events 1000000
 
-Every scenario shares :mod:`benchmarks.harness` (processes, receiver, meters,
-report table); figures go to docs/benchmarks.md with command, commit, machine
-and date.
+Every scenario shares :mod:`benchmarks.harness` (a running stack, workloads,
+the report table), ``_procs`` (processes), ``_peers`` (the receiver and the bare
+sender) and ``_meters`` (CPU, RSS, the machine); figures go to docs/benchmarks.md
+with command, commit, machine and date.
 """

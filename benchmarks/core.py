@@ -43,19 +43,30 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks.harness import (
+from benchmarks._meters import (
+    CpuMeter,
+    RssSampler,
+    machine_info,
+    percentile,
+    proc_status,
+)
+from benchmarks._peers import (
+    PAYLOAD_BYTES,
+)
+from benchmarks._procs import (
     _IMPORTABLE,
+    Procs,
+    _pyspy,
+    _python,
+)
+from benchmarks.harness import (
     LATENCY_RUN_MAX_EVENTS,
     LATENCY_RUN_SECONDS,
-    PAYLOAD_BYTES,
     PUBLISH_CONCURRENCY,
     TARGET_DELIVERIES_PER_S,
     TARGET_P50_MS,
     TARGET_P99_MS,
-    CpuMeter,
     Ctx,
-    Procs,
-    RssSampler,
     Stack,
     _bodies,
     _fmt,
@@ -63,16 +74,11 @@ from benchmarks.harness import (
     _ms,
     _progress,
     _publish_one,
-    _pyspy,
-    _python,
     _setup_project,
     _verify_api,
     _wait_http,
     _wait_received,
-    machine_info,
     open_ctx,
-    percentile,
-    proc_status,
     publish_and_wait,
     start_stack,
     wide_console,
@@ -248,7 +254,7 @@ async def _ceiling_run(
             subprocess.Popen(
                 _python(
                     _IMPORTABLE
-                    + "from benchmarks.harness import run_ceiling; run_ceiling(sys.argv[1])",
+                    + "from benchmarks._peers import run_ceiling; run_ceiling(sys.argv[1])",
                     json.dumps(spec),
                 ),
                 stdout=subprocess.PIPE,

@@ -33,19 +33,25 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from benchmarks.harness import (
-    PAYLOAD_BYTES,
-    PUBLISH_CONCURRENCY,
+from benchmarks._meters import (
     CpuMeter,
-    Ctx,
+    machine_info,
+)
+from benchmarks._peers import (
+    PAYLOAD_BYTES,
+)
+from benchmarks._procs import (
     Procs,
+    _wait_port,
+    free_port,
+)
+from benchmarks.harness import (
+    PUBLISH_CONCURRENCY,
+    Ctx,
     _bodies,
     _fmt,
     _setup_project,
     _verify_api,
-    _wait_port,
-    free_port,
-    machine_info,
     open_ctx,
     publish_burst,
     start_stack,

@@ -45,31 +45,37 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks._meters import (
+    RssSampler,
+    machine_info,
+    percentile,
+    proc_status,
+)
+from benchmarks._peers import (
+    PAYLOAD_BYTES,
+)
+from benchmarks._procs import (
+    _IMPORTABLE,
+    Procs,
+    _python,
+    _wait_port,
+    free_port,
+    stop_process,
+)
 from benchmarks.core import _ceiling_run, _latency_run, _throughput
 from benchmarks.harness import (
-    _IMPORTABLE,
     HTTP_TIMEOUT,
-    PAYLOAD_BYTES,
     PUBLISH_CONCURRENCY,
     Ctx,
-    Procs,
-    RssSampler,
     Stack,
     _bodies,
     _fmt,
-    _python,
     _setup_project,
     _wait_http,
-    _wait_port,
-    free_port,
     list_ids,
-    machine_info,
     open_ctx,
-    percentile,
-    proc_status,
     publish_burst,
     start_stack,
-    stop_process,
     wide_console,
     write_report,
 )

@@ -35,19 +35,23 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks.harness import (
+from benchmarks._meters import (
     CpuMeter,
-    Ctx,
+    machine_info,
+    percentile,
+)
+from benchmarks._procs import (
     Procs,
+)
+from benchmarks.harness import (
+    Ctx,
     _bodies,
     _fmt,
     _latencies,
     _ms,
     _setup_project,
     _wait_http,
-    machine_info,
     open_ctx,
-    percentile,
     publish_and_wait,
     start_stack,
     wide_console,

@@ -36,12 +36,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import (
+from benchmarks._meters import (
     GroupCpuMeter,
-    _fmt,
     machine_info,
     percentile,
+)
+from benchmarks._procs import (
     run_migrate,
+)
+from benchmarks.harness import (
+    _fmt,
     wide_console,
 )
 from benchmarks.scale import (

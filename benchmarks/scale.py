@@ -36,11 +36,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks._meters import (
+    GroupCpuMeter,
+    kernel_thread_pids,
+    machine_info,
+    pids_named,
+    proc_status,
+)
+from benchmarks._procs import (
+    Procs,
+    pyspy_start,
+    pyspy_stop,
+    start_hookpost,
+    stop_process,
+)
 from benchmarks.core import _latency_run
 from benchmarks.harness import (
     Ctx,
-    GroupCpuMeter,
-    Procs,
     _bodies,
     _fmt,
     _latencies,
@@ -49,17 +61,9 @@ from benchmarks.harness import (
     _verify_api,
     _wait_http,
     _wait_received,
-    kernel_thread_pids,
-    machine_info,
     open_ctx,
-    pids_named,
-    proc_status,
     publish_burst,
-    pyspy_start,
-    pyspy_stop,
-    start_hookpost,
     start_stack,
-    stop_process,
     wide_console,
     write_report,
 )
