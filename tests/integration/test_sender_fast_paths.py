@@ -122,6 +122,28 @@ async def test_a_coroutine_started_at_once_ends_as_in_a_task(
     assert await _ending(eager, cancel_after) == want
 
 
+@pytest.mark.parametrize(
+    "make", [_returns, _yields_then_returns, _waits_then_returns, _waits_then_raises]
+)
+async def test_a_resumed_coroutine_awaited_ends_as_the_coroutine(
+    make: Callable[[], Coroutine[Any, Any, str]],
+) -> None:
+    """Awaited rather than run by a task, the rest of a started coroutine still ends
+    as the whole coroutine does (``await`` drives it through ``send`` and ``throw``)."""
+    want = await _ending(asyncio.ensure_future(make()), None)
+    coro = make()
+    try:
+        first = coro.send(None)
+    except StopIteration as stop:
+        assert ("result", stop.value) == want
+        return
+
+    async def rest() -> str:
+        return str(await wire._Resumed(coro, first))
+
+    assert await _ending(asyncio.ensure_future(rest()), None) == want
+
+
 async def test_any_other_coroutine_gets_an_ordinary_task() -> None:
     task = wire._eager_body_writer(asyncio.get_running_loop(), _returns())
     assert isinstance(task, asyncio.Task) and not task.done()

@@ -42,7 +42,7 @@ import asyncio
 import collections.abc
 import re
 import sys
-from collections.abc import Coroutine, Generator, Iterable
+from collections.abc import Coroutine, Iterable
 from contextvars import ContextVar, Token
 from typing import Any
 from urllib.parse import quote
@@ -154,25 +154,15 @@ class _Resumed(collections.abc.Coroutine[Any, Any, Any]):
         self._first = None
         self._coro.close()
 
-    def __await__(self) -> Generator[Any, Any, Any]:
-        """The same steps when awaited (a task never awaits it; it calls ``send``)."""
-        out = self.send(None)
-        while True:
-            try:
-                value = yield out
-            except GeneratorExit:
-                self.close()
-                raise
-            except BaseException as exc:
-                try:
-                    out = self.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    out = self.send(value)
-                except StopIteration as stop:
-                    return stop.value
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def __iter__(self) -> _Resumed:
+        return self
+
+    def __await__(self) -> Any:
+        """Itself: ``await`` drives it by ``send``, ``throw`` and ``close``, as a task does."""
+        return self
 
 
 #: The code of aiohttp's body writer, the one coroutine :func:`_eager_body_writer` starts
